@@ -1,0 +1,154 @@
+//! The one error type of the core. Every public function that can fail on user input returns
+//! [`Result`]; none of them panics on bad input.
+
+use std::fmt;
+
+/// Everything that can go wrong in the core. Each variant has a stable [`Error::code`] that the
+/// bindings carry to JavaScript unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// A tensor has the wrong number of elements or dimensions.
+    Shape {
+        /// What was being checked, e.g. `"x"` or `"weight_ih_l0"`.
+        what: String,
+        /// The shape that was required.
+        expected: String,
+        /// The shape that was given.
+        got: String,
+    },
+    /// A NaN or an infinity where only finite numbers are allowed.
+    NonFinite {
+        /// Which input held it.
+        what: String,
+        /// Flat index of the first offending element.
+        index: usize,
+    },
+    /// A number outside its allowed range (zero sizes, absurd sizes, lengths, rates, ...).
+    Range {
+        /// Which value.
+        what: String,
+        /// The value given, formatted.
+        value: String,
+        /// What would have been accepted.
+        allowed: String,
+    },
+    /// A configuration or option that is not known or not supported in this combination.
+    Unsupported {
+        /// What was asked for.
+        what: String,
+    },
+    /// A call that is not valid in the current state (e.g. backward before forward).
+    State {
+        /// What was wrong.
+        what: String,
+    },
+    /// Saved bytes that cannot be read: bad header, truncated data, wrong version.
+    Format {
+        /// What was wrong.
+        what: String,
+    },
+}
+
+impl Error {
+    /// The stable machine-readable code of this error, e.g. `"ERR_SHAPE"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Shape { .. } => "ERR_SHAPE",
+            Error::NonFinite { .. } => "ERR_NON_FINITE",
+            Error::Range { .. } => "ERR_RANGE",
+            Error::Unsupported { .. } => "ERR_UNSUPPORTED",
+            Error::State { .. } => "ERR_STATE",
+            Error::Format { .. } => "ERR_FORMAT",
+        }
+    }
+
+    /// Shorthand for [`Error::Shape`].
+    pub fn shape(what: impl Into<String>, expected: impl fmt::Debug, got: impl fmt::Debug) -> Self {
+        Error::Shape { what: what.into(), expected: format!("{expected:?}"), got: format!("{got:?}") }
+    }
+
+    /// Shorthand for [`Error::Range`].
+    pub fn range(what: impl Into<String>, value: impl fmt::Display, allowed: impl Into<String>) -> Self {
+        Error::Range { what: what.into(), value: value.to_string(), allowed: allowed.into() }
+    }
+
+    /// Shorthand for [`Error::Unsupported`].
+    pub fn unsupported(what: impl Into<String>) -> Self {
+        Error::Unsupported { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::State`].
+    pub fn state(what: impl Into<String>) -> Self {
+        Error::State { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::Format`].
+    pub fn format(what: impl Into<String>) -> Self {
+        Error::Format { what: what.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Shape { what, expected, got } => {
+                write!(f, "{what}: expected shape {expected}, got {got}")
+            }
+            Error::NonFinite { what, index } => {
+                write!(f, "{what}: element {index} is NaN or infinite")
+            }
+            Error::Range { what, value, allowed } => {
+                write!(f, "{what}: {value} is out of range (allowed: {allowed})")
+            }
+            Error::Unsupported { what } => write!(f, "unsupported: {what}"),
+            Error::State { what } => write!(f, "invalid state: {what}"),
+            Error::Format { what } => write!(f, "invalid model bytes: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The core's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Largest number of elements one tensor may have (1 Gi floats = 4 GiB: more than wasm32 can
+/// address). Sizes are checked against it before anything is allocated.
+pub const MAX_ELEMENTS: usize = 1 << 30;
+
+/// Checks that every element is finite.
+pub fn check_finite(what: &str, data: &[f32]) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite { what: what.to_string(), index }),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `data` has exactly the number of elements of `shape`.
+pub fn check_len(what: &str, data: &[f32], shape: &[usize]) -> Result<()> {
+    let want = checked_numel(what, shape)?;
+    if data.len() != want {
+        return Err(Error::shape(what, shape, [data.len()]));
+    }
+    Ok(())
+}
+
+/// The product of `shape`, or a range error if it overflows or exceeds [`MAX_ELEMENTS`].
+pub fn checked_numel(what: &str, shape: &[usize]) -> Result<usize> {
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n
+            .checked_mul(d)
+            .filter(|&n| n <= MAX_ELEMENTS)
+            .ok_or_else(|| Error::range(what, format!("{shape:?}"), format!("at most {MAX_ELEMENTS} elements")))?;
+    }
+    Ok(n)
+}
+
+/// Checks `1 <= value <= max`.
+pub fn check_size(what: &str, value: usize, max: usize) -> Result<()> {
+    if value == 0 || value > max {
+        return Err(Error::range(what, value, format!("1..={max}")));
+    }
+    Ok(())
+}

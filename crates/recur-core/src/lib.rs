@@ -1,0 +1,17 @@
+//! # recur-core
+//!
+//! Recurrent neural networks (RNN, LSTM with optional peepholes, GRU in both forms) trained with
+//! backpropagation through time, exact to PyTorch's semantics. Pure Rust with no bindings: the
+//! `recur-wasm` crate exposes it to JavaScript.
+//!
+//! Layout: tensors are `f32`, row-major; sequences are time-major `[T, B, F]` inside the core;
+//! weights keep PyTorch's `[G·H, in]` layout and names.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod kernels;
+pub mod param;
+pub mod rng;
+
+pub use error::{Error, Result};
+pub use param::Param;

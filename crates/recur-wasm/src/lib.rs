@@ -1,0 +1,1 @@
+//! WebAssembly bindings of recur-core (filled in by the SDK work).
