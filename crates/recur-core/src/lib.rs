@@ -8,6 +8,7 @@
 //! weights keep PyTorch's `[G·H, in]` layout and names.
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod error;
 pub mod kernels;
 pub mod param;
