@@ -9,8 +9,11 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod clip;
 pub mod error;
 pub mod kernels;
+pub mod loss;
+pub mod optim;
 pub mod param;
 pub mod rng;
 

@@ -1,0 +1,113 @@
+//! Adam, PyTorch's `torch.optim.Adam`: weight decay is an L2 penalty added to the gradient.
+//! The update itself is shared with [`super::adamw`].
+
+use super::{check_hyper, check_non_negative};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Hyperparameters of [`torch.optim.Adam`](https://pytorch.org/docs/stable/generated/torch.optim.Adam.html),
+/// with PyTorch's names and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamConfig {
+    /// Learning rate (default 1e-3).
+    pub lr: f64,
+    /// Decay rates of the first and second moment averages (default `[0.9, 0.999]`).
+    pub betas: [f64; 2],
+    /// Added to the denominator, outside the square root (default 1e-8).
+    pub eps: f64,
+    /// L2 penalty: `wd · p` is added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// Use the AMSGrad variant, dividing by the running maximum of the second moment (default false).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0, amsgrad: false }
+    }
+}
+
+impl AdamConfig {
+    /// Checks the hyperparameters as PyTorch's constructor does (plus finiteness).
+    pub fn validate(&self) -> Result<()> {
+        validate_adam("adam", self.lr, self.betas, self.eps, self.weight_decay)
+    }
+}
+
+/// The checks shared by Adam and AdamW.
+pub(crate) fn validate_adam(opt: &str, lr: f64, betas: [f64; 2], eps: f64, wd: f64) -> Result<()> {
+    check_hyper(&format!("{opt}.lr"), lr)?;
+    check_hyper(&format!("{opt}.betas[0]"), betas[0])?;
+    check_hyper(&format!("{opt}.betas[1]"), betas[1])?;
+    check_hyper(&format!("{opt}.eps"), eps)?;
+    check_hyper(&format!("{opt}.weight_decay"), wd)?;
+    check_non_negative(&format!("{opt}.lr"), lr)?;
+    check_non_negative(&format!("{opt}.eps"), eps)?;
+    for (i, &b) in betas.iter().enumerate() {
+        if !(0.0..1.0).contains(&b) {
+            return Err(Error::range(format!("{opt}.betas[{i}]"), b, "0 <= beta < 1"));
+        }
+    }
+    check_non_negative(&format!("{opt}.weight_decay"), wd)?;
+    Ok(())
+}
+
+/// Buffer names of Adam and AdamW, in the order of the state's buffers.
+pub(crate) fn buffer_names(amsgrad: bool) -> &'static [&'static str] {
+    if amsgrad {
+        &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+    } else {
+        &["exp_avg", "exp_avg_sq"]
+    }
+}
+
+/// Hyperparameters of one Adam/AdamW update.
+pub(crate) struct AdamStep {
+    pub lr: f64,
+    pub betas: [f64; 2],
+    pub eps: f64,
+    /// L2 weight decay added to the gradient (Adam).
+    pub l2: f64,
+    /// Decoupled weight decay `p *= 1 - lr·wd` (AdamW).
+    pub decoupled: f64,
+    pub amsgrad: bool,
+}
+
+impl AdamStep {
+    /// One update of one parameter at step count `step` (1 on the first update), following
+    /// PyTorch's `_single_tensor_adam`.
+    pub(crate) fn update(&self, step: u64, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
+        let [b1, b2] = self.betas;
+        let t = step.min(i32::MAX as u64) as i32;
+        let bc1 = 1.0 - b1.powi(t);
+        let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
+        let step_size = self.lr / bc1;
+        let decay = 1.0 - self.lr * self.decoupled;
+        let (m, rest) = bufs.split_at_mut(1);
+        let (v, vmax) = rest.split_at_mut(1);
+        let m = &mut m[0];
+        let v = &mut v[0];
+        for i in 0..p.len() {
+            let mut pv = p[i] as f64;
+            if self.decoupled != 0.0 {
+                pv *= decay;
+            }
+            let gv = g[i] as f64 + self.l2 * pv;
+            let mv = m[i] as f64;
+            let mv = mv + (1.0 - b1) * (gv - mv);
+            let vv = b2 * v[i] as f64 + (1.0 - b2) * gv * gv;
+            m[i] = mv as f32;
+            v[i] = vv as f32;
+            let second = if self.amsgrad {
+                let mx = (vmax[0][i] as f64).max(vv);
+                vmax[0][i] = mx as f32;
+                mx
+            } else {
+                vv
+            };
+            let denom = second.sqrt() / bc2_sqrt + self.eps;
+            p[i] = (pv - step_size * mv / denom) as f32;
+        }
+    }
+}
