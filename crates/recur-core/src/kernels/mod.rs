@@ -1,14 +1,62 @@
 //! Compute kernels: one strided GEMM entry point (dispatching to a packed, register-blocked
 //! implementation) and the naive reference it is tested against.
+//!
+//! Layout of the module, after `matrixmultiply`:
+//! + [`kernel`]: the [`GemmKernel`] trait (`MR × NR` micro-kernel over packed panels);
+//! + `blocked` and `pack`: the cache-blocked driver and the packing of strided operands;
+//! + [`scalar`]: the portable kernel (always compiled);
+//! + `simd128`: the WebAssembly SIMD kernels (only with `target_feature = "simd128"`);
+//! + [`reference`]: the naive triple loop every kernel is tested against.
+//!
+//! [`gemm`] uses the best kernel compiled in; [`gemm_with`] picks one by [`KernelKind`] so the
+//! kernels can be compared against each other.
 
+mod blocked;
+pub mod kernel;
+mod pack;
 pub mod reference;
+pub mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd128;
+
+pub use kernel::GemmKernel;
+
+use crate::{Error, Result};
+
+/// Below this many multiply-adds (`m · n · k`), [`gemm`] runs a direct loop instead of packing.
+const SMALL_PRODUCT: usize = 4 * 1024;
+
+/// A GEMM implementation that [`gemm_with`] can be asked to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KernelKind {
+    /// The naive triple loop of [`reference::gemm`]; always available.
+    Reference,
+    /// The blocked driver with the portable [`scalar::Scalar`] micro-kernel; always available.
+    Scalar,
+    /// The blocked driver with the wasm `simd128` micro-kernel (`+simd128` builds for wasm32).
+    Simd128,
+    /// The blocked driver with the `f32x4_relaxed_madd` kernel (`+relaxed-simd` builds).
+    RelaxedSimd,
+}
+
+/// The kernels this build contains, the best one last ([`gemm`] uses the last).
+pub fn compiled_kernels() -> Vec<KernelKind> {
+    #[allow(unused_mut)]
+    let mut kinds = vec![KernelKind::Reference, KernelKind::Scalar];
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    kinds.push(KernelKind::Simd128);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+    kinds.push(KernelKind::RelaxedSimd);
+    kinds
+}
 
 /// `C = alpha · A · B + beta · C` for strided matrices, in the style of `matrixmultiply::sgemm`.
 ///
 /// `A` is `m × k` with element `(i, p)` at `a[i * rsa + p * csa]`, `B` is `k × n` with `(p, j)`
 /// at `b[p * rsb + j * csb]`, `C` is `m × n` with `(i, j)` at `c[i * rsc + j * csc]`.
 /// Transposes are expressed by swapping strides. When `beta == 0`, `C` is never read (it may
-/// hold NaN). Callers inside the core guarantee the slices are long enough.
+/// hold NaN). Callers inside the core guarantee the slices are long enough (a slice too short
+/// for its dimensions and strides panics; [`gemm_with`] reports it as an error instead).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     m: usize,
@@ -26,7 +74,169 @@ pub fn gemm(
     rsc: usize,
     csc: usize,
 ) {
-    reference::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+    if let Err(e) = check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc) {
+        panic!("kernels::gemm: {e}");
+    }
+    if m.saturating_mul(n).saturating_mul(k) < SMALL_PRODUCT {
+        // SAFETY: bounds checked above.
+        unsafe { small(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+        return;
+    }
+    let best = *compiled_kernels().last().expect("the scalar kernel is always compiled");
+    // SAFETY: bounds checked above, and `best` is compiled in.
+    unsafe { run(best, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+}
+
+/// [`gemm`] with an explicit implementation, for tests and benchmarks that compare kernels.
+///
+/// Unlike [`gemm`] it never takes the small-product shortcut, and it reports a kernel not
+/// compiled into this build ([`Error::Unsupported`]) or a slice too short for the given
+/// dimensions and strides ([`Error::Shape`]) as an error.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_with(
+    kind: KernelKind,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) -> Result<()> {
+    if !compiled_kernels().contains(&kind) {
+        return Err(Error::unsupported(format!("GEMM kernel {kind:?} is not compiled into this build")));
+    }
+    check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc)?;
+    // SAFETY: bounds checked above, and `kind` is compiled in.
+    unsafe { run(kind, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+    Ok(())
+}
+
+/// Runs one compiled-in kernel.
+///
+/// # Safety
+/// The slices must hold every element the dimensions and strides address ([`check_bounds`]),
+/// and `kind` must be in [`compiled_kernels`] (others are unreachable).
+#[allow(clippy::too_many_arguments)]
+unsafe fn run(
+    kind: KernelKind,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) {
+    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    match kind {
+        KernelKind::Reference => reference::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc),
+        KernelKind::Scalar => {
+            blocked::gemm_loop::<scalar::Scalar>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        KernelKind::Simd128 => {
+            blocked::gemm_loop::<simd128::Simd128>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+        KernelKind::RelaxedSimd => {
+            blocked::gemm_loop::<simd128::RelaxedSimd>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
+        }
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("kernel {kind:?} is not compiled in"),
+    }
+}
+
+/// Checks that every element addressed by `m, k, n` and the strides lies inside its slice.
+#[allow(clippy::too_many_arguments)]
+fn check_bounds(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    c: &[f32],
+    rsc: usize,
+    csc: usize,
+) -> Result<()> {
+    /// Index one past the last element of a `rows × cols` strided matrix (0 when empty).
+    fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
+        if rows == 0 || cols == 0 {
+            return Some(0);
+        }
+        (rows - 1).checked_mul(rs)?.checked_add((cols - 1).checked_mul(cs)?)?.checked_add(1)
+    }
+    let mk = if m == 0 || n == 0 { 0 } else { k };
+    for (name, rows, cols, rs, cs, len) in [
+        ("A", m, mk, rsa, csa, a.len()),
+        ("B", mk, n, rsb, csb, b.len()),
+        ("C", m, n, rsc, csc, c.len()),
+    ] {
+        match extent(rows, cols, rs, cs) {
+            Some(need) if need <= len => {}
+            need => {
+                return Err(Error::shape(
+                    format!("GEMM operand {name} ({rows}×{cols}, strides {rs}, {cs})"),
+                    format!("at least {} elements", need.map_or("usize::MAX+".to_string(), |v| v.to_string())),
+                    len,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Direct loop for tiny products, where packing costs more than it saves. For each row of
+/// `C`, accumulates `A(i, p) · B(p, ·)` into a small stack row, then stores it once.
+///
+/// # Safety
+/// The slices must hold every element the dimensions and strides address.
+#[allow(clippy::too_many_arguments)]
+unsafe fn small(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) {
+    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f32;
+            for p in 0..k {
+                acc += *a.add(i * rsa + p * csa) * *b.add(p * rsb + j * csb);
+            }
+            let dst = c.add(i * rsc + j * csc);
+            *dst = if beta == 0.0 { alpha * acc } else { alpha * acc + beta * *dst };
+        }
+    }
 }
 
 /// `C[m×n] = A[m×k] · B[n×k]ᵀ + beta · C`, all row-major contiguous (the shape of `X · Wᵀ`).

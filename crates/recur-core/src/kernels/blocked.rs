@@ -1,0 +1,210 @@
+//! The cache-blocked GEMM loop around a [`GemmKernel`] (the five loops of BLIS, as in
+//! `matrixmultiply`'s `src/gemm.rs`), with packing buffers that live in a thread-local and are
+//! reused from call to call: a recurrent layer calls GEMM once per time step, and after the
+//! first step no call allocates.
+
+use std::cell::RefCell;
+
+use super::kernel::GemmKernel;
+use super::pack::pack;
+
+/// Largest `MR · NR` of any kernel: the size of the scratch tile for masked edge stores.
+const MAX_TILE: usize = 128;
+
+/// Packed panels are aligned to this many bytes (a cache line; also any SIMD width we use).
+const ALIGN: usize = 64;
+
+thread_local! {
+    /// One growable buffer holding packed `A` then packed `B`; grown, never shrunk.
+    static PACK_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a 64-byte aligned scratch slice of at least `len` floats, taken from the
+/// thread-local buffer (allocated only when it must grow). Contents are unspecified.
+fn with_pack_buffer<R>(len: usize, f: impl FnOnce(*mut f32) -> R) -> R {
+    let pad = ALIGN / std::mem::size_of::<f32>();
+    let mut f = Some(f);
+    let reused = PACK_BUF.try_with(|cell| {
+        // A nested call (impossible today: kernels never call back into gemm) would find the
+        // buffer borrowed and fall through to a private allocation below.
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < len + pad {
+            buf.resize(len + pad, 0.0);
+        }
+        let off = buf.as_ptr().align_offset(ALIGN);
+        // SAFETY: `off < pad`, so `off + len <= buf.len()`.
+        let ptr = unsafe { buf.as_mut_ptr().add(off) };
+        Some((f.take().unwrap())(ptr))
+    });
+    match reused {
+        Ok(Some(r)) => r,
+        _ => {
+            let mut buf = vec![0.0f32; len + pad];
+            let off = buf.as_ptr().align_offset(ALIGN);
+            // SAFETY: as above.
+            let ptr = unsafe { buf.as_mut_ptr().add(off) };
+            (f.take().unwrap())(ptr)
+        }
+    }
+}
+
+/// `n` split in chunks of `size`: yields `(index, length)` for each chunk.
+#[inline]
+fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n.div_ceil(size)).map(move |l| (l, size.min(n - l * size)))
+}
+
+/// `C ← alpha · A·B + beta · C` with kernel `K`; same strides and contract as
+/// [`super::gemm`] (`beta == 0` never reads `C`).
+///
+/// # Safety
+/// Every element addressed by the dimensions and strides must lie inside `a`, `b`, `c`
+/// (checked by the caller), and `C`'s strides must not make two elements alias.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_loop<K: GemmKernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    debug_assert!(K::MR * K::NR <= MAX_TILE);
+    debug_assert!(K::MC % K::MR == 0 && K::NC % K::NR == 0);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Nothing to multiply: C ← beta · C (and C is only written when beta == 0).
+    if k == 0 {
+        return scale_c(m, n, beta, c, rsc, csc);
+    }
+
+    // Packing buffer sizes, trimmed to this product: A~ holds one MC × KC block, B~ one
+    // KC × NC block, each rounded up to whole panels.
+    let kc_max = k.min(K::KC);
+    let ap_len = kc_max * m.min(K::MC).next_multiple_of(K::MR);
+    let bp_len = kc_max * n.min(K::NC).next_multiple_of(K::NR);
+    // Keep B~ on its own cache line.
+    let ap_len = ap_len.next_multiple_of(ALIGN / 4);
+
+    with_pack_buffer(ap_len + bp_len, |app| {
+        let bpp = app.add(ap_len);
+
+        // LOOP 5: split n into NC-column blocks (B, C). Each packed B~ block is reused by
+        // every row block of A below, so it is the one that should stay in the outer cache.
+        for (l5, nc) in chunks(n, K::NC) {
+            let b = b.add(l5 * K::NC * csb);
+            let c = c.add(l5 * K::NC * csc);
+
+            // LOOP 4: split k into KC-deep blocks (A, B). This loop accumulates into the same
+            // C block, so it cannot be reordered: the first block applies the caller's beta,
+            // the following ones add (beta = 1).
+            for (l4, kc) in chunks(k, K::KC) {
+                let a = a.add(l4 * K::KC * csa);
+                let b = b.add(l4 * K::KC * rsb);
+
+                // Pack B → B~: columns become NR-wide panels ("rows" of the pack are columns
+                // of B, so the strides are passed swapped).
+                pack(K::NR, kc, nc, bpp, b, csb, rsb);
+
+                let betap = if l4 == 0 { beta } else { 1.0 };
+
+                // LOOP 3: split m into MC-row blocks (A, C).
+                for (l3, mc) in chunks(m, K::MC) {
+                    let a = a.add(l3 * K::MC * rsa);
+                    let c = c.add(l3 * K::MC * rsc);
+
+                    // Pack A → A~: MR-row panels.
+                    pack(K::MR, kc, mc, app, a, rsa, csa);
+
+                    // LOOPS 2 and 1 around the micro-kernel.
+                    gemm_packed::<K>(nc, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
+                }
+            }
+        }
+    })
+}
+
+/// Loops 1 and 2: every `MR × NR` tile of one `mc × nc` block of `C`, from packed `A~`
+/// (`mc × kc`) and `B~` (`kc × nc`).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn gemm_packed<K: GemmKernel>(
+    nc: usize,
+    kc: usize,
+    mc: usize,
+    alpha: f32,
+    app: *const f32,
+    bpp: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    let (mr, nr) = (K::MR, K::NR);
+    // Scratch tile for edge tiles, written by the kernel with beta = 0 (never read first).
+    let mut tile = [0.0f32; MAX_TILE];
+
+    // LOOP 2: through the NR-column panels of B~ (and column strips of C). One B~ panel
+    // (kc × NR) stays in L1 while loop 1 sweeps the A~ block (which stays in L2) over it.
+    for (l2, nr_) in chunks(nc, nr) {
+        let bp = bpp.add(l2 * kc * nr);
+        let c = c.add(l2 * nr * csc);
+
+        // LOOP 1: through the MR-row panels of A~ (and the tiles of the C strip).
+        for (l1, mr_) in chunks(mc, mr) {
+            let ap = app.add(l1 * kc * mr);
+            let c = c.add(l1 * mr * rsc);
+
+            // THE MICRO-KERNEL. A full tile is written in place; an edge tile (past the last
+            // row or column of C) goes to the scratch tile and is copied back under a mask.
+            if mr_ == mr && nr_ == nr {
+                K::kernel(kc, alpha, ap, bp, beta, c, rsc, csc);
+            } else {
+                K::kernel(kc, alpha, ap, bp, 0.0, tile.as_mut_ptr(), nr, 1);
+                store_masked(&tile, nr, beta, c, rsc, csc, mr_, nr_);
+            }
+        }
+    }
+}
+
+/// `C ← T + beta · C` on the top-left `rows × cols` of a tile `T` (row stride `tr`);
+/// `C` is not read when `beta == 0`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn store_masked(
+    tile: &[f32],
+    tr: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    for i in 0..rows {
+        for j in 0..cols {
+            let t = tile[i * tr + j];
+            let dst = c.add(i * rsc + j * csc);
+            *dst = if beta == 0.0 { t } else { t + beta * *dst };
+        }
+    }
+}
+
+/// `C ← beta · C`, writing zeros without reading when `beta == 0`.
+unsafe fn scale_c(m: usize, n: usize, beta: f32, c: *mut f32, rsc: usize, csc: usize) {
+    for i in 0..m {
+        for j in 0..n {
+            let dst = c.add(i * rsc + j * csc);
+            *dst = if beta == 0.0 { 0.0 } else { beta * *dst };
+        }
+    }
+}

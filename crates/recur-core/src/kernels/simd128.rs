@@ -1,0 +1,118 @@
+//! WebAssembly SIMD micro-kernels (`core::arch::wasm32`, compiled only with `+simd128`).
+//!
+//! The tile is `MR` rows × `4·NV` columns held in `MR · NV` independent `v128` accumulators.
+//! Each step of k loads `NV` vectors of the packed `B~` row once, splats each of the `MR`
+//! values of the packed `A~` column (`v128_load32_splat`, one `vbroadcastss` in V8 on x64) and
+//! does `MR · NV` multiply-adds. `MR · NV + NV + 1` must fit the engine's 16 vector registers
+//! (x64): the default 6 × 8 uses 12 accumulators + 2 + 1.
+//!
+//! Two variants share the code through [`Madd`]: plain `f32x4_mul` + `f32x4_add` (same rounding
+//! as the scalar path), and, with `+relaxed-simd`, `f32x4_relaxed_madd` (fused or not, as the
+//! host CPU chooses).
+
+use core::arch::wasm32::*;
+use core::marker::PhantomData;
+
+use super::kernel::GemmKernel;
+
+/// How one multiply-add `acc + a · b` is done on four lanes.
+pub trait Madd {
+    /// Returns `acc + a · b`.
+    fn madd(acc: v128, a: v128, b: v128) -> v128;
+}
+
+/// `f32x4_add(acc, f32x4_mul(a, b))`: two roundings, identical on every host.
+pub struct MulAdd;
+
+impl Madd for MulAdd {
+    #[inline(always)]
+    fn madd(acc: v128, a: v128, b: v128) -> v128 {
+        f32x4_add(acc, f32x4_mul(a, b))
+    }
+}
+
+/// `f32x4_relaxed_madd`: one fused instruction where the host has FMA.
+#[cfg(target_feature = "relaxed-simd")]
+pub struct RelaxedMadd;
+
+#[cfg(target_feature = "relaxed-simd")]
+impl Madd for RelaxedMadd {
+    #[inline(always)]
+    fn madd(acc: v128, a: v128, b: v128) -> v128 {
+        f32x4_relaxed_madd(a, b, acc)
+    }
+}
+
+/// simd128 kernel with an `MR × 4·NV` tile, multiply-add done by `M`.
+pub struct Simd128Kernel<const MR: usize, const NV: usize, M>(PhantomData<M>);
+
+/// The simd128 kernel used by [`super::gemm`].
+pub type Simd128 = Simd128Kernel<6, 2, MulAdd>;
+
+/// The relaxed-SIMD kernel used by [`super::gemm`] when built with `+relaxed-simd`.
+#[cfg(target_feature = "relaxed-simd")]
+pub type RelaxedSimd = Simd128Kernel<6, 2, RelaxedMadd>;
+
+impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR, NV, M> {
+    const MR: usize = MR;
+    const NR: usize = 4 * NV;
+    const KC: usize = 256;
+    const MC: usize = 16 * MR;
+    const NC: usize = 1024;
+
+    #[inline(always)]
+    unsafe fn kernel(
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rsc: usize,
+        csc: usize,
+    ) {
+        let mut acc = [[f32x4_splat(0.0); NV]; MR];
+        let mut ap = a;
+        let mut bp = b;
+        for _ in 0..k {
+            let mut bv = [f32x4_splat(0.0); NV];
+            for (v, slot) in bv.iter_mut().enumerate() {
+                *slot = v128_load(bp.add(4 * v) as *const v128);
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = v128_load32_splat(ap.add(i) as *const u32);
+                for v in 0..NV {
+                    row[v] = M::madd(row[v], ai, bv[v]);
+                }
+            }
+            ap = ap.add(MR);
+            bp = bp.add(4 * NV);
+        }
+
+        let alphav = f32x4_splat(alpha);
+        let betav = f32x4_splat(beta);
+        for (i, row) in acc.iter().enumerate() {
+            let ci = c.add(i * rsc);
+            for v in 0..NV {
+                let ab = f32x4_mul(alphav, row[v]);
+                if csc == 1 {
+                    // Contiguous row: whole-vector (unaligned) loads and stores.
+                    let cp = ci.add(4 * v) as *mut v128;
+                    let out = if beta == 0.0 { ab } else { f32x4_add(ab, f32x4_mul(betav, v128_load(cp))) };
+                    v128_store(cp, out);
+                } else {
+                    let lanes = [
+                        f32x4_extract_lane::<0>(ab),
+                        f32x4_extract_lane::<1>(ab),
+                        f32x4_extract_lane::<2>(ab),
+                        f32x4_extract_lane::<3>(ab),
+                    ];
+                    for (l, &t) in lanes.iter().enumerate() {
+                        let dst = ci.add((4 * v + l) * csc);
+                        *dst = if beta == 0.0 { t } else { t + beta * *dst };
+                    }
+                }
+            }
+        }
+    }
+}

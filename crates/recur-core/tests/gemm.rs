@@ -1,0 +1,270 @@
+//! GEMM kernels against an f64 evaluation of the definition: every shape around the register
+//! and cache block edges, every transpose, strided operands, `beta = 0` with `C` full of NaN.
+
+use recur_core::kernels::{self, compiled_kernels, gemm_with, KernelKind};
+
+/// Deterministic values in [-1, 1) (a 64-bit LCG; independent of the crate's own RNG).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn fill(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.next()).collect()
+    }
+}
+
+/// A strided matrix: `rows × cols` with element `(r, c)` at `data[r * rs + c * cs]`; the gaps
+/// between elements hold junk (or NaN) that must never leak into the result.
+struct Mat {
+    data: Vec<f32>,
+    rs: usize,
+    cs: usize,
+}
+
+impl Mat {
+    /// Row-major (`trans = false`) or column-major (`trans = true`) storage with leading
+    /// dimension padded by `pad` and elements spaced by `step` along the contiguous axis.
+    fn new(rng: &mut Lcg, rows: usize, cols: usize, trans: bool, pad: usize, step: usize) -> Mat {
+        let (outer, inner) = if trans { (cols, rows) } else { (rows, cols) };
+        let ld = inner * step + pad;
+        let len = if outer == 0 { 0 } else { (outer - 1) * ld + inner.max(1) * step };
+        let data = rng.fill(len);
+        let (rs, cs) = if trans { (step, ld) } else { (ld, step) };
+        Mat { data, rs, cs }
+    }
+    fn at(&self, r: usize, c: usize) -> f32 {
+        self.data[r * self.rs + c * self.cs]
+    }
+}
+
+/// One product to check: `C = alpha·A·B + beta·C`.
+struct Case {
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    beta: f32,
+    a: Mat,
+    b: Mat,
+    c: Mat,
+}
+
+impl Case {
+    /// Builds a case; `ta`/`tb` store A/B transposed, `step` spaces elements of every operand
+    /// (non-unit column strides) and `pad` pads their leading dimensions.
+    #[allow(clippy::too_many_arguments)]
+    fn new(seed: u64, m: usize, k: usize, n: usize, ta: bool, tb: bool, step: usize, pad: usize, alpha: f32, beta: f32) -> Case {
+        let mut rng = Lcg(seed ^ ((m * 7919 + k * 104729 + n * 1299709) as u64));
+        let a = Mat::new(&mut rng, m, k, ta, pad, step);
+        let b = Mat::new(&mut rng, k, n, tb, pad, step);
+        let mut c = Mat::new(&mut rng, m, n, false, pad, step);
+        if beta == 0.0 {
+            // beta = 0 must never read C: NaN here would poison any product that does.
+            c.data.iter_mut().for_each(|v| *v = f32::NAN);
+        }
+        Case { m, k, n, alpha, beta, a, b, c }
+    }
+
+    /// The exact result and its error tolerance for every element of C, by index into C.
+    fn expected(&self) -> Vec<(usize, f64, f64)> {
+        let (a, b) = (&self.a, &self.b);
+        let (alpha, beta) = (self.alpha as f64, self.beta as f64);
+        let mut out = Vec::with_capacity(self.m * self.n);
+        for i in 0..self.m {
+            for j in 0..self.n {
+                let (mut exact, mut scale) = (0.0f64, 0.0f64);
+                for p in 0..self.k {
+                    let t = a.at(i, p) as f64 * b.at(p, j) as f64;
+                    exact += t;
+                    scale += t.abs();
+                }
+                let idx = i * self.c.rs + j * self.c.cs;
+                let c0 = self.c.data[idx] as f64;
+                let (want, scale) = if self.beta == 0.0 {
+                    (alpha * exact, alpha.abs() * scale)
+                } else {
+                    (alpha * exact + beta * c0, alpha.abs() * scale + beta.abs() * c0.abs())
+                };
+                // Rounding bound of a k-term f32 sum plus the final scaling (γ_{k+3}).
+                let tol = (self.k as f64 + 3.0) * f32::EPSILON as f64 * scale + 1e-30;
+                out.push((idx, want, tol));
+            }
+        }
+        out
+    }
+
+    /// Runs `kind` (`None`: the dispatching [`kernels::gemm`]) on a copy of C and checks every
+    /// element against `expected`, and that the gaps between C's elements are untouched.
+    fn check(&self, kind: Option<KernelKind>, expected: &[(usize, f64, f64)]) {
+        let mut c = self.c.data.clone();
+        let (a, b) = (&self.a, &self.b);
+        let (m, k, n, alpha, beta) = (self.m, self.k, self.n, self.alpha, self.beta);
+        match kind {
+            Some(kind) => {
+                gemm_with(kind, m, k, n, alpha, &a.data, a.rs, a.cs, &b.data, b.rs, b.cs, beta, &mut c, self.c.rs, self.c.cs)
+                    .unwrap()
+            }
+            None => kernels::gemm(m, k, n, alpha, &a.data, a.rs, a.cs, &b.data, b.rs, b.cs, beta, &mut c, self.c.rs, self.c.cs),
+        }
+        let mut written = vec![false; c.len()];
+        for &(idx, want, tol) in expected {
+            written[idx] = true;
+            let got = c[idx] as f64;
+            assert!(
+                (got - want).abs() <= tol,
+                "{kind:?} m={m} k={k} n={n} alpha={alpha} beta={beta} strides a=({},{}) b=({},{}) c=({},{}): \
+                 C[{idx}] = {got}, want {want} (tol {tol})",
+                a.rs, a.cs, b.rs, b.cs, self.c.rs, self.c.cs
+            );
+        }
+        for (idx, w) in written.iter().enumerate() {
+            if !w {
+                assert!(c[idx].to_bits() == self.c.data[idx].to_bits(), "{kind:?}: C gap at {idx} was overwritten");
+            }
+        }
+    }
+
+    /// Checks the public dispatcher and every compiled kernel.
+    fn check_all(&self) {
+        let expected = self.expected();
+        self.check(None, &expected);
+        for kind in compiled_kernels() {
+            self.check(Some(kind), &expected);
+        }
+    }
+}
+
+#[test]
+fn every_shape_to_33_nn_nt_tn() {
+    // The three layouts the layers use, contiguous, beta = 0 with C full of NaN.
+    for m in 1..=33 {
+        for k in 1..=33 {
+            for n in 1..=33 {
+                for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                    Case::new(1, m, k, n, ta, tb, 1, 0, 1.0, 0.0).check_all();
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn wrappers_match_their_strides() {
+    let (m, n, k) = (13, 21, 17);
+    let mut rng = Lcg(9);
+    let a = rng.fill(m * k);
+    let bt = rng.fill(n * k);
+    let b = rng.fill(k * n);
+    let at = rng.fill(k * m);
+    let mut want = vec![0.0; m * n];
+    let mut got = vec![f32::NAN; m * n];
+    kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, &bt, 1, k, 0.0, &mut want, n, 1);
+    kernels::gemm_nt(m, n, k, &a, &bt, 0.0, &mut got);
+    assert_close(&got, &want);
+    kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, &b, n, 1, 0.0, &mut want, n, 1);
+    kernels::gemm_nn(m, n, k, &a, &b, 0.0, &mut got);
+    assert_close(&got, &want);
+    // beta = 1 accumulates into what the last call left.
+    let prev = got.clone();
+    kernels::reference::gemm(m, k, n, 1.0, &at, 1, m, &b, n, 1, 0.0, &mut want, n, 1);
+    kernels::gemm_tn(m, n, k, &at, &b, 1.0, &mut got);
+    let want: Vec<f32> = want.iter().zip(&prev).map(|(w, p)| w + p).collect();
+    assert_close(&got, &want);
+}
+
+fn assert_close(got: &[f32], want: &[f32]) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "element {i}: {g} vs {w}");
+    }
+}
+
+/// Sizes around the register tiles (4, 6, 8) and a few beyond.
+const EDGES: [usize; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17];
+
+#[test]
+fn all_transposes_with_strides_alpha_beta() {
+    for &m in &EDGES {
+        for &k in &EDGES {
+            for &n in &EDGES {
+                for ta in [false, true] {
+                    for tb in [false, true] {
+                        // Padded leading dimensions, element step 2 (non-unit column strides),
+                        // and the alpha/beta combinations: NaN C with beta 0, beta 1, general.
+                        Case::new(2, m, k, n, ta, tb, 2, 3, 1.0, 0.0).check_all();
+                        Case::new(3, m, k, n, ta, tb, 1, 5, 0.75, 1.0).check_all();
+                        Case::new(4, m, k, n, ta, tb, 3, 0, -1.5, 0.5).check_all();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_dimensions() {
+    for kind in compiled_kernels() {
+        // k = 0: C = beta·C, and with beta = 0 the NaN is overwritten by zero, never read.
+        let mut c = vec![f32::NAN; 6];
+        gemm_with(kind, 2, 0, 3, 1.0, &[], 1, 1, &[], 1, 1, 0.0, &mut c, 3, 1).unwrap();
+        assert!(c.iter().all(|&v| v == 0.0), "{kind:?}: {c:?}");
+        let mut c = vec![2.0; 6];
+        gemm_with(kind, 2, 0, 3, 1.0, &[], 1, 1, &[], 1, 1, 0.5, &mut c, 3, 1).unwrap();
+        assert!(c.iter().all(|&v| v == 1.0), "{kind:?}: {c:?}");
+        // m = 0 or n = 0: nothing is touched.
+        let mut c = vec![f32::NAN; 2];
+        gemm_with(kind, 0, 4, 3, 1.0, &[], 4, 1, &[1.0; 12], 3, 1, 0.0, &mut c, 3, 1).unwrap();
+        gemm_with(kind, 3, 4, 0, 1.0, &[1.0; 12], 4, 1, &[], 1, 1, 0.0, &mut c, 1, 1).unwrap();
+        assert!(c.iter().all(|v| v.is_nan()));
+    }
+}
+
+#[test]
+fn errors_instead_of_panics() {
+    let all = [KernelKind::Reference, KernelKind::Scalar, KernelKind::Simd128, KernelKind::RelaxedSimd];
+    let compiled = compiled_kernels();
+    assert!(compiled.contains(&KernelKind::Reference) && compiled.contains(&KernelKind::Scalar));
+    let (a, b) = (vec![1.0; 6], vec![1.0; 6]);
+    for kind in all {
+        let mut c = vec![0.0; 4];
+        let r = gemm_with(kind, 2, 3, 2, 1.0, &a, 3, 1, &b, 2, 1, 0.0, &mut c, 2, 1);
+        if compiled.contains(&kind) {
+            r.unwrap();
+            assert_eq!(c, vec![3.0; 4]);
+            // A slice one element too short is an error, not a panic or an overrun.
+            let e = gemm_with(kind, 2, 3, 2, 1.0, &a[..5], 3, 1, &b, 2, 1, 0.0, &mut c, 2, 1).unwrap_err();
+            assert!(matches!(e, recur_core::Error::Shape { .. }), "{e}");
+            let e = gemm_with(kind, 2, 3, 2, 1.0, &a, 3, 1, &b, 2, 1, 0.0, &mut c[..3], 2, 1).unwrap_err();
+            assert!(matches!(e, recur_core::Error::Shape { .. }), "{e}");
+        } else {
+            let e = r.unwrap_err();
+            assert!(matches!(e, recur_core::Error::Unsupported { .. }), "{e}");
+        }
+    }
+}
+
+#[test]
+fn large_shapes_cross_cache_blocks() {
+    // (m, k, n, A transposed, B transposed): across KC = 256, MC and NC = 1024 borders, and
+    // the LSTM products for B = 64, H = 256 (X·Wᵀ for the input projection of T·B rows, the
+    // recurrent product, and the weight gradient dAᵀ·X).
+    let shapes = [
+        (130, 517, 259, false, false),
+        (130, 517, 259, true, true),
+        (67, 300, 1100, false, true),
+        (64, 256, 1024, false, true),
+        (4096, 64, 1024, false, true),
+        (1024, 64, 256, true, false),
+    ];
+    for (i, &(m, k, n, ta, tb)) in shapes.iter().enumerate() {
+        let (alpha, beta) = if i % 2 == 0 { (1.0, 0.0) } else { (0.5, 1.0) };
+        let case = Case::new(5, m, k, n, ta, tb, 1, 0, alpha, beta);
+        let expected = case.expected();
+        case.check(None, &expected);
+        for kind in compiled_kernels().into_iter().filter(|&k| k != KernelKind::Reference) {
+            case.check(Some(kind), &expected);
+        }
+    }
+}
