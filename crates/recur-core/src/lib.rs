@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod loss;
 pub mod optim;
 pub mod param;
+pub mod recurrent;
 pub mod rng;
 
 pub use error::{Error, Result};

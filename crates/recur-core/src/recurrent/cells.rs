@@ -1,0 +1,352 @@
+//! Fused elementwise kernels of one time step, per cell type, over a whole batch.
+//!
+//! Forward kernels take the input projection `xp` (`W_ih x + b_ih`, `[B, G·H]`) and the
+//! recurrent projection `rec` (`W_hh h + b_hh`, `[B, G·H]`), and write the gates and new states
+//! that backward needs. Backward kernels turn the gradient of the step's output into the
+//! gradients of the two projections (`dxp`, `drec`) and the direct parts of the gradients of
+//! the previous states. Rows whose `valid` flag is false are padding: state carried, gradient
+//! passed through unchanged, projection gradients zero.
+
+use crate::activation::{sigmoid, Activation};
+
+/// Per-step views for the forward kernels.
+pub(crate) struct StepForward<'a> {
+    pub batch: usize,
+    pub hidden: usize,
+    pub valid: &'a [bool],
+    pub xp: &'a [f32],
+    pub rec: &'a [f32],
+    pub h_prev: &'a [f32],
+    /// Gates after their nonlinearities (RNN: the pre-activation), `[B, G·H]`.
+    pub gates: &'a mut [f32],
+    pub h: &'a mut [f32],
+}
+
+/// RNN forward: `h = act(xp + rec)`; `gates` keeps the pre-activation for the derivative.
+pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
+    let hd = s.hidden;
+    for b in 0..s.batch {
+        let r = b * hd..(b + 1) * hd;
+        if !s.valid[b] {
+            s.h[r.clone()].copy_from_slice(&s.h_prev[r.clone()]);
+            s.gates[r].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in r {
+            let a = s.xp[j] + s.rec[j];
+            s.gates[j] = a;
+            s.h[j] = act.apply(a);
+        }
+    }
+}
+
+/// LSTM forward (gate blocks `i, f, g, o`), with optional peepholes `(p_i, p_f, p_o)`.
+pub(crate) fn lstm_forward(
+    s: StepForward<'_>,
+    c_prev: &[f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    peep: Option<(&[f32], &[f32], &[f32])>,
+) {
+    let hd = s.hidden;
+    let g4 = 4 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g4;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            c[hs..hs + hd].copy_from_slice(&c_prev[hs..hs + hd]);
+            s.gates[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            tanh_c[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let pre = |k: usize| s.xp[gs + k * hd + j] + s.rec[gs + k * hd + j];
+            let cp = c_prev[hs + j];
+            let (pi, pf, po) = match peep {
+                Some((pi, pf, po)) => (pi[j], pf[j], po[j]),
+                None => (0.0, 0.0, 0.0),
+            };
+            let i = sigmoid(pre(0) + pi * cp);
+            let f = sigmoid(pre(1) + pf * cp);
+            let g = pre(2).tanh();
+            let cn = f * cp + i * g;
+            let o = sigmoid(pre(3) + po * cn);
+            let tc = cn.tanh();
+            s.gates[gs + j] = i;
+            s.gates[gs + hd + j] = f;
+            s.gates[gs + 2 * hd + j] = g;
+            s.gates[gs + 3 * hd + j] = o;
+            c[hs + j] = cn;
+            tanh_c[hs + j] = tc;
+            s.h[hs + j] = o * tc;
+        }
+    }
+}
+
+/// GRU forward, reset-after form: `n = tanh(xp_n + r ⊙ rec_n)`; `rec_n` (which includes
+/// `b_hn`) is kept in `rec_n_out` for backward.
+pub(crate) fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            s.gates[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            rec_n_out[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let r = sigmoid(s.xp[gs + j] + s.rec[gs + j]);
+            let z = sigmoid(s.xp[gs + hd + j] + s.rec[gs + hd + j]);
+            let rn = s.rec[gs + 2 * hd + j];
+            let n = (s.xp[gs + 2 * hd + j] + r * rn).tanh();
+            s.gates[gs + j] = r;
+            s.gates[gs + hd + j] = z;
+            s.gates[gs + 2 * hd + j] = n;
+            rec_n_out[hs + j] = rn;
+            s.h[hs + j] = (1.0 - z) * n + z * s.h_prev[hs + j];
+        }
+    }
+}
+
+/// GRU reset-before, first half: the gates `r`, `z` from `xp + rec` (only the first `2H`
+/// columns of `rec` are read) and `rh = r ⊙ h_prev`, the input of the `W_hn` product.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gru_reset_before_gates(
+    batch: usize,
+    hd: usize,
+    valid: &[bool],
+    xp: &[f32],
+    rec: &[f32],
+    h_prev: &[f32],
+    gates: &mut [f32],
+    rh: &mut [f32],
+) {
+    let g3 = 3 * hd;
+    for b in 0..batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        for j in 0..hd {
+            let (r, z) = if valid[b] {
+                (sigmoid(xp[gs + j] + rec[gs + j]), sigmoid(xp[gs + hd + j] + rec[gs + hd + j]))
+            } else {
+                (0.0, 0.0)
+            };
+            gates[gs + j] = r;
+            gates[gs + hd + j] = z;
+            rh[hs + j] = r * h_prev[hs + j];
+        }
+    }
+}
+
+/// GRU reset-before, second half: `n = tanh(xp_n + rec_n)` where `rec_n = W_hn (r ⊙ h) + b_hn`
+/// sits in the last `H` columns of `rec`; then `h`.
+pub(crate) fn gru_reset_before_output(s: StepForward<'_>) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            s.gates[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let z = s.gates[gs + hd + j];
+            let n = (s.xp[gs + 2 * hd + j] + s.rec[gs + 2 * hd + j]).tanh();
+            s.gates[gs + 2 * hd + j] = n;
+            s.h[hs + j] = (1.0 - z) * n + z * s.h_prev[hs + j];
+        }
+    }
+}
+
+/// Per-step views for the backward kernels.
+pub(crate) struct StepBackward<'a> {
+    pub batch: usize,
+    pub hidden: usize,
+    pub valid: &'a [bool],
+    pub gates: &'a [f32],
+    pub h_prev: &'a [f32],
+    /// Total gradient of the step's new `h` (carried plus from the output), `[B, H]`.
+    pub dh: &'a [f32],
+    /// Gradient of the input projection, `[B, G·H]` (written).
+    pub dxp: &'a mut [f32],
+    /// Gradient of the recurrent projection, `[B, G·H]` (written).
+    pub drec: &'a mut [f32],
+    /// Direct part of the gradient of `h_prev`, `[B, H]` (written; the GEMM part is added later).
+    pub dh_prev: &'a mut [f32],
+}
+
+/// RNN backward.
+pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
+    let hd = s.hidden;
+    for b in 0..s.batch {
+        let r = b * hd..(b + 1) * hd;
+        if !s.valid[b] {
+            s.dh_prev[r.clone()].copy_from_slice(&s.dh[r.clone()]);
+            s.dxp[r.clone()].iter_mut().for_each(|v| *v = 0.0);
+            s.drec[r].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in r {
+            let da = s.dh[j] * act.derivative(s.gates[j], h[j]);
+            s.dxp[j] = da;
+            s.drec[j] = da;
+            s.dh_prev[j] = 0.0;
+        }
+    }
+}
+
+/// Peephole gradients accumulated by [`lstm_backward`].
+pub(crate) struct PeepholeGrads<'a> {
+    pub p: (&'a [f32], &'a [f32], &'a [f32]),
+    pub dp: (&'a mut [f32], &'a mut [f32], &'a mut [f32]),
+}
+
+/// LSTM backward; `dc` is the carried gradient of the new `c` and `dc_prev` receives the
+/// gradient of `c_prev`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_backward(
+    s: StepBackward<'_>,
+    c_prev: &[f32],
+    c: &[f32],
+    tanh_c: &[f32],
+    dc: &[f32],
+    dc_prev: &mut [f32],
+    mut peep: Option<PeepholeGrads<'_>>,
+) {
+    let hd = s.hidden;
+    let g4 = 4 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g4;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            dc_prev[hs..hs + hd].copy_from_slice(&dc[hs..hs + hd]);
+            s.dxp[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let i = s.gates[gs + j];
+            let f = s.gates[gs + hd + j];
+            let g = s.gates[gs + 2 * hd + j];
+            let o = s.gates[gs + 3 * hd + j];
+            let tc = tanh_c[hs + j];
+            let cp = c_prev[hs + j];
+            let dh = s.dh[hs + j];
+            let dao = dh * tc * o * (1.0 - o);
+            let mut dct = dc[hs + j] + dh * o * (1.0 - tc * tc);
+            if let Some(pg) = peep.as_mut() {
+                dct += dao * pg.p.2[j];
+                pg.dp.2[j] += dao * c[hs + j];
+            }
+            let dai = dct * g * i * (1.0 - i);
+            let daf = dct * cp * f * (1.0 - f);
+            let dag = dct * i * (1.0 - g * g);
+            let mut dcp = dct * f;
+            if let Some(pg) = peep.as_mut() {
+                dcp += dai * pg.p.0[j] + daf * pg.p.1[j];
+                pg.dp.0[j] += dai * cp;
+                pg.dp.1[j] += daf * cp;
+            }
+            dc_prev[hs + j] = dcp;
+            s.dh_prev[hs + j] = 0.0;
+            for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
+                s.dxp[gs + k * hd + j] = v;
+                s.drec[gs + k * hd + j] = v;
+            }
+        }
+    }
+}
+
+/// GRU backward, reset-after form.
+pub(crate) fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            s.dxp[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            s.drec[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let r = s.gates[gs + j];
+            let z = s.gates[gs + hd + j];
+            let n = s.gates[gs + 2 * hd + j];
+            let dh = s.dh[hs + j];
+            let hp = s.h_prev[hs + j];
+            let dan = dh * (1.0 - z) * (1.0 - n * n);
+            let daz = dh * (hp - n) * z * (1.0 - z);
+            let dar = dan * rec_n[hs + j] * r * (1.0 - r);
+            s.dh_prev[hs + j] = dh * z;
+            s.dxp[gs + j] = dar;
+            s.dxp[gs + hd + j] = daz;
+            s.dxp[gs + 2 * hd + j] = dan;
+            s.drec[gs + j] = dar;
+            s.drec[gs + hd + j] = daz;
+            s.drec[gs + 2 * hd + j] = dan * r;
+        }
+    }
+}
+
+/// GRU reset-before, first half of backward: the gradient of `n`'s pre-activation, written to
+/// the `n` block of `dxp` and `drec` (the caller then forms `d(rh) = drec_n · W_hn`).
+pub(crate) fn gru_reset_before_backward_n(s: &mut StepBackward<'_>) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        for j in 0..hd {
+            let dan = if s.valid[b] {
+                let z = s.gates[gs + hd + j];
+                let n = s.gates[gs + 2 * hd + j];
+                s.dh[hs + j] * (1.0 - z) * (1.0 - n * n)
+            } else {
+                0.0
+            };
+            s.dxp[gs + 2 * hd + j] = dan;
+            s.drec[gs + 2 * hd + j] = dan;
+        }
+    }
+}
+
+/// GRU reset-before, second half of backward, given `drh = d(r ⊙ h_prev)`.
+pub(crate) fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            for k in 0..2 {
+                s.dxp[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
+                s.drec[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
+            }
+            continue;
+        }
+        for j in 0..hd {
+            let r = s.gates[gs + j];
+            let z = s.gates[gs + hd + j];
+            let n = s.gates[gs + 2 * hd + j];
+            let dh = s.dh[hs + j];
+            let hp = s.h_prev[hs + j];
+            let daz = dh * (hp - n) * z * (1.0 - z);
+            let dar = drh[hs + j] * hp * r * (1.0 - r);
+            s.dh_prev[hs + j] = dh * z + drh[hs + j] * r;
+            s.dxp[gs + j] = dar;
+            s.dxp[gs + hd + j] = daz;
+            s.drec[gs + j] = dar;
+            s.drec[gs + hd + j] = daz;
+        }
+    }
+}

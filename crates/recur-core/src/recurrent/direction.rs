@@ -1,0 +1,394 @@
+//! One direction of one recurrent layer: its parameters, its workspace, and the forward and
+//! backward passes over a whole sequence.
+
+use super::cells::{self, PeepholeGrads, StepBackward, StepForward};
+use super::CellKind;
+use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_tn};
+use crate::param::Param;
+use crate::rng::Rng;
+
+/// Buffers of one direction, sized for one `(T, B)` and reused while the shape repeats.
+/// `p`-order buffers are indexed by processing step `s` (the reverse direction processes time
+/// `T-1-s`), `t`-order ones by time.
+#[derive(Debug, Default, Clone)]
+struct Workspace {
+    steps: usize,
+    batch: usize,
+    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`, t-order.
+    xp: Vec<f32>,
+    /// States `h`, `[T+1, B, H]`, p-order; slot 0 is `h0`.
+    hs: Vec<f32>,
+    /// Cell states (LSTM), `[T+1, B, H]`, p-order.
+    cs: Vec<f32>,
+    /// Gates after their nonlinearities, `[T, B, G·H]`, p-order.
+    gates: Vec<f32>,
+    /// Per-cell extra: `tanh(c)` (LSTM), `W_hn h + b_hn` (GRU reset-after), `r ⊙ h` (GRU
+    /// reset-before); `[T, B, H]`, p-order.
+    aux: Vec<f32>,
+    /// Recurrent projection of the current step, `[B, G·H]`.
+    rec: Vec<f32>,
+    /// Which rows are real (not padding), `[T, B]`, p-order.
+    valid: Vec<bool>,
+    /// Gradient of the input projection, `[T, B, G·H]`, t-order.
+    dxp: Vec<f32>,
+    /// Gradient of the recurrent projection, `[T, B, G·H]`, p-order.
+    drec: Vec<f32>,
+    dh: Vec<f32>,
+    dc: Vec<f32>,
+    dh_prev: Vec<f32>,
+    dc_prev: Vec<f32>,
+    drh: Vec<f32>,
+    /// `‖∂L/∂h_t‖` for every time step of the last backward, t-order.
+    grad_norms: Vec<f32>,
+}
+
+fn fit(buf: &mut Vec<f32>, len: usize) {
+    buf.clear();
+    buf.resize(len, 0.0);
+}
+
+/// One direction of one layer.
+#[derive(Debug, Clone)]
+pub struct Direction {
+    cell: CellKind,
+    input_size: usize,
+    hidden: usize,
+    reverse: bool,
+    /// `weight_ih_l{k}[_reverse]`, `[G·H, in]`.
+    pub w_ih: Param,
+    /// `weight_hh_l{k}[_reverse]`, `[G·H, H]`.
+    pub w_hh: Param,
+    /// `bias_ih_l{k}[_reverse]`, `[G·H]`.
+    pub b_ih: Option<Param>,
+    /// `bias_hh_l{k}[_reverse]`, `[G·H]`.
+    pub b_hh: Option<Param>,
+    /// `peephole_{i,f,o}_l{k}[_reverse]`, each `[H]` (LSTM with peepholes only).
+    pub peepholes: Option<[Param; 3]>,
+    ws: Workspace,
+}
+
+impl Direction {
+    /// A direction with PyTorch's initialization `U(-1/√H, 1/√H)` for every parameter.
+    /// `prefix` is prepended to the names (e.g. `"lstm."`), `suffix` appended (`"_reverse"`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cell: CellKind,
+        input_size: usize,
+        hidden: usize,
+        bias: bool,
+        layer: usize,
+        reverse: bool,
+        prefix: &str,
+        rng: &mut Rng,
+    ) -> Self {
+        let g = cell.gates();
+        let sfx = if reverse { "_reverse" } else { "" };
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let mut init = |name: String, shape: &[usize]| {
+            let mut p = Param::zeros(name, shape);
+            p.value.iter_mut().for_each(|v| *v = rng.uniform_range(-bound, bound));
+            p
+        };
+        let w_ih = init(format!("{prefix}weight_ih_l{layer}{sfx}"), &[g * hidden, input_size]);
+        let w_hh = init(format!("{prefix}weight_hh_l{layer}{sfx}"), &[g * hidden, hidden]);
+        let (b_ih, b_hh) = if bias {
+            (
+                Some(init(format!("{prefix}bias_ih_l{layer}{sfx}"), &[g * hidden])),
+                Some(init(format!("{prefix}bias_hh_l{layer}{sfx}"), &[g * hidden])),
+            )
+        } else {
+            (None, None)
+        };
+        let peepholes = match cell {
+            CellKind::Lstm { peephole: true } => Some([
+                init(format!("{prefix}peephole_i_l{layer}{sfx}"), &[hidden]),
+                init(format!("{prefix}peephole_f_l{layer}{sfx}"), &[hidden]),
+                init(format!("{prefix}peephole_o_l{layer}{sfx}"), &[hidden]),
+            ]),
+            _ => None,
+        };
+        Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, ws: Workspace::default() }
+    }
+
+    /// The parameters, in PyTorch's order (weights, biases, then peepholes).
+    pub fn params(&self) -> Vec<&Param> {
+        let mut v = vec![&self.w_ih, &self.w_hh];
+        v.extend(self.b_ih.iter());
+        v.extend(self.b_hh.iter());
+        if let Some(p) = &self.peepholes {
+            v.extend(p.iter());
+        }
+        v
+    }
+
+    /// Mutable access to the parameters, same order as [`Direction::params`].
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut v = vec![&mut self.w_ih, &mut self.w_hh];
+        v.extend(self.b_ih.iter_mut());
+        v.extend(self.b_hh.iter_mut());
+        if let Some(p) = &mut self.peepholes {
+            v.extend(p.iter_mut());
+        }
+        v
+    }
+
+    /// `‖∂L/∂h_t‖` (over the batch) for every time step of the last backward pass.
+    pub fn step_grad_norms(&self) -> &[f32] {
+        &self.ws.grad_norms
+    }
+
+    fn time(&self, s: usize) -> usize {
+        if self.reverse {
+            self.ws.steps - 1 - s
+        } else {
+            s
+        }
+    }
+
+    /// Runs the sequence `x` (`[T, B, in]`, time-major) from `h0` (and `c0`), writing `h_t` (or
+    /// 0 at padded steps) into `out[(t·B + b)·out_stride + out_offset ..][..H]`. Shapes were
+    /// checked by the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn forward(
+        &mut self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        h0: &[f32],
+        c0: &[f32],
+        out: &mut [f32],
+        out_stride: usize,
+        out_offset: usize,
+    ) {
+        let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
+        let (bh, bg) = (batch * hd, batch * gh);
+        let ws = &mut self.ws;
+        ws.steps = steps;
+        ws.batch = batch;
+        fit(&mut ws.xp, steps * bg);
+        fit(&mut ws.hs, (steps + 1) * bh);
+        fit(&mut ws.gates, steps * bg);
+        fit(&mut ws.aux, steps * bh);
+        fit(&mut ws.rec, bg);
+        if self.cell.has_cell_state() {
+            fit(&mut ws.cs, (steps + 1) * bh);
+            ws.cs[..bh].copy_from_slice(c0);
+        }
+        ws.hs[..bh].copy_from_slice(h0);
+        ws.valid.clear();
+        for s in 0..steps {
+            let t = if self.reverse { steps - 1 - s } else { s };
+            ws.valid.extend((0..batch).map(|b| lengths.map_or(true, |l| t < l[b])));
+        }
+
+        // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih.
+        gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
+        if let Some(b) = &self.b_ih {
+            ws.xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(&b.value).for_each(|(v, b)| *v += b));
+        }
+
+        // 2. The time loop: one recurrent GEMM and one fused kernel per step.
+        let w_hh = &self.w_hh.value;
+        let b_hh = self.b_hh.as_ref().map(|p| p.value.as_slice());
+        for s in 0..steps {
+            let t = if self.reverse { steps - 1 - s } else { s };
+            let (h_done, h_rest) = ws.hs.split_at_mut((s + 1) * bh);
+            let h_prev = &h_done[s * bh..];
+            let h_new = &mut h_rest[..bh];
+            let rec_cols = match self.cell {
+                CellKind::Gru { reset_after: false } => 2 * hd,
+                _ => gh,
+            };
+            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
+            gemm(batch, hd, rec_cols, 1.0, h_prev, hd, 1, w_hh, 1, hd, 0.0, &mut ws.rec, gh, 1);
+            if let Some(bhh) = b_hh {
+                for row in ws.rec.chunks_exact_mut(gh) {
+                    row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
+                }
+            }
+            let valid = &ws.valid[s * batch..(s + 1) * batch];
+            let xp = &ws.xp[t * bg..(t + 1) * bg];
+            let gates = &mut ws.gates[s * bg..(s + 1) * bg];
+            let aux = &mut ws.aux[s * bh..(s + 1) * bh];
+            if let CellKind::Gru { reset_after: false } = self.cell {
+                cells::gru_reset_before_gates(batch, hd, valid, xp, &ws.rec, h_prev, gates, aux);
+                // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
+                gemm(batch, hd, hd, 1.0, aux, hd, 1, &w_hh[2 * hd * hd..], 1, hd, 0.0, &mut ws.rec[2 * hd..], gh, 1);
+                if let Some(bhh) = b_hh {
+                    for row in ws.rec.chunks_exact_mut(gh) {
+                        row[2 * hd..].iter_mut().zip(&bhh[2 * hd..]).for_each(|(v, b)| *v += b);
+                    }
+                }
+                cells::gru_reset_before_output(StepForward { batch, hidden: hd, valid, xp, rec: &ws.rec, h_prev, gates, h: h_new });
+            } else {
+                let step = StepForward { batch, hidden: hd, valid, xp, rec: &ws.rec, h_prev, gates, h: h_new };
+                match self.cell {
+                    CellKind::Rnn { activation } => cells::rnn_forward(step, activation),
+                    CellKind::Lstm { .. } => {
+                        let (c_done, c_rest) = ws.cs.split_at_mut((s + 1) * bh);
+                        let peep = self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..]));
+                        cells::lstm_forward(step, &c_done[s * bh..], &mut c_rest[..bh], aux, peep);
+                    }
+                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, aux),
+                }
+            }
+            let h_new = &ws.hs[(s + 1) * bh..(s + 2) * bh];
+            for b in 0..batch {
+                let dst = &mut out[(t * batch + b) * out_stride + out_offset..][..hd];
+                if ws.valid[s * batch + b] {
+                    dst.copy_from_slice(&h_new[b * hd..(b + 1) * hd]);
+                } else {
+                    dst.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+        }
+    }
+
+    /// Final states after the last forward (`[B, H]` each; `c` empty for cells without it).
+    pub(crate) fn final_states(&self) -> (&[f32], &[f32]) {
+        let bh = self.ws.batch * self.hidden;
+        let t = self.ws.steps;
+        let c = if self.cell.has_cell_state() { &self.ws.cs[t * bh..(t + 1) * bh] } else { &[][..] };
+        (&self.ws.hs[t * bh..(t + 1) * bh], c)
+    }
+
+    /// Gradients of the initial states after the last backward (`[B, H]` each).
+    pub(crate) fn initial_state_grads(&self) -> (&[f32], &[f32]) {
+        (&self.ws.dh, if self.cell.has_cell_state() { &self.ws.dc } else { &[][..] })
+    }
+
+    /// Backpropagation through time for the last forward. `d_out` is read like `out` was
+    /// written; `d_hn`/`d_cn` are the gradients of the final states (`[B, H]`, may be empty
+    /// for zero). Parameter gradients are accumulated; `dx` (`[T, B, in]`), when given, is
+    /// accumulated too. `tbptt = Some(k)` stops the gradient at every k-th step border.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward(
+        &mut self,
+        x: &[f32],
+        d_out: &[f32],
+        out_stride: usize,
+        out_offset: usize,
+        d_hn: &[f32],
+        d_cn: &[f32],
+        tbptt: Option<usize>,
+        dx: Option<&mut [f32]>,
+    ) {
+        let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
+        let (steps, batch) = (self.ws.steps, self.ws.batch);
+        let (bh, bg) = (batch * hd, batch * gh);
+        let lstm = self.cell.has_cell_state();
+        {
+            let ws = &mut self.ws;
+            fit(&mut ws.dxp, steps * bg);
+            fit(&mut ws.drec, steps * bg);
+            fit(&mut ws.dh, bh);
+            fit(&mut ws.dc, bh);
+            fit(&mut ws.dh_prev, bh);
+            fit(&mut ws.dc_prev, bh);
+            fit(&mut ws.drh, bh);
+            fit(&mut ws.grad_norms, steps);
+            if !d_hn.is_empty() {
+                ws.dh.copy_from_slice(d_hn);
+            }
+            if lstm && !d_cn.is_empty() {
+                ws.dc.copy_from_slice(d_cn);
+            }
+        }
+        let w_hh = &self.w_hh.value;
+        for s in (0..steps).rev() {
+            let t = self.time(s);
+            let ws = &mut self.ws;
+            let valid = &ws.valid[s * batch..(s + 1) * batch];
+            // Total gradient of this step's h: carried from later steps plus the output's.
+            for b in 0..batch {
+                if valid[b] {
+                    let src = &d_out[(t * batch + b) * out_stride + out_offset..][..hd];
+                    ws.dh[b * hd..(b + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+                }
+            }
+            ws.grad_norms[t] = ws.dh.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt() as f32;
+            let step = StepBackward {
+                batch,
+                hidden: hd,
+                valid,
+                gates: &ws.gates[s * bg..(s + 1) * bg],
+                h_prev: &ws.hs[s * bh..(s + 1) * bh],
+                dh: &ws.dh,
+                dxp: &mut ws.dxp[t * bg..(t + 1) * bg],
+                drec: &mut ws.drec[s * bg..(s + 1) * bg],
+                dh_prev: &mut ws.dh_prev,
+            };
+            let aux = &ws.aux[s * bh..(s + 1) * bh];
+            let mut rec_rows = gh;
+            match self.cell {
+                CellKind::Rnn { activation } => {
+                    cells::rnn_backward(step, &ws.hs[(s + 1) * bh..(s + 2) * bh], activation)
+                }
+                CellKind::Lstm { .. } => {
+                    let peep = self.peepholes.as_mut().map(|p| {
+                        let [pi, pf, po] = p;
+                        PeepholeGrads {
+                            p: (&pi.value[..], &pf.value[..], &po.value[..]),
+                            dp: (&mut pi.grad[..], &mut pf.grad[..], &mut po.grad[..]),
+                        }
+                    });
+                    cells::lstm_backward(
+                        step,
+                        &ws.cs[s * bh..(s + 1) * bh],
+                        &ws.cs[(s + 1) * bh..(s + 2) * bh],
+                        aux,
+                        &ws.dc,
+                        &mut ws.dc_prev,
+                        peep,
+                    );
+                }
+                CellKind::Gru { reset_after: true } => cells::gru_backward_reset_after(step, aux),
+                CellKind::Gru { reset_after: false } => {
+                    let mut step = step;
+                    cells::gru_reset_before_backward_n(&mut step);
+                    // d(r ⊙ h) = drec_n · W_hn
+                    gemm(batch, hd, hd, 1.0, &step.drec[2 * hd..], gh, 1, &w_hh[2 * hd * hd..], hd, 1, 0.0, &mut ws.drh, hd, 1);
+                    cells::gru_reset_before_backward_rz(step, &ws.drh);
+                    rec_rows = 2 * hd;
+                }
+            }
+            // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
+            let drec = &ws.drec[s * bg..(s + 1) * bg];
+            gemm(batch, rec_rows, hd, 1.0, drec, gh, 1, w_hh, hd, 1, 1.0, &mut ws.dh_prev, hd, 1);
+            // Truncated BPTT: nothing crosses the border into step s from step s-1.
+            if let Some(k) = tbptt {
+                if s > 0 && s % k == 0 {
+                    ws.dh_prev.iter_mut().for_each(|v| *v = 0.0);
+                    ws.dc_prev.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+            std::mem::swap(&mut ws.dh, &mut ws.dh_prev);
+            if lstm {
+                std::mem::swap(&mut ws.dc, &mut ws.dc_prev);
+            }
+        }
+
+        // 3. Weight gradients as single GEMMs over every step.
+        let ws = &self.ws;
+        let tb = steps * batch;
+        gemm_tn(gh, inp, tb, &ws.dxp, x, 1.0, &mut self.w_ih.grad);
+        match self.cell {
+            CellKind::Gru { reset_after: false } => {
+                let (g_rz, g_n) = self.w_hh.grad.split_at_mut(2 * hd * hd);
+                gemm(2 * hd, tb, hd, 1.0, &ws.drec, 1, gh, &ws.hs, hd, 1, 1.0, g_rz, hd, 1);
+                gemm(hd, tb, hd, 1.0, &ws.drec[2 * hd..], 1, gh, &ws.aux, hd, 1, 1.0, g_n, hd, 1);
+            }
+            _ => gemm_tn(gh, hd, tb, &ws.drec, &ws.hs[..tb * hd], 1.0, &mut self.w_hh.grad),
+        }
+        if let Some(b) = &mut self.b_ih {
+            ws.dxp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+        }
+        if let Some(b) = &mut self.b_hh {
+            ws.drec.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+        }
+        if let Some(dx) = dx {
+            gemm_nn(tb, inp, gh, &ws.dxp, &self.w_ih.value, 1.0, dx);
+        }
+    }
+}

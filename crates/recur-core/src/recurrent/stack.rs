@@ -1,0 +1,348 @@
+//! A stack of `L` recurrent layers, each with one or two directions (PyTorch's `nn.RNN`,
+//! `nn.LSTM`, `nn.GRU`), with dropout between layers.
+
+use super::{Direction, RecurrentConfig};
+use crate::error::{check_finite, check_len, checked_numel, Error, Result};
+use crate::param::Param;
+use crate::rng::Rng;
+
+/// Largest sequence length or batch accepted by one call.
+pub const MAX_STEPS: usize = 1 << 20;
+
+/// Gradients of the stack's inputs after [`RecurrentStack::backward`].
+#[derive(Debug, Clone, Copy)]
+pub struct StackGradients<'a> {
+    /// `∂L/∂x`, `[T, B, in]` time-major (empty if not requested).
+    pub x: &'a [f32],
+    /// `∂L/∂h0`, `[L·D, B, H]`.
+    pub h0: &'a [f32],
+    /// `∂L/∂c0`, `[L·D, B, H]` (empty for cells without a cell state).
+    pub c0: &'a [f32],
+}
+
+/// `L` layers × `D` directions of one cell type.
+#[derive(Debug, Clone)]
+pub struct RecurrentStack {
+    config: RecurrentConfig,
+    /// Directions, index `2k + d` for layer k (PyTorch's state order).
+    dirs: Vec<Direction>,
+    rng: Rng,
+    /// Shape of the last forward: `(T, B)`; `None` before the first or after a failed one.
+    last: Option<(usize, usize)>,
+    /// `inputs[k]`: the input sequence of layer k (layer 0's is a copy of x).
+    inputs: Vec<Vec<f32>>,
+    /// `outputs[k]`: layer k's output `[T, B, D·H]` (before dropout).
+    outputs: Vec<Vec<f32>>,
+    /// Dropout masks (already scaled by 1/(1-p)) applied to `outputs[k]` for k < L-1.
+    masks: Vec<Vec<f32>>,
+    h_n: Vec<f32>,
+    c_n: Vec<f32>,
+    d_inputs: Vec<Vec<f32>>,
+    d_h0: Vec<f32>,
+    d_c0: Vec<f32>,
+}
+
+impl RecurrentStack {
+    /// A stack initialized like PyTorch (`U(-1/√H, 1/√H)`), names prefixed with `prefix`
+    /// (e.g. `"lstm."`, or `""` for PyTorch's bare `weight_ih_l0`).
+    pub fn new(config: RecurrentConfig, prefix: &str, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let mut rng = Rng::new(seed);
+        let mut dirs = Vec::new();
+        for k in 0..config.num_layers {
+            let input = if k == 0 { config.input_size } else { config.output_size() };
+            for d in 0..config.directions() {
+                dirs.push(Direction::new(config.cell, input, config.hidden_size, config.bias, k, d == 1, prefix, &mut rng));
+            }
+        }
+        let l = config.num_layers;
+        Ok(RecurrentStack {
+            config,
+            dirs,
+            rng,
+            last: None,
+            inputs: vec![Vec::new(); l],
+            outputs: vec![Vec::new(); l],
+            masks: vec![Vec::new(); l],
+            h_n: Vec::new(),
+            c_n: Vec::new(),
+            d_inputs: vec![Vec::new(); l],
+            d_h0: Vec::new(),
+            d_c0: Vec::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RecurrentConfig {
+        &self.config
+    }
+
+    /// Every parameter, layer by layer, forward direction first (PyTorch's order).
+    pub fn params(&self) -> Vec<&Param> {
+        self.dirs.iter().flat_map(|d| d.params()).collect()
+    }
+
+    /// Mutable access to every parameter, same order as [`RecurrentStack::params`].
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.dirs.iter_mut().flat_map(|d| d.params_mut()).collect()
+    }
+
+    /// Number of state slots `L·D`.
+    pub fn state_slots(&self) -> usize {
+        self.config.num_layers * self.config.directions()
+    }
+
+    /// `‖∂L/∂h_t‖` per time step for every layer and direction (`(name, norms)`, names like
+    /// `l0` and `l0_reverse`), from the last backward pass.
+    pub fn step_grad_norms(&self) -> Vec<(String, Vec<f32>)> {
+        let dcount = self.config.directions();
+        self.dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let name = format!("l{}{}", i / dcount, if i % dcount == 1 { "_reverse" } else { "" });
+                (name, d.step_grad_norms().to_vec())
+            })
+            .collect()
+    }
+
+    /// Checks the arguments of [`RecurrentStack::forward`] without changing anything.
+    pub fn validate_forward(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        h0: Option<&[f32]>,
+        c0: Option<&[f32]>,
+    ) -> Result<()> {
+        let c = &self.config;
+        crate::error::check_size("sequence length", steps, MAX_STEPS)?;
+        crate::error::check_size("batch size", batch, MAX_STEPS)?;
+        check_len("x", x, &[steps, batch, c.input_size])?;
+        check_finite("x", x)?;
+        // Every buffer of the workspace must stay addressable.
+        checked_numel("workspace", &[steps + 1, batch, c.cell.gates() * c.hidden_size * c.directions(), 4])?;
+        let state = [self.state_slots(), batch, c.hidden_size];
+        if let Some(h0) = h0 {
+            check_len("h0", h0, &state)?;
+            check_finite("h0", h0)?;
+        }
+        match (c0, c.cell.has_cell_state()) {
+            (Some(_), false) => return Err(Error::unsupported("c0 given for a cell without a cell state")),
+            (Some(c0), true) => {
+                check_len("c0", c0, &state)?;
+                check_finite("c0", c0)?;
+            }
+            _ => {}
+        }
+        if let Some(l) = lengths {
+            if l.len() != batch {
+                return Err(Error::shape("lengths", [batch], [l.len()]));
+            }
+            if let Some((b, &v)) = l.iter().enumerate().find(|(_, &v)| v == 0 || v > steps) {
+                return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the stack over `x` (`[T, B, in]`, time-major) from `h0`/`c0` (`[L·D, B, H]`,
+    /// zeros when `None`), with per-sequence `lengths` (padding semantics of PyTorch's packed
+    /// sequences). Returns the last layer's output `[T, B, D·H]`; the final states are in
+    /// [`RecurrentStack::h_n`] and [`RecurrentStack::c_n`]. With `training`, dropout is applied
+    /// between layers and everything backward needs is kept.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &mut self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        h0: Option<&[f32]>,
+        c0: Option<&[f32]>,
+        training: bool,
+    ) -> Result<&[f32]> {
+        self.validate_forward(x, steps, batch, lengths, h0, c0)?;
+        let c = self.config.clone();
+        let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
+        let bh = batch * hd;
+        let width = c.output_size();
+        let zeros = vec![0.0f32; bh];
+        self.h_n.clear();
+        self.h_n.resize(self.state_slots() * bh, 0.0);
+        let cell_state = c.cell.has_cell_state();
+        self.c_n.clear();
+        if cell_state {
+            self.c_n.resize(self.state_slots() * bh, 0.0);
+        }
+        self.inputs[0].clear();
+        self.inputs[0].extend_from_slice(x);
+        for k in 0..l {
+            let mut out = std::mem::take(&mut self.outputs[k]);
+            out.clear();
+            out.resize(steps * batch * width, 0.0);
+            for d in 0..dcount {
+                let slot = k * dcount + d;
+                let h0s = h0.map_or(&zeros[..], |h| &h[slot * bh..(slot + 1) * bh]);
+                let c0s = if cell_state { c0.map_or(&zeros[..], |cc| &cc[slot * bh..(slot + 1) * bh]) } else { &[][..] };
+                let dir = &mut self.dirs[slot];
+                dir.forward(&self.inputs[k], steps, batch, lengths, h0s, c0s, &mut out, width, d * hd);
+                let (hn, cn) = dir.final_states();
+                self.h_n[slot * bh..(slot + 1) * bh].copy_from_slice(hn);
+                if cell_state {
+                    self.c_n[slot * bh..(slot + 1) * bh].copy_from_slice(cn);
+                }
+            }
+            if k + 1 < l {
+                let mut next = std::mem::take(&mut self.inputs[k + 1]);
+                next.clear();
+                next.extend_from_slice(&out);
+                let mask = &mut self.masks[k];
+                mask.clear();
+                if training && c.dropout > 0.0 {
+                    let keep = 1.0 / (1.0 - c.dropout);
+                    mask.extend((0..out.len()).map(|_| if self.rng.uniform() < c.dropout { 0.0 } else { keep }));
+                    next.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
+                }
+                self.inputs[k + 1] = next;
+            }
+            self.outputs[k] = out;
+        }
+        self.last = Some((steps, batch));
+        Ok(&self.outputs[l - 1])
+    }
+
+    /// Replaces the dropout masks drawn by the last training forward pass with fixed ones
+    /// (`masks[k]` for the output of layer k < L-1, values already scaled) and recomputes
+    /// nothing: use it before a forward with [`RecurrentStack::forward_with_masks`].
+    pub fn forward_with_masks(
+        &mut self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        masks: &[Vec<f32>],
+    ) -> Result<&[f32]> {
+        let l = self.config.num_layers;
+        let width = self.config.output_size();
+        if masks.len() + 1 != l || masks.iter().any(|m| m.len() != steps * batch * width) {
+            return Err(Error::shape("dropout masks", [l.saturating_sub(1), steps * batch * width], [masks.len()]));
+        }
+        // Run layer by layer with the given masks: a plain forward without dropout, then redo
+        // the upper layers with masked inputs.
+        let saved = self.config.dropout;
+        self.config.dropout = 0.0;
+        let result = self.forward(x, steps, batch, None, None, None, true).map(|_| ());
+        self.config.dropout = saved;
+        result?;
+        // Recompute with masks applied from the bottom up.
+        let (hd, dcount) = (self.config.hidden_size, self.config.directions());
+        let zeros = vec![0.0f32; batch * hd];
+        for k in 1..l {
+            let mut input = self.outputs[k - 1].clone();
+            input.iter_mut().zip(&masks[k - 1]).for_each(|(v, m)| *v *= m);
+            self.masks[k - 1] = masks[k - 1].clone();
+            self.inputs[k] = input;
+            let mut out = vec![0.0f32; steps * batch * width];
+            for d in 0..dcount {
+                let slot = k * dcount + d;
+                let dir = &mut self.dirs[slot];
+                dir.forward(&self.inputs[k], steps, batch, None, &zeros, &zeros, &mut out, width, d * hd);
+                let bh = batch * hd;
+                let (hn, cn) = dir.final_states();
+                self.h_n[slot * bh..(slot + 1) * bh].copy_from_slice(hn);
+                if !cn.is_empty() {
+                    self.c_n[slot * bh..(slot + 1) * bh].copy_from_slice(cn);
+                }
+            }
+            self.outputs[k] = out;
+        }
+        Ok(&self.outputs[l - 1])
+    }
+
+    /// Final hidden states of the last forward, `[L·D, B, H]`.
+    pub fn h_n(&self) -> &[f32] {
+        &self.h_n
+    }
+
+    /// Final cell states of the last forward, `[L·D, B, H]` (empty for RNN and GRU).
+    pub fn c_n(&self) -> &[f32] {
+        &self.c_n
+    }
+
+    /// Backpropagation through time for the last training forward. `d_out` is the gradient
+    /// of the output (`[T, B, D·H]`), `d_hn`/`d_cn` of the final states (`[L·D, B, H]`, or
+    /// `None` for zero). Parameter gradients are accumulated. `tbptt = Some(k)` detaches the
+    /// state every k steps. With `want_dx`, the input gradient is computed too.
+    pub fn backward(
+        &mut self,
+        d_out: &[f32],
+        d_hn: Option<&[f32]>,
+        d_cn: Option<&[f32]>,
+        tbptt: Option<usize>,
+        want_dx: bool,
+    ) -> Result<StackGradients<'_>> {
+        let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
+        let c = self.config.clone();
+        let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
+        let bh = batch * hd;
+        let width = c.output_size();
+        check_len("d_output", d_out, &[steps, batch, width])?;
+        check_finite("d_output", d_out)?;
+        let state = [self.state_slots(), batch, hd];
+        if let Some(g) = d_hn {
+            check_len("d_h_n", g, &state)?;
+            check_finite("d_h_n", g)?;
+        }
+        match (d_cn, c.cell.has_cell_state()) {
+            (Some(_), false) => return Err(Error::unsupported("d_c_n given for a cell without a cell state")),
+            (Some(g), true) => {
+                check_len("d_c_n", g, &state)?;
+                check_finite("d_c_n", g)?;
+            }
+            _ => {}
+        }
+        if let Some(k) = tbptt {
+            crate::error::check_size("tbptt", k, MAX_STEPS)?;
+        }
+        self.d_h0.clear();
+        self.d_h0.resize(self.state_slots() * bh, 0.0);
+        self.d_c0.clear();
+        if c.cell.has_cell_state() {
+            self.d_c0.resize(self.state_slots() * bh, 0.0);
+        }
+        let mut upstream: Vec<f32> = d_out.to_vec();
+        for k in (0..l).rev() {
+            let in_width = if k == 0 { c.input_size } else { width };
+            let need_dx = k > 0 || want_dx;
+            let mut dx = std::mem::take(&mut self.d_inputs[k]);
+            dx.clear();
+            if need_dx {
+                dx.resize(steps * batch * in_width, 0.0);
+            }
+            for d in 0..dcount {
+                let slot = k * dcount + d;
+                let dhn = d_hn.map_or(&[][..], |g| &g[slot * bh..(slot + 1) * bh]);
+                let dcn = d_cn.map_or(&[][..], |g| &g[slot * bh..(slot + 1) * bh]);
+                let dx_arg = if need_dx { Some(&mut dx[..]) } else { None };
+                let dir = &mut self.dirs[slot];
+                dir.backward(&self.inputs[k], &upstream, width, d * hd, dhn, dcn, tbptt, dx_arg);
+                let (dh0, dc0) = dir.initial_state_grads();
+                self.d_h0[slot * bh..(slot + 1) * bh].copy_from_slice(dh0);
+                if !dc0.is_empty() {
+                    self.d_c0[slot * bh..(slot + 1) * bh].copy_from_slice(dc0);
+                }
+            }
+            if k > 0 {
+                // Through the dropout applied to layer k-1's output.
+                upstream.clear();
+                upstream.extend_from_slice(&dx);
+                if !self.masks[k - 1].is_empty() {
+                    upstream.iter_mut().zip(&self.masks[k - 1]).for_each(|(g, m)| *g *= m);
+                }
+            }
+            self.d_inputs[k] = dx;
+        }
+        Ok(StackGradients { x: &self.d_inputs[0], h0: &self.d_h0, c0: &self.d_c0 })
+    }
+}
