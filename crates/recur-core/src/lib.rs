@@ -12,6 +12,7 @@ pub mod activation;
 pub mod clip;
 pub mod error;
 pub mod kernels;
+pub mod layers;
 pub mod loss;
 pub mod optim;
 pub mod param;
