@@ -92,7 +92,8 @@ pub fn grad_norm<P: Borrow<Param>>(params: &[P]) -> Result<f64> {
     let mut total = 0.0f64;
     for p in params {
         let p = p.borrow();
-        total += sum_squares(&p.grad).map_err(|index| Error::NonFinite { what: format!("grad of {}", p.name), index })?;
+        total +=
+            sum_squares(&p.grad).map_err(|index| Error::NonFinite { what: format!("grad of {}", p.name), index })?;
     }
     Ok(total.sqrt())
 }
@@ -155,4 +156,113 @@ pub fn clip_value_slices(grads: &mut [&mut [f32]], clip_value: f32) -> Result<()
         g.iter_mut().for_each(|x| *x = x.clamp(-clip_value, clip_value));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Vec<Param> {
+        vec![
+            Param { name: "w".into(), shape: vec![2, 2], value: vec![0.0; 4], grad: vec![3.0, -4.0, 1.5, 0.25] },
+            Param { name: "b".into(), shape: vec![3], value: vec![0.0; 3], grad: vec![-2.0, 0.5, 7.0] },
+        ]
+    }
+
+    fn reference_norm(ps: &[Param]) -> f64 {
+        ps.iter().flat_map(|p| p.grad.iter()).map(|&g| (g as f64) * (g as f64)).sum::<f64>().sqrt()
+    }
+
+    #[test]
+    fn norm_clipping_scales_all_grads_together() {
+        let mut ps = params();
+        let orig = ps.clone();
+        let want_norm = reference_norm(&orig);
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        let norm = clip_grad_norm(&mut refs, 2.0).unwrap();
+        assert!((norm as f64 - want_norm).abs() <= 1e-6 * want_norm);
+        let coef = 2.0 / (want_norm + 1e-6);
+        for (p, o) in ps.iter().zip(&orig) {
+            for (&g, &o) in p.grad.iter().zip(&o.grad) {
+                assert!((g as f64 - o as f64 * coef).abs() <= 1e-6, "{g} vs {}", o as f64 * coef);
+            }
+        }
+        let after = reference_norm(&ps);
+        assert!((after - 2.0).abs() < 1e-5, "norm after clipping {after}");
+    }
+
+    #[test]
+    fn norm_below_limit_leaves_grads_unchanged() {
+        let mut ps = params();
+        let orig = ps.clone();
+        let n = reference_norm(&orig) as f32;
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        assert_eq!(clip_grad_norm(&mut refs, n * 2.0).unwrap(), n);
+        assert_eq!(ps, orig);
+    }
+
+    #[test]
+    fn slices_agree_with_params() {
+        let mut ps = params();
+        let mut raw: Vec<Vec<f32>> = ps.iter().map(|p| p.grad.clone()).collect();
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        let a = clip_grad_norm(&mut refs, 1.0).unwrap();
+        let mut slices: Vec<&mut [f32]> = raw.iter_mut().map(|v| v.as_mut_slice()).collect();
+        let b = clip_norm_slices(&mut slices, 1.0).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(ps[0].grad, raw[0]);
+        assert_eq!(ps[1].grad, raw[1]);
+        let mut slices: Vec<&mut [f32]> = raw.iter_mut().map(|v| v.as_mut_slice()).collect();
+        clip_value_slices(&mut slices, 0.1).unwrap();
+        assert!(raw.iter().flatten().all(|g| g.abs() <= 0.1));
+    }
+
+    #[test]
+    fn value_clipping_clamps_each_element() {
+        let mut ps = params();
+        let orig = ps.clone();
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        clip_grad_value(&mut refs, 1.0).unwrap();
+        for (p, o) in ps.iter().zip(&orig) {
+            for (&g, &o) in p.grad.iter().zip(&o.grad) {
+                assert_eq!(g, o.clamp(-1.0, 1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn non_finite_grads_error_or_skip_without_changes() {
+        let mut ps = params();
+        ps[1].grad[2] = f32::INFINITY;
+        assert!(!grads_are_finite(&ps));
+        assert!(grads_are_finite(&params()));
+        let want = Error::NonFinite { what: "grad of b".into(), index: 2 };
+        assert_eq!(check_grads_finite(&ps).unwrap_err(), want);
+        assert_eq!(NonFinitePolicy::Error.check(&ps).unwrap_err(), want);
+        assert!(!NonFinitePolicy::Skip.check(&ps).unwrap());
+        assert!(NonFinitePolicy::Skip.check(&params()).unwrap());
+        assert!(NonFinitePolicy::Error.check(&params()).unwrap());
+        let orig = ps.clone();
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        assert_eq!(clip_grad_norm(&mut refs, 1.0).unwrap_err(), want);
+        assert_eq!(clip_grad_value(&mut refs, 1.0).unwrap_err(), want);
+        assert_eq!(ps, orig, "grads changed by a failed clip");
+        let mut raw = vec![1.0f32, f32::NAN];
+        let mut slices: Vec<&mut [f32]> = vec![raw.as_mut_slice()];
+        assert_eq!(clip_norm_slices(&mut slices, 1.0).unwrap_err().code(), "ERR_NON_FINITE");
+        assert_eq!(clip_value_slices(&mut slices, 1.0).unwrap_err().code(), "ERR_NON_FINITE");
+        assert_eq!(raw[0], 1.0);
+        let p: NonFinitePolicy = serde_json::from_str("\"skip\"").unwrap();
+        assert_eq!(p, NonFinitePolicy::Skip);
+    }
+
+    #[test]
+    fn bad_limits_are_errors() {
+        let mut ps = params();
+        let mut refs: Vec<&mut Param> = ps.iter_mut().collect();
+        assert_eq!(clip_grad_norm(&mut refs, -1.0).unwrap_err().code(), "ERR_RANGE");
+        assert_eq!(clip_grad_norm(&mut refs, f32::NAN).unwrap_err().code(), "ERR_NON_FINITE");
+        assert_eq!(clip_grad_value(&mut refs, -0.5).unwrap_err().code(), "ERR_RANGE");
+        assert_eq!(ps, params());
+    }
 }

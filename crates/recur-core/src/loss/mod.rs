@@ -135,3 +135,6 @@ pub(crate) fn first_non_finite<T: Copy + Into<f64>>(what: &str, data: &[T], r: u
     let j = row.iter().position(|&v| !v.into().is_finite()).unwrap_or(0);
     Error::NonFinite { what: what.to_string(), index: r * width + j }
 }
+
+#[cfg(test)]
+mod tests;

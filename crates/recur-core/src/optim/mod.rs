@@ -362,3 +362,6 @@ impl Optimizer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
