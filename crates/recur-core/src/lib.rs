@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod optim;
+pub mod model;
 pub mod param;
 pub mod recurrent;
 pub mod rng;

@@ -12,7 +12,7 @@ mod direction;
 mod stack;
 
 pub use direction::Direction;
-pub use stack::{RecurrentStack, StackGradients};
+pub use stack::{RecurrentStack, StackGradients, MAX_STEPS};
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

@@ -72,6 +72,16 @@ impl RecurrentStack {
         })
     }
 
+    /// The dropout generator's state (saved and restored around a failed call).
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    /// Restores the dropout generator's state.
+    pub fn set_rng(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &RecurrentConfig {
         &self.config

@@ -1,0 +1,216 @@
+//! Saving and loading models as safetensors: an 8-byte little-endian header length, a JSON
+//! header of tensor names, dtypes, shapes and offsets, then raw little-endian data. Parameters
+//! keep PyTorch's names, so `safetensors.torch.load_file` + `load_state_dict` reads a saved
+//! model's weights directly; the model config, the format version and the optimizer config go
+//! in `__metadata__`, and optimizer state in tensors named `optim.*`.
+
+use super::{Model, ModelConfig};
+use crate::error::{Error, Result};
+use crate::optim::OptimizerConfig;
+use serde_json::{json, Map, Value};
+
+/// Version written into `__metadata__.format_version`; loading rejects other versions.
+pub const SAVE_FORMAT_VERSION: &str = "1";
+
+/// Largest header accepted (the header is JSON describing tensors, never large).
+const MAX_HEADER: usize = 16 << 20;
+
+/// A tensor read from a file: shape and values as f32.
+struct Entry {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+fn push_tensor(header: &mut Map<String, Value>, data: &mut Vec<u8>, name: &str, shape: &[usize], values: &[f32], as_i64: bool) {
+    let begin = data.len();
+    if as_i64 {
+        values.iter().for_each(|v| data.extend_from_slice(&(*v as i64).to_le_bytes()));
+    } else {
+        values.iter().for_each(|v| data.extend_from_slice(&v.to_le_bytes()));
+    }
+    let dtype = if as_i64 { "I64" } else { "F32" };
+    header.insert(name.to_string(), json!({"dtype": dtype, "shape": shape, "data_offsets": [begin, data.len()]}));
+}
+
+impl Model {
+    /// The model as safetensors bytes: parameters, batch-norm buffers, and (with
+    /// `include_optimizer`) the optimizer's configuration and state.
+    pub fn save(&self, include_optimizer: bool) -> Vec<u8> {
+        let mut header = Map::new();
+        let mut data = Vec::new();
+        for p in self.params() {
+            push_tensor(&mut header, &mut data, &p.name, &p.shape, &p.value, false);
+        }
+        for b in self.buffers() {
+            let as_i64 = b.name.ends_with("num_batches_tracked");
+            push_tensor(&mut header, &mut data, &b.name, &b.shape, &b.data, as_i64);
+        }
+        let mut meta = json!({
+            "format": "recur",
+            "format_version": SAVE_FORMAT_VERSION,
+            "config": self.config.to_json(),
+        });
+        if let (true, Some(opt)) = (include_optimizer, &self.optimizer) {
+            meta["optimizer"] = Value::String(serde_json::to_string(opt.config()).expect("config serializes"));
+            for (name, shape, values) in opt.state_tensors() {
+                push_tensor(&mut header, &mut data, &name, &shape, &values, false);
+            }
+        }
+        header.insert("__metadata__".into(), meta);
+        let mut text = serde_json::to_string(&Value::Object(header)).expect("header serializes").into_bytes();
+        // Pad the header with spaces so the data starts 8-byte aligned, as safetensors does.
+        while text.len() % 8 != 0 {
+            text.push(b' ');
+        }
+        let mut bytes = Vec::with_capacity(8 + text.len() + data.len());
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&text);
+        bytes.extend_from_slice(&data);
+        bytes
+    }
+
+    /// Loads weights (and batch-norm buffers) by name from safetensors bytes, e.g. a PyTorch
+    /// `state_dict` saved with `safetensors.torch.save_file`. Every parameter of the model must
+    /// be present with its shape; unknown tensors are an error (PyTorch's strict loading);
+    /// `optim.*` entries are ignored. Nothing changes unless everything checks out.
+    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<()> {
+        let (entries, _) = parse(bytes)?;
+        self.apply_weights(&entries)
+    }
+
+    fn apply_weights(&mut self, entries: &[(String, Entry)]) -> Result<()> {
+        let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, e)| e);
+        for p in self.params() {
+            let e = find(&p.name).ok_or_else(|| Error::format(format!("missing parameter {}", p.name)))?;
+            if e.shape != p.shape {
+                return Err(Error::shape(&p.name, &p.shape, &e.shape));
+            }
+            crate::error::check_finite(&p.name, &e.data)?;
+        }
+        let buffers = self.buffers();
+        for b in &buffers {
+            let e = find(&b.name).ok_or_else(|| Error::format(format!("missing buffer {}", b.name)))?;
+            if e.data.len() != b.data.len() {
+                return Err(Error::shape(&b.name, &b.shape, &e.shape));
+            }
+        }
+        for (name, _) in entries {
+            let known = name.starts_with("optim.") || self.params().iter().any(|p| &p.name == name) || buffers.iter().any(|b| &b.name == name);
+            if !known {
+                return Err(Error::format(format!("unexpected tensor {name}")));
+            }
+        }
+        // Buffers are checked by their layer: apply them to a copy first.
+        let mut trial = self.clone();
+        for b in &buffers {
+            trial.set_buffer(&b.name, &find(&b.name).expect("checked").data)?;
+        }
+        for p in trial.params_mut() {
+            p.value.copy_from_slice(&find(&p.name).expect("checked").data);
+        }
+        *self = trial;
+        Ok(())
+    }
+}
+
+/// Rebuilds a model saved by [`Model::save`]: configuration, weights, buffers and, when
+/// present, the optimizer. Corrupt or foreign bytes give [`Error::Format`].
+pub fn load_model(bytes: &[u8]) -> Result<Model> {
+    let (entries, meta) = parse(bytes)?;
+    let meta = meta.ok_or_else(|| Error::format("no __metadata__: not a recur model (use load_weights for bare weights)"))?;
+    let field = |k: &str| meta.get(k).and_then(|v| v.as_str());
+    if field("format") != Some("recur") {
+        return Err(Error::format("__metadata__.format is not 'recur'"));
+    }
+    match field("format_version") {
+        Some(SAVE_FORMAT_VERSION) => {}
+        other => return Err(Error::format(format!("unsupported format_version {other:?} (this build reads {SAVE_FORMAT_VERSION})"))),
+    }
+    let config = ModelConfig::from_json(field("config").ok_or_else(|| Error::format("no config in __metadata__"))?)
+        .map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
+    let mut model = Model::new(config).map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
+    model.apply_weights(&entries)?;
+    if let Some(opt) = field("optimizer") {
+        let oc: OptimizerConfig =
+            serde_json::from_str(opt).map_err(|e| Error::format(format!("optimizer in __metadata__: {e}")))?;
+        model.set_optimizer(oc)?;
+        let state: Vec<(String, Vec<usize>, Vec<f32>)> = entries
+            .iter()
+            .filter(|(n, _)| n.starts_with("optim."))
+            .map(|(n, e)| (n.clone(), e.shape.clone(), e.data.clone()))
+            .collect();
+        let mut opt = model.optimizer.take().expect("just set");
+        opt.load_state(&model.params(), &state)?;
+        model.optimizer = Some(opt);
+    }
+    Ok(model)
+}
+
+/// Parses safetensors bytes into named f32 tensors (F32 as is; I64/F64 converted) and the
+/// `__metadata__` map, checking every offset.
+fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value>>)> {
+    if bytes.len() < 8 {
+        return Err(Error::format(format!("{} bytes is too short for a safetensors file", bytes.len())));
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > MAX_HEADER as u64 || n as usize > bytes.len() - 8 {
+        return Err(Error::format(format!("header length {n} exceeds the file ({} bytes)", bytes.len())));
+    }
+    let n = n as usize;
+    let header: Value = std::str::from_utf8(&bytes[8..8 + n])
+        .ok()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .ok_or_else(|| Error::format("header is not valid JSON"))?;
+    let header = header.as_object().ok_or_else(|| Error::format("header is not a JSON object"))?;
+    let data = &bytes[8 + n..];
+    let mut meta = None;
+    let mut entries = Vec::new();
+    let mut covered = 0usize;
+    for (name, info) in header {
+        if name == "__metadata__" {
+            meta = Some(info.as_object().ok_or_else(|| Error::format("__metadata__ is not an object"))?.clone());
+            continue;
+        }
+        let bad = |what: &str| Error::format(format!("tensor {name}: {what}"));
+        let dtype = info.get("dtype").and_then(|d| d.as_str()).ok_or_else(|| bad("no dtype"))?;
+        let shape: Vec<usize> = info
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .ok_or_else(|| bad("no shape"))?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| bad("shape is not a list of sizes")))
+            .collect::<Result<_>>()?;
+        let offs = info.get("data_offsets").and_then(|o| o.as_array()).ok_or_else(|| bad("no data_offsets"))?;
+        let (begin, end) = match offs.as_slice() {
+            [a, b] => (
+                a.as_u64().ok_or_else(|| bad("bad offset"))? as usize,
+                b.as_u64().ok_or_else(|| bad("bad offset"))? as usize,
+            ),
+            _ => return Err(bad("data_offsets must be [begin, end]")),
+        };
+        if begin > end || end > data.len() {
+            return Err(bad(&format!("data_offsets [{begin}, {end}] outside the {} data bytes", data.len())));
+        }
+        let numel = crate::error::checked_numel(name, &shape).map_err(|_| bad("shape too large"))?;
+        let width = match dtype {
+            "F32" => 4,
+            "I64" | "F64" => 8,
+            other => return Err(bad(&format!("dtype {other} is not supported (F32, F64, I64)"))),
+        };
+        if end - begin != numel * width {
+            return Err(bad(&format!("{} bytes for {numel} {dtype} values", end - begin)));
+        }
+        let raw = &data[begin..end];
+        let values: Vec<f32> = match dtype {
+            "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect(),
+            "F64" => raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8")) as f32).collect(),
+            _ => raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8")) as f32).collect(),
+        };
+        covered += end - begin;
+        entries.push((name.clone(), Entry { shape, data: values }));
+    }
+    if covered != data.len() {
+        return Err(Error::format(format!("tensors cover {covered} of {} data bytes (overlapping or trailing data)", data.len())));
+    }
+    Ok((entries, meta))
+}

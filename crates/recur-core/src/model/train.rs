@@ -1,0 +1,138 @@
+//! One training step (zero grad, forward, loss, BPTT, clip, optimizer step) and evaluation.
+
+use super::{ForwardOptions, Input, Model};
+use crate::clip::{self, NonFinitePolicy};
+use crate::error::{Error, Result};
+use crate::loss::{LossKind, LossTarget};
+use serde::{Deserialize, Serialize};
+
+/// Options of [`Model::train_step`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainOptions {
+    /// The loss.
+    pub loss: LossKind,
+    /// Clamp every gradient element to `[-v, v]` (applied before `clip_norm`).
+    #[serde(default)]
+    pub clip_value: Option<f32>,
+    /// Scale the gradients so their global L2 norm is at most this (PyTorch's `clip_grad_norm_`).
+    #[serde(default)]
+    pub clip_norm: Option<f32>,
+    /// What to do with a NaN or infinite gradient.
+    #[serde(default)]
+    pub non_finite: NonFinitePolicy,
+    /// Truncated BPTT: stop the gradient every k steps.
+    #[serde(default)]
+    pub tbptt: Option<usize>,
+    /// Carry the recurrent states from one batch to the next (detached).
+    #[serde(default)]
+    pub stateful: bool,
+}
+
+impl TrainOptions {
+    /// Plain options for a loss: no clipping, full BPTT, not stateful.
+    pub fn new(loss: LossKind) -> Self {
+        TrainOptions { loss, clip_value: None, clip_norm: None, non_finite: NonFinitePolicy::Error, tbptt: None, stateful: false }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (what, v) in [("clip_value", self.clip_value), ("clip_norm", self.clip_norm)] {
+            if let Some(v) = v {
+                if !v.is_finite() || v <= 0.0 {
+                    return Err(Error::range(what, v, "a finite number > 0"));
+                }
+            }
+        }
+        if let Some(k) = self.tbptt {
+            crate::error::check_size("tbptt", k, crate::recurrent::MAX_STEPS)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one training step did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// The loss of the batch, computed before the update.
+    pub loss: f32,
+    /// Global L2 norm of the gradients before clipping (NaN or ∞ when they were not finite).
+    pub grad_norm: f32,
+    /// True when the update was skipped because a gradient was not finite.
+    pub skipped: bool,
+}
+
+impl Model {
+    /// One optimizer step on one batch. `target` is `[T, B, out]` values or `[T, B]` classes
+    /// for a sequence output, `[B, out]` / `[B]` for a final-state output; padded steps
+    /// (`lengths`) add no loss. On error the model is exactly as it was.
+    pub fn train_step(
+        &mut self,
+        input: Input<'_>,
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        target: LossTarget<'_>,
+        opts: &TrainOptions,
+    ) -> Result<StepReport> {
+        if self.optimizer.is_none() {
+            return Err(Error::state("no optimizer set: call set_optimizer first"));
+        }
+        opts.validate()?;
+        let snapshot = self.volatile_snapshot();
+        let result = self.train_step_inner(input, steps, batch, lengths, target, opts);
+        if result.is_err() {
+            self.restore_volatile(snapshot);
+            self.last = None;
+        }
+        result
+    }
+
+    fn train_step_inner(
+        &mut self,
+        input: Input<'_>,
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        target: LossTarget<'_>,
+        opts: &TrainOptions,
+    ) -> Result<StepReport> {
+        self.zero_grad();
+        let fopts = ForwardOptions { lengths, initial: &[], training: true, stateful: opts.stateful };
+        let (out, shape) = self.forward(input, steps, batch, fopts)?;
+        let out = out.to_vec();
+        let mut grad = vec![0.0f32; out.len()];
+        let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
+        let loss = opts.loss.forward_backward(&out, target, shape.rows(), shape.width, mask.as_deref(), &mut grad)?;
+        self.backward(&grad, &[], opts.tbptt)?;
+        let grad_norm = clip::grad_norm(&self.params()).unwrap_or(f64::NAN) as f32;
+        if !opts.non_finite.check(&self.params())? {
+            return Ok(StepReport { loss, grad_norm, skipped: true });
+        }
+        if let Some(v) = opts.clip_value {
+            clip::clip_grad_value(&mut self.params_mut(), v)?;
+        }
+        if let Some(n) = opts.clip_norm {
+            clip::clip_grad_norm(&mut self.params_mut(), n)?;
+        }
+        self.optimizer_step()?;
+        Ok(StepReport { loss, grad_norm, skipped: false })
+    }
+
+    /// The loss of a batch in inference mode (no dropout, running statistics), without
+    /// changing anything but the carried states of a stateful call.
+    pub fn evaluate(
+        &mut self,
+        input: Input<'_>,
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        target: LossTarget<'_>,
+        loss: LossKind,
+    ) -> Result<f32> {
+        let fopts = ForwardOptions { lengths, initial: &[], training: false, stateful: false };
+        let (out, shape) = self.forward(input, steps, batch, fopts)?;
+        let out = out.to_vec();
+        let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
+        loss.forward(&out, target, shape.rows(), shape.width, mask.as_deref())
+    }
+}
