@@ -1,0 +1,20 @@
+/**
+ * recur for deno. Deno: a module Web Worker; the wasm is read with `Deno.readFile` (needs `--allow-read`).
+ * @module
+ */
+import { webSource } from '../loader/sources.js';
+import { createWebWorkerEndpoint, hasWebWorker } from '../worker/endpoint-web.js';
+import { makeEntry } from './shared.js';
+
+export * from '../public.js';
+
+const entry = makeEntry({ runtime: 'deno', createWorker: createWebWorkerEndpoint, hasWorker: hasWebWorker, source: webSource });
+
+/** Creates a runtime: one service (a Worker where there is one), started on first use. */
+export const createRecur = entry.createRecur;
+/** Starts the default runtime and loads the wasm; resolves with what was loaded where. */
+export const init = entry.init;
+/** The version of the bundled WebAssembly core (from the default runtime). */
+export const version = entry.version;
+/** Disposes the default runtime. */
+export const dispose = entry.dispose;

@@ -1,0 +1,21 @@
+/**
+ * recur for Node 20+: a `worker_threads` Worker through comlink's node adapter; the wasm is read
+ * from the package folder.
+ * @module
+ */
+import { nodeSource } from '../loader/source-node.js';
+import { createNodeWorkerEndpoint } from '../worker/endpoint-node.js';
+import { makeEntry } from './shared.js';
+
+export * from '../public.js';
+
+const entry = makeEntry({ runtime: 'node', createWorker: createNodeWorkerEndpoint, hasWorker: () => true, source: nodeSource });
+
+/** Creates a runtime: one worker thread (or in-process with `mode: 'inprocess'`), started on first use. */
+export const createRecur = entry.createRecur;
+/** Starts the default runtime and loads the wasm; resolves with what was loaded where. */
+export const init = entry.init;
+/** The version of the bundled WebAssembly core (from the default runtime). */
+export const version = entry.version;
+/** Disposes the default runtime. */
+export const dispose = entry.dispose;

@@ -1,0 +1,147 @@
+/**
+ * The public client: one {@link Recur} per service (one worker, or one in-process service).
+ * Everything heavy happens in the service; this class validates inputs, owns nothing heavy and
+ * returns promises.
+ * @module
+ */
+import { env, type ExecutionMode, type WasmFlags, type WasmModuleInput } from './env.js';
+import { InputTypeError, WorkerError } from './errors.js';
+import type { WasmSource } from './loader/sources.js';
+import type { RuntimeName } from './runtime.js';
+import { ServiceBridge } from './worker/bridge.js';
+import type { Endpoint } from './worker/endpoint.js';
+import { createInProcessEndpoint } from './worker/endpoint-inprocess.js';
+import type { BusyOptions, ChunkProgress, RuntimeInfo, ServiceInitOptions } from './worker/protocol.js';
+
+/** Options of `createRecur`. Unset fields fall back to the global {@link env} flags. */
+export interface RecurOptions {
+  /** Where the work runs (default `env.worker.mode`, else `'auto'`). */
+  mode?: ExecutionMode;
+  /** Loader flags for this runtime (default `env.wasm`). */
+  wasm?: WasmFlags;
+}
+
+/** Options of a cancellable call. */
+export interface AbortOptions {
+  /** Cancels the call: it rejects with `AbortError` and leaves the state of its last completed step. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Diagnostics.busy}. */
+export interface BusyCallOptions extends BusyOptions, AbortOptions {
+  /** Called (throttled) with the number of completed steps. */
+  onProgress?: (progress: ChunkProgress) => void;
+}
+
+/**
+ * Calls that exercise the bridge itself (transfer, long calls, abort, progress). They do no
+ * model work; they exist to test and to measure the runtime's plumbing.
+ */
+export interface Diagnostics {
+  /**
+   * Sends `data` to the service and back. Across a worker the buffer is transferred both ways:
+   * after the call, `data.buffer` is detached and the result holds the values.
+   */
+  echo(data: Float32Array): Promise<Float32Array>;
+  /**
+   * A long call of `steps` blocking steps of `stepMs` ms each, abortable between steps.
+   * Resolves with the number of completed steps.
+   */
+  busy(options: BusyCallOptions): Promise<ChunkProgress>;
+  /** How many `busy` steps the service has completed since it started. */
+  busyCounter(): Promise<number>;
+  /**
+   * Makes the service throw an error with `code` (as a `RecurError`, or as the wasm bindings
+   * throw: an `Error` with a `code` property), to check what reaches the caller.
+   */
+  raise(code: string, message: string, options?: { details?: Record<string, unknown>; asPlainObject?: boolean }): Promise<never>;
+}
+
+/** What a runtime entry point supplies (internal). */
+export interface Platform {
+  /** The runtime this entry point is for. */
+  runtime: RuntimeName;
+  /** Starts a worker, if this runtime has workers. */
+  createWorker?: (() => Endpoint) | undefined;
+  /** True when workers can be started here (checked at first use). */
+  hasWorker: () => boolean;
+  /** Where an in-process service gets its wasm. */
+  source: WasmSource;
+}
+
+/** A recur runtime: one service, started lazily on the first call. */
+export class Recur {
+  /** Bridge-level calls that exercise the plumbing. */
+  readonly diagnostics: Diagnostics;
+  private readonly bridge: ServiceBridge;
+  private readonly requestedMode: ExecutionMode;
+
+  /** @internal Use `createRecur()` from the package. */
+  constructor(platform: Platform, options: RecurOptions = {}) {
+    const mode = options.mode ?? env.worker.mode ?? 'auto';
+    if (mode !== 'auto' && mode !== 'worker' && mode !== 'inprocess') {
+      throw new InputTypeError(`mode must be 'auto', 'worker' or 'inprocess', got ${String(mode)}`);
+    }
+    this.requestedMode = mode;
+    const flags: WasmFlags = { ...env.wasm, ...options.wasm };
+    const initOptions: ServiceInitOptions = {
+      simd: flags.simd,
+      wasmPaths: flags.wasmPaths === undefined ? undefined : String(flags.wasmPaths),
+      modules: normalizeModules(flags.module),
+      initTimeout: flags.initTimeout,
+    };
+    const factory = (): Endpoint => {
+      const useWorker = mode === 'worker' || (mode === 'auto' && platform.createWorker !== undefined && platform.hasWorker());
+      if (!useWorker) return createInProcessEndpoint(platform.source);
+      if (platform.createWorker === undefined || !platform.hasWorker()) {
+        throw new WorkerError(`mode 'worker' was asked for, but this runtime (${platform.runtime}) has no workers`);
+      }
+      return platform.createWorker();
+    };
+    this.bridge = new ServiceBridge(factory, initOptions);
+    const bridge = this.bridge;
+    this.diagnostics = {
+      echo: (data) => {
+        if (!(data instanceof Float32Array)) throw new InputTypeError('echo expects a Float32Array');
+        return bridge.call((s, ctx) => s.echo(ctx.transfer(data, [data.buffer])));
+      },
+      busy: ({ steps, stepMs, signal, onProgress }) =>
+        bridge.call(
+          (s, ctx) => s.busy(ctx.callId, { steps, stepMs }, onProgress === undefined ? undefined : ctx.proxy(onProgress)),
+          { signal },
+        ),
+      busyCounter: () => bridge.call((s) => s.busyCounter()),
+      raise: (code, message, options = {}) => bridge.call((s) => s.raise(code, message, options.details, options.asPlainObject)),
+    };
+  }
+
+  /** The execution mode asked for (`'auto'` is resolved when the service starts; see {@link init}). */
+  get mode(): ExecutionMode {
+    return this.requestedMode;
+  }
+
+  /**
+   * Starts the service and loads the wasm now rather than on the first call. Resolves with what
+   * was loaded where; rejects with `InitError` (then and on every later call) if loading failed.
+   */
+  init(): Promise<RuntimeInfo> {
+    return this.bridge.start();
+  }
+
+  /** The version of the bundled WebAssembly core, e.g. `'0.1.0'`. */
+  version(): Promise<string> {
+    return this.bridge.call((s) => s.version());
+  }
+
+  /** Stops the worker and frees everything. Later calls reject with `DisposedError`. */
+  dispose(): Promise<void> {
+    return this.bridge.dispose();
+  }
+}
+
+function normalizeModules(m: WasmModuleInput | undefined): ServiceInitOptions['modules'] {
+  if (m === undefined) return undefined;
+  if (m instanceof WebAssembly.Module) return { simd: m, scalar: m };
+  if (typeof m !== 'object' || m === null) throw new InputTypeError('wasm.module must be a WebAssembly.Module or { simd, scalar }');
+  return { ...(m.simd ? { simd: m.simd } : {}), ...(m.scalar ? { scalar: m.scalar } : {}) };
+}

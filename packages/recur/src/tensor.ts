@@ -1,0 +1,315 @@
+/**
+ * Input handling: typed arrays or nested arrays, an explicit or inferred shape, validated before
+ * any work starts, converted once to the flat float32 layout the core wants.
+ *
+ * Sequences are batch-major `[B, T, F]` by default (what users expect); pass
+ * `layout: 'time-major'` for `[T, B, F]`. The core works time-major, so {@link toSequenceBatch}
+ * writes a new time-major `Float32Array` in one pass.
+ * @module
+ */
+import { InputTypeError, NonFiniteError, ShapeError, ValueRangeError } from './errors.js';
+
+/** Numbers nested to any depth: `number[]`, `number[][]`, `number[][][]`... */
+export type NestedArray = number[] | readonly NestedArray[] | readonly number[];
+
+/** Data accepted by the SDK. */
+export type TensorData = Float32Array | Float64Array | NestedArray;
+
+/** A tensor given with its shape (required for flat typed arrays of rank > 1). */
+export interface ShapedData {
+  /** The values, row-major. */
+  data: TensorData;
+  /** The shape; checked against the data. */
+  shape?: readonly number[];
+}
+
+/** Input accepted where a tensor is expected: the data alone, or data with a shape. */
+export type TensorLike = TensorData | ShapedData;
+
+/** Order of the first two axes of a sequence batch. */
+export type Layout = 'batch-major' | 'time-major';
+
+/** A validated tensor: flat float32 data and its shape. */
+export interface Tensor {
+  /** Row-major values, a new array owned by the SDK. */
+  data: Float32Array;
+  /** The shape. */
+  shape: number[];
+}
+
+/** A validated sequence batch, time-major. */
+export interface SequenceBatch {
+  /** `[T, B, F]` row-major, a new array owned by the SDK. */
+  data: Float32Array;
+  /** Batch size B. */
+  batch: number;
+  /** Steps T. */
+  steps: number;
+  /** Features F. */
+  features: number;
+}
+
+/** Options of {@link toTensor}. */
+export interface TensorOptions {
+  /** Name used in error messages (default `'input'`). */
+  name?: string;
+  /** The shape, if the input does not carry one. */
+  shape?: readonly number[];
+  /** Required rank, if any. */
+  rank?: number;
+  /** Accept NaN and ±Infinity (default false). */
+  allowNonFinite?: boolean;
+  /** Largest number of elements accepted (default 2^28, i.e. 1 GiB of float32). */
+  maxElements?: number;
+}
+
+/** Options of {@link toSequenceBatch}. */
+export interface SequenceOptions extends Omit<TensorOptions, 'rank'> {
+  /** `'batch-major'` (`[B, T, F]`, default) or `'time-major'` (`[T, B, F]`). */
+  layout?: Layout;
+  /** Required number of features, if known (the model's input size). */
+  features?: number;
+}
+
+/** Default limit on the number of elements of one input. */
+export const DEFAULT_MAX_ELEMENTS = 2 ** 28;
+
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * Validates any accepted input and returns its float32 data (a new array) and shape.
+ * @throws InputTypeError for wrong JS types, ShapeError for inconsistent or missing shapes,
+ *   NonFiniteError for NaN/Infinity (or float64 values that overflow float32), ValueRangeError
+ *   for sizes above `maxElements`.
+ */
+export function toTensor(input: TensorLike, options: TensorOptions = {}): Tensor {
+  const { data, shape } = prepare(input, options);
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  if (isTypedData(data)) {
+    copyChecked(data, out, options);
+  } else {
+    let k = 0;
+    const name = options.name ?? 'input';
+    walk(data, shape, 0, [], (v, path) => {
+      out[k] = checkValue(v, path, name, options);
+      k++;
+    });
+  }
+  return { data: out, shape };
+}
+
+/**
+ * Validates a sequence batch and returns it time-major (`[T, B, F]`), converted in one pass.
+ * Accepts rank 3 only; `features` (if given) must match the last axis.
+ */
+export function toSequenceBatch(input: TensorLike, options: SequenceOptions = {}): SequenceBatch {
+  const layout = options.layout ?? 'batch-major';
+  if (layout !== 'batch-major' && layout !== 'time-major') {
+    throw new InputTypeError(`layout must be 'batch-major' or 'time-major', got ${describe(layout)}`, { details: { layout: String(layout) } });
+  }
+  const name = options.name ?? 'input';
+  const { data, shape } = prepare(input, { ...options, rank: 3 });
+  const [d0, d1, features] = shape as [number, number, number];
+  const [batch, steps] = layout === 'batch-major' ? [d0, d1] : [d1, d0];
+  if (options.features !== undefined && features !== options.features) {
+    throw new ShapeError(`${name} has ${features} features per step, expected ${options.features}`, {
+      details: { name, shape, expectedFeatures: options.features },
+    });
+  }
+  const out = new Float32Array(batch * steps * features);
+  if (layout === 'time-major') {
+    if (isTypedData(data)) copyChecked(data, out, options);
+    else {
+      let k = 0;
+      walk(data, shape, 0, [], (v, path) => {
+        out[k++] = checkValue(v, path, name, options);
+      });
+    }
+  } else if (isTypedData(data)) {
+    // [B, T, F] -> [T, B, F]
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < steps; t++) {
+        const src = (b * steps + t) * features;
+        const dst = (t * batch + b) * features;
+        for (let f = 0; f < features; f++) {
+          out[dst + f] = checkValue(data[src + f]!, [b, t, f], name, options);
+        }
+      }
+    }
+  } else {
+    walk(data, shape, 0, [], (v, path) => {
+      const [b, t, f] = path as [number, number, number];
+      out[(t * batch + b) * features + f] = checkValue(v, path, name, options);
+    });
+  }
+  return { data: out, batch, steps, features };
+}
+
+/** Reads the shape from the input (or the options) and checks it against the data. */
+function prepare(input: TensorLike, options: TensorOptions): { data: TensorData; shape: number[] } {
+  const name = options.name ?? 'input';
+  let data: unknown = input;
+  let shape: readonly number[] | undefined = options.shape;
+  if (isShaped(input)) {
+    data = input.data;
+    if (input.shape !== undefined) {
+      if (shape !== undefined && !sameShape(shape, input.shape)) {
+        throw new ShapeError(`${name}: two different shapes were given`, { details: { name, shapes: [shape, input.shape] } });
+      }
+      shape = input.shape;
+    }
+  }
+  if (shape !== undefined) checkShape(shape, name, options);
+  let actual: number[];
+  if (isTypedData(data)) {
+    if (shape === undefined) {
+      if (options.rank !== undefined && options.rank !== 1) {
+        throw new ShapeError(`${name} is a flat ${data.constructor.name}: give its shape (e.g. { data, shape: [B, T, F] })`, {
+          details: { name, length: data.length, rank: options.rank },
+        });
+      }
+      actual = [data.length];
+    } else {
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (n !== data.length) {
+        throw new ShapeError(`${name} has ${data.length} values but shape [${shape.join(', ')}] needs ${n}`, {
+          details: { name, shape: [...shape], length: data.length },
+        });
+      }
+      actual = [...shape];
+    }
+  } else if (Array.isArray(data)) {
+    actual = inferShape(data, name);
+    if (shape !== undefined && !sameShape(shape, actual)) {
+      throw new ShapeError(`${name} has shape [${actual.join(', ')}] but shape [${shape.join(', ')}] was given`, {
+        details: { name, shape: [...shape], actual },
+      });
+    }
+  } else {
+    throw new InputTypeError(
+      `${name} must be a Float32Array, a Float64Array or a (nested) array of numbers, got ${describe(data)}`,
+      { details: { name, type: describe(data) } },
+    );
+  }
+  if (options.rank !== undefined && actual.length !== options.rank) {
+    throw new ShapeError(`${name} must have rank ${options.rank}, got shape [${actual.join(', ')}]`, {
+      details: { name, shape: actual, rank: options.rank },
+    });
+  }
+  checkShape(actual, name, options);
+  return { data: data as TensorData, shape: actual };
+}
+
+function checkShape(shape: readonly number[], name: string, options: TensorOptions): void {
+  if (!Array.isArray(shape)) {
+    throw new InputTypeError(`${name}: shape must be an array of integers`, { details: { name } });
+  }
+  let n = 1;
+  for (const [i, d] of shape.entries()) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 1) {
+      throw new ShapeError(`${name}: shape[${i}] must be a positive integer, got ${describe(d)}`, {
+        details: { name, shape: [...shape].map(String), axis: i },
+      });
+    }
+    n *= d;
+  }
+  const max = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  if (n > max) {
+    throw new ValueRangeError(`${name} has ${n} elements, more than the limit of ${max}`, {
+      details: { name, shape: [...shape], elements: n, maxElements: max },
+    });
+  }
+}
+
+/** The shape of a nested array, checking that it is rectangular and contains numbers only. */
+function inferShape(data: readonly unknown[], name: string): number[] {
+  const shape: number[] = [];
+  let level: unknown = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  // Check every element against the shape of the first path.
+  const visit = (node: unknown, depth: number, path: number[]): void => {
+    if (depth === shape.length) {
+      if (typeof node !== 'number') {
+        throw new InputTypeError(`${name}${fmtPath(path)} must be a number, got ${describe(node)}`, {
+          details: { name, index: path, type: describe(node) },
+        });
+      }
+      return;
+    }
+    if (!Array.isArray(node)) {
+      throw new ShapeError(`${name}${fmtPath(path)} must be an array of length ${shape[depth]} (ragged input), got ${describe(node)}`, {
+        details: { name, index: path, expectedShape: shape },
+      });
+    }
+    if (node.length !== shape[depth]) {
+      throw new ShapeError(`${name}${fmtPath(path)} has length ${node.length}, expected ${shape[depth]} (ragged input)`, {
+        details: { name, index: path, length: node.length, expected: shape[depth] },
+      });
+    }
+    for (let i = 0; i < node.length; i++) visit(node[i], depth + 1, [...path, i]);
+  };
+  visit(data, 0, []);
+  return shape;
+}
+
+function walk(node: NestedArray, shape: readonly number[], depth: number, path: number[], f: (v: number, path: number[]) => void): void {
+  if (depth === shape.length - 1) {
+    for (let i = 0; i < node.length; i++) {
+      path[depth] = i;
+      f(node[i] as number, path);
+    }
+    return;
+  }
+  for (let i = 0; i < node.length; i++) {
+    path[depth] = i;
+    walk(node[i] as NestedArray, shape, depth + 1, path, f);
+  }
+}
+
+function copyChecked(src: Float32Array | Float64Array, out: Float32Array, options: TensorOptions): void {
+  const name = options.name ?? 'input';
+  for (let i = 0; i < src.length; i++) out[i] = checkValue(src[i]!, [i], name, options);
+}
+
+function checkValue(v: number, path: readonly number[], name: string, options: TensorOptions): number {
+  if (!options.allowNonFinite) {
+    if (!Number.isFinite(v)) {
+      throw new NonFiniteError(`${name}${fmtPath(path)} is ${v}`, { details: { name, index: [...path], value: String(v) } });
+    }
+    if (v > F32_MAX || v < -F32_MAX) {
+      throw new NonFiniteError(`${name}${fmtPath(path)} = ${v} overflows float32`, {
+        details: { name, index: [...path], value: String(v) },
+      });
+    }
+  }
+  return v;
+}
+
+function isTypedData(v: unknown): v is Float32Array | Float64Array {
+  return v instanceof Float32Array || v instanceof Float64Array;
+}
+
+function isShaped(v: unknown): v is ShapedData {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && 'data' in v;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function fmtPath(path: readonly number[]): string {
+  return path.map((i) => `[${i}]`).join('');
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * The in-process endpoint: the service on the calling thread, behind the same async interface
+ * (for edge runtimes without workers, or `mode: 'inprocess'`). Long calls still run in steps that
+ * yield, so the caller's event loop keeps turning between steps.
+ * @module
+ */
+import type { WasmSource } from '../loader/sources.js';
+import type { Endpoint } from './endpoint.js';
+import { RecurService } from './service.js';
+
+/** Creates an in-process endpoint whose wasm comes from `source`. */
+export function createInProcessEndpoint(source: WasmSource): Endpoint {
+  const service = new RecurService({ source, transfer: (value) => value });
+  return {
+    mode: 'inprocess',
+    service,
+    proxy: (fn) => fn,
+    transfer: (value) => value,
+    onCrash: () => undefined,
+    ref: () => undefined,
+    unref: () => undefined,
+    terminate: async () => undefined,
+  };
+}

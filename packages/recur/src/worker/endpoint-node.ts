@@ -1,0 +1,48 @@
+/**
+ * Node: a `worker_threads` Worker running `node-worker.js`, wrapped by comlink through its node
+ * adapter. The worker is `unref`'d while idle, so a script that forgets `dispose()` still exits.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { proxy, releaseProxy, transfer, wrap } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { WorkerError } from '../errors.js';
+import type { Endpoint } from './endpoint.js';
+import type { ServiceApi } from './protocol.js';
+import './transfer-handlers.js';
+
+/** Starts a worker thread and wraps it. */
+export function createNodeWorkerEndpoint(): Endpoint {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./node-worker.js', import.meta.url), { name: 'recur' });
+  } catch (e) {
+    throw new WorkerError(`Could not start the recur worker thread: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  worker.unref();
+  const remote = wrap<ServiceApi>(nodeEndpoint(worker as never));
+  let crashListener: ((e: WorkerError) => void) | undefined;
+  let terminated = false;
+  worker.on('error', (e: Error) => {
+    if (!terminated) crashListener?.(new WorkerError(`The recur worker thread failed: ${e.message}`, { cause: e }));
+  });
+  worker.on('exit', (code: number) => {
+    if (!terminated) crashListener?.(new WorkerError(`The recur worker thread exited (code ${code})`, { details: { exitCode: code } }));
+  });
+  return {
+    mode: 'worker',
+    service: remote as unknown as ServiceApi,
+    proxy: (fn) => proxy(fn) as typeof fn,
+    transfer: (value, list) => transfer(value, list),
+    onCrash: (listener) => {
+      crashListener = listener;
+    },
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    terminate: async () => {
+      terminated = true;
+      remote[releaseProxy]();
+      await worker.terminate();
+    },
+  };
+}

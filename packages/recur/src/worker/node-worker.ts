@@ -1,0 +1,20 @@
+/**
+ * The worker script for Node (`worker_threads`): exposes one {@link RecurService} through comlink's
+ * node adapter.
+ * @module
+ */
+import { parentPort } from 'node:worker_threads';
+import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { nodeSource } from '../loader/source-node.js';
+import { RecurService } from './service.js';
+import './transfer-handlers.js';
+
+/** Releases a comlink proxy the client sent (closes its port). */
+function releaseCallback(callback: unknown): void {
+  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
+  if (typeof release === 'function') release.call(callback);
+}
+
+if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
+expose(new RecurService({ source: nodeSource, transfer: (value, list) => transfer(value, list), release: releaseCallback }), nodeEndpoint(parentPort as never));

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import {
+  InputTypeError,
+  NonFiniteError,
+  ShapeError,
+  toSequenceBatch,
+  toTensor,
+  ValueRangeError,
+} from '../../dist/entrypoints/node.js';
+
+/** [B=2, T=3, F=2] with value b*100 + t*10 + f. */
+const nested = [0, 1].map((b) => [0, 1, 2].map((t) => [0, 1].map((f) => b * 100 + t * 10 + f)));
+
+describe('toSequenceBatch', () => {
+  it('converts batch-major nested arrays to time-major float32, once', () => {
+    const s = toSequenceBatch(nested);
+    expect([s.batch, s.steps, s.features]).toEqual([2, 3, 2]);
+    expect(s.data).toBeInstanceOf(Float32Array);
+    // time-major: index (t*B + b)*F + f
+    for (let t = 0; t < 3; t++) for (let b = 0; b < 2; b++) for (let f = 0; f < 2; f++) {
+      expect(s.data[(t * 2 + b) * 2 + f]).toBe(b * 100 + t * 10 + f);
+    }
+  });
+
+  it('typed arrays with an explicit shape give the same result (Float32Array and Float64Array)', () => {
+    const flat = nested.flat(2);
+    const ref = toSequenceBatch(nested).data;
+    expect(toSequenceBatch({ data: Float32Array.from(flat), shape: [2, 3, 2] }).data).toEqual(ref);
+    expect(toSequenceBatch(Float64Array.from(flat), { shape: [2, 3, 2] }).data).toEqual(ref);
+  });
+
+  it('time-major input is kept as it is (a copy)', () => {
+    const src = Float32Array.from({ length: 12 }, (_, i) => i);
+    const s = toSequenceBatch({ data: src, shape: [3, 2, 2] }, { layout: 'time-major' });
+    expect([s.batch, s.steps, s.features]).toEqual([2, 3, 2]);
+    expect(Array.from(s.data)).toEqual(Array.from(src));
+    expect(s.data).not.toBe(src);
+  });
+
+  it('checks the number of features against the model', () => {
+    expect(() => toSequenceBatch(nested, { features: 3, name: 'x' })).toThrow(ShapeError);
+    expect(() => toSequenceBatch(nested, { features: 3, name: 'x' })).toThrow(/x has 2 features per step, expected 3/);
+  });
+});
+
+describe('validation', () => {
+  const expectError = (f: () => unknown, cls: new (...a: any[]) => Error, code: string, pattern?: RegExp) => {
+    let caught: unknown;
+    try {
+      f();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(cls);
+    expect((caught as { code: string }).code).toBe(code);
+    if (pattern) expect((caught as Error).message).toMatch(pattern);
+    return caught as { details: Record<string, unknown> };
+  };
+
+  it('ragged nested arrays are a ShapeError naming the index', () => {
+    const e = expectError(() => toSequenceBatch([[[1, 2], [3]]]), ShapeError, 'ERR_SHAPE', /input\[0\]\[1\] has length 1, expected 2/);
+    expect(e.details.index).toEqual([0, 1]);
+  });
+
+  it('wrong rank, or a shape that does not match the data, is a ShapeError', () => {
+    expectError(() => toSequenceBatch([[1, 2]]), ShapeError, 'ERR_SHAPE', /rank 3/);
+    expectError(() => toSequenceBatch({ data: new Float32Array(11), shape: [2, 3, 2] }), ShapeError, 'ERR_SHAPE', /11 values/);
+    expectError(() => toSequenceBatch(new Float32Array(12)), ShapeError, 'ERR_SHAPE', /give its shape/);
+    expectError(() => toSequenceBatch(nested, { shape: [3, 2, 2] }), ShapeError, 'ERR_SHAPE', /\[2, 3, 2\]/);
+    expectError(() => toSequenceBatch({ data: new Float32Array(0), shape: [0, 3, 2] }), ShapeError, 'ERR_SHAPE', /positive integer/);
+    expectError(() => toTensor({ data: new Float32Array(4), shape: [2, 2.5] }), ShapeError, 'ERR_SHAPE');
+  });
+
+  it('NaN, Infinity and float32 overflow are a NonFiniteError with the index', () => {
+    const e = expectError(() => toSequenceBatch([[[1], [NaN]]]), NonFiniteError, 'ERR_NON_FINITE', /input\[0\]\[1\]\[0\] is NaN/);
+    expect(e.details.index).toEqual([0, 1, 0]);
+    expectError(() => toSequenceBatch({ data: Float32Array.of(1, Infinity), shape: [1, 2, 1] }), NonFiniteError, 'ERR_NON_FINITE', /\[0\]\[1\]\[0\] is Infinity/);
+    expectError(() => toTensor(Float64Array.of(1e39)), NonFiniteError, 'ERR_NON_FINITE', /overflows float32/);
+    expect(toTensor([NaN], { allowNonFinite: true }).data[0]).toBeNaN();
+  });
+
+  it('wrong JS types are an InputTypeError', () => {
+    expectError(() => toSequenceBatch('abc' as never), InputTypeError, 'ERR_TYPE', /string/);
+    expectError(() => toSequenceBatch(new Int32Array(8) as never, { shape: [2, 2, 2] }), InputTypeError, 'ERR_TYPE', /Int32Array/);
+    expectError(() => toSequenceBatch([[[1, '2' as never]]]), InputTypeError, 'ERR_TYPE', /input\[0\]\[0\]\[1\] must be a number/);
+    expectError(() => toSequenceBatch(nested, { layout: 'batch-first' as never }), InputTypeError, 'ERR_TYPE', /layout/);
+    expectError(() => toTensor(null as never), InputTypeError, 'ERR_TYPE');
+  });
+
+  it('absurd sizes are refused before any allocation', () => {
+    const e = expectError(
+      () => toSequenceBatch({ data: new Float32Array(8), shape: [100000, 100000, 100] }),
+      ValueRangeError,
+      'ERR_RANGE',
+      /more than the limit/,
+    );
+    expect(e.details.elements).toBe(1e12);
+    expectError(() => toTensor(new Float32Array(10), { maxElements: 5 }), ValueRangeError, 'ERR_RANGE');
+  });
+});

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+/** The version the wasm reports: the Rust workspace's package version. */
+const cargoToml = readFileSync(new URL('../../Cargo.toml', import.meta.url), 'utf8');
+const crateVersion = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(cargoToml)?.[1] ?? 'unknown';
+
+// Debian's Chromium, never a browser downloaded by a tool.
+const chromiumPath = process.env.RECUR_CHROMIUM ?? '/usr/bin/chromium';
+
+export default defineConfig({
+  define: { __RECUR_CRATE_VERSION__: JSON.stringify(crateVersion) },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          browser: {
+            enabled: true,
+            provider: 'playwright',
+            headless: true,
+            screenshotFailures: false,
+            instances: [
+              {
+                browser: 'chromium',
+                launch: {
+                  executablePath: chromiumPath,
+                  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+                },
+              },
+            ],
+          },
+        },
+      },
+    ],
+  },
+});
