@@ -50,6 +50,7 @@ fn run_case(case: &Value) -> Result<(), String> {
         bias: case["bias"].as_bool().ok_or("missing bias")?,
         bidirectional: case["bidirectional"].as_bool().unwrap_or(false),
         dropout: 0.0,
+        layer_norm: false,
     };
     let (steps, batch) = (us("seq_len")?, us("batch")?);
     let mut stack = RecurrentStack::new(config, "", 0).map_err(|e| e.to_string())?;

@@ -124,6 +124,9 @@ pub struct RecurrentLayerConfig {
     /// GRU only: PyTorch's reset-after form (default) or the reset-before form.
     #[serde(default = "yes")]
     pub reset_after: bool,
+    /// Layer normalization of the gate pre-activations inside the cells.
+    #[serde(default)]
+    pub layer_norm: bool,
 }
 
 /// Options of a `dropout` layer.
@@ -177,6 +180,7 @@ impl RecurrentLayerConfig {
             bias: self.bias,
             bidirectional: self.bidirectional,
             dropout: self.dropout,
+            layer_norm: self.layer_norm,
         };
         config.validate()?;
         Ok(config)

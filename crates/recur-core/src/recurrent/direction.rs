@@ -2,6 +2,7 @@
 //! backward passes over a whole sequence.
 
 use super::cells::{self, PeepholeGrads, StepBackward, StepForward};
+use super::norm::{self, Blocks};
 use super::CellKind;
 use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_tn};
 use crate::param::Param;
@@ -40,6 +41,12 @@ struct Workspace {
     drh: Vec<f32>,
     /// `‖∂L/∂h_t‖` for every time step of the last backward, t-order.
     grad_norms: Vec<f32>,
+    /// Layer norm caches: normalized input projection `[T, B, G·H]` (t-order) and its
+    /// per-block `1/σ` `[T, B, G]`; the same for the recurrent projection (p-order).
+    xhat_x: Vec<f32>,
+    rstd_x: Vec<f32>,
+    xhat_h: Vec<f32>,
+    rstd_h: Vec<f32>,
 }
 
 fn fit(buf: &mut Vec<f32>, len: usize) {
@@ -64,6 +71,10 @@ pub struct Direction {
     pub b_hh: Option<Param>,
     /// `peephole_{i,f,o}_l{k}[_reverse]`, each `[H]` (LSTM with peepholes only).
     pub peepholes: Option<[Param; 3]>,
+    /// Layer norm of the gate pre-activations: `layer_norm_{ih,hh}_{weight,bias}_l{k}[_reverse]`,
+    /// each `[G·H]` (γ initialized to 1, β to 0), in the order ih weight, ih bias, hh weight,
+    /// hh bias.
+    pub layer_norm: Option<[Param; 4]>,
     ws: Workspace,
 }
 
@@ -78,6 +89,7 @@ impl Direction {
         bias: bool,
         layer: usize,
         reverse: bool,
+        layer_norm: bool,
         prefix: &str,
         rng: &mut Rng,
     ) -> Self {
@@ -107,7 +119,15 @@ impl Direction {
             ]),
             _ => None,
         };
-        Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, ws: Workspace::default() }
+        let layer_norm = layer_norm.then(|| {
+            let named = |part: &str, fill: f32| {
+                let mut p = Param::zeros(format!("{prefix}layer_norm_{part}_l{layer}{sfx}"), &[g * hidden]);
+                p.value.iter_mut().for_each(|v| *v = fill);
+                p
+            };
+            [named("ih_weight", 1.0), named("ih_bias", 0.0), named("hh_weight", 1.0), named("hh_bias", 0.0)]
+        });
+        Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, layer_norm, ws: Workspace::default() }
     }
 
     /// The parameters, in PyTorch's order (weights, biases, then peepholes).
@@ -116,6 +136,9 @@ impl Direction {
         v.extend(self.b_ih.iter());
         v.extend(self.b_hh.iter());
         if let Some(p) = &self.peepholes {
+            v.extend(p.iter());
+        }
+        if let Some(p) = &self.layer_norm {
             v.extend(p.iter());
         }
         v
@@ -127,6 +150,9 @@ impl Direction {
         v.extend(self.b_ih.iter_mut());
         v.extend(self.b_hh.iter_mut());
         if let Some(p) = &mut self.peepholes {
+            v.extend(p.iter_mut());
+        }
+        if let Some(p) = &mut self.layer_norm {
             v.extend(p.iter_mut());
         }
         v
@@ -184,6 +210,15 @@ impl Direction {
 
         // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih.
         gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
+        let g = self.cell.gates();
+        if let Some(ln) = &self.layer_norm {
+            fit(&mut ws.xhat_x, steps * bg);
+            fit(&mut ws.rstd_x, steps * batch * g);
+            fit(&mut ws.xhat_h, steps * bg);
+            fit(&mut ws.rstd_h, steps * batch * g);
+            let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
+            norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
+        }
         if let Some(b) = &self.b_ih {
             ws.xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(&b.value).for_each(|(v, b)| *v += b));
         }
@@ -202,6 +237,11 @@ impl Direction {
             };
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
             gemm(batch, hd, rec_cols, 1.0, h_prev, hd, 1, w_hh, 1, hd, 0.0, &mut ws.rec, gh, 1);
+            if let Some(ln) = &self.layer_norm {
+                let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
+                let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
+            }
             if let Some(bhh) = b_hh {
                 for row in ws.rec.chunks_exact_mut(gh) {
                     row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
@@ -215,6 +255,11 @@ impl Direction {
                 cells::gru_reset_before_gates(batch, hd, valid, xp, &ws.rec, h_prev, gates, aux);
                 // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
                 gemm(batch, hd, hd, 1.0, aux, hd, 1, &w_hh[2 * hd * hd..], 1, hd, 0.0, &mut ws.rec[2 * hd..], gh, 1);
+                if let Some(ln) = &self.layer_norm {
+                    let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
+                    let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                    norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
+                }
                 if let Some(bhh) = b_hh {
                     for row in ws.rec.chunks_exact_mut(gh) {
                         row[2 * hd..].iter_mut().zip(&bhh[2 * hd..]).for_each(|(v, b)| *v += b);
@@ -278,6 +323,7 @@ impl Direction {
         let (steps, batch) = (self.ws.steps, self.ws.batch);
         let (bh, bg) = (batch * hd, batch * gh);
         let lstm = self.cell.has_cell_state();
+        let g = self.cell.gates();
         {
             let ws = &mut self.ws;
             fit(&mut ws.dxp, steps * bg);
@@ -347,11 +393,21 @@ impl Direction {
                 CellKind::Gru { reset_after: false } => {
                     let mut step = step;
                     cells::gru_reset_before_backward_n(&mut step);
+                    if let Some(ln) = &mut self.layer_norm {
+                        let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
+                        let (xhat, rstd) = (&ws.xhat_h[s * bg..(s + 1) * bg], &ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                        recurrent_norm_backward(ln, self.b_hh.as_mut(), step.drec, w, xhat, rstd);
+                    }
                     // d(r ⊙ h) = drec_n · W_hn
                     gemm(batch, hd, hd, 1.0, &step.drec[2 * hd..], gh, 1, &w_hh[2 * hd * hd..], hd, 1, 0.0, &mut ws.drh, hd, 1);
                     cells::gru_reset_before_backward_rz(step, &ws.drh);
                     rec_rows = 2 * hd;
                 }
+            }
+            if let Some(ln) = &mut self.layer_norm {
+                let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_rows, hidden: hd };
+                let (xhat, rstd) = (&ws.xhat_h[s * bg..(s + 1) * bg], &ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                recurrent_norm_backward(ln, self.b_hh.as_mut(), &mut ws.drec[s * bg..(s + 1) * bg], w, xhat, rstd);
             }
             // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
             let drec = &ws.drec[s * bg..(s + 1) * bg];
@@ -370,8 +426,16 @@ impl Direction {
         }
 
         // 3. Weight gradients as single GEMMs over every step.
-        let ws = &self.ws;
+        let ws = &mut self.ws;
         let tb = steps * batch;
+        if let Some(b) = &mut self.b_ih {
+            ws.dxp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+        }
+        if let Some(ln) = &mut self.layer_norm {
+            let [gw, gb, _, _] = ln;
+            let w = Blocks { rows: tb, stride: gh, col0: 0, cols: gh, hidden: hd };
+            norm::backward_in_place(&mut ws.dxp, w, &gw.value, &ws.xhat_x, &ws.rstd_x, &mut gw.grad, &mut gb.grad);
+        }
         gemm_tn(gh, inp, tb, &ws.dxp, x, 1.0, &mut self.w_ih.grad);
         match self.cell {
             CellKind::Gru { reset_after: false } => {
@@ -381,14 +445,26 @@ impl Direction {
             }
             _ => gemm_tn(gh, hd, tb, &ws.drec, &ws.hs[..tb * hd], 1.0, &mut self.w_hh.grad),
         }
-        if let Some(b) = &mut self.b_ih {
-            ws.dxp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
-        }
-        if let Some(b) = &mut self.b_hh {
+        if let (Some(b), None) = (&mut self.b_hh, &self.layer_norm) {
             ws.drec.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
         }
         if let Some(dx) = dx {
             gemm_nn(tb, inp, gh, &ws.dxp, &self.w_ih.value, 1.0, dx);
         }
     }
+}
+
+/// With layer norm on the recurrent projection: accumulates `b_hh`'s gradient over the window
+/// (the bias is added after the normalization), then turns the window of `drec` into the
+/// gradient of the raw projection `W_hh h`, accumulating γ and β gradients.
+fn recurrent_norm_backward(ln: &mut [Param; 4], b_hh: Option<&mut Param>, drec: &mut [f32], w: Blocks, xhat: &[f32], rstd: &[f32]) {
+    if let Some(b) = b_hh {
+        for r in 0..w.rows {
+            for c in w.col0..w.col0 + w.cols {
+                b.grad[c] += drec[r * w.stride + c];
+            }
+        }
+    }
+    let [_, _, gw, gb] = ln;
+    norm::backward_in_place(drec, w, &gw.value, xhat, rstd, &mut gw.grad, &mut gb.grad);
 }

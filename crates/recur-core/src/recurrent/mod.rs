@@ -9,6 +9,7 @@
 
 mod cells;
 mod direction;
+mod norm;
 mod stack;
 
 pub use direction::Direction;
@@ -74,6 +75,10 @@ pub struct RecurrentConfig {
     pub bidirectional: bool,
     /// Dropout probability on the outputs of every layer but the last (training only).
     pub dropout: f32,
+    /// Layer normalization of the gate pre-activations inside the cells: each gate block of
+    /// `W_ih x` and of `W_hh h` is normalized separately (with its own γ, β) before the biases
+    /// are added (Ba et al., 2016).
+    pub layer_norm: bool,
 }
 
 /// Largest hidden or input size accepted (keeps every buffer addressable in wasm32).
@@ -114,3 +119,6 @@ impl RecurrentConfig {
         self.directions() * self.hidden_size
     }
 }
+
+#[cfg(test)]
+mod tests;

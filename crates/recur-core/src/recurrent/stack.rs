@@ -52,7 +52,7 @@ impl RecurrentStack {
         for k in 0..config.num_layers {
             let input = if k == 0 { config.input_size } else { config.output_size() };
             for d in 0..config.directions() {
-                dirs.push(Direction::new(config.cell, input, config.hidden_size, config.bias, k, d == 1, prefix, &mut rng));
+                dirs.push(Direction::new(config.cell, input, config.hidden_size, config.bias, k, d == 1, config.layer_norm, prefix, &mut rng));
             }
         }
         let l = config.num_layers;

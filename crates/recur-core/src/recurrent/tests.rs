@@ -1,0 +1,70 @@
+//! Finite-difference checks of the in-cell layer normalization for every cell type.
+
+use super::*;
+use crate::activation::Activation;
+use crate::rng::Rng;
+
+/// `Σ out·w_out + Σ h_n·w_h` in f64 after a forward pass.
+/// Random nonzero initial states keep `W_hh h0` away from an all-zero block, where layer norm's
+/// 1/σ is 1/√eps and finite differences would need a tiny step.
+fn loss(stack: &mut RecurrentStack, x: &[f32], h0: &[f32], steps: usize, batch: usize, w_out: &[f64], w_h: &[f64]) -> f64 {
+    let c0 = stack.config().cell.has_cell_state().then_some(h0);
+    let out = stack.forward(x, steps, batch, None, Some(h0), c0, true).unwrap().to_vec();
+    let a: f64 = out.iter().zip(w_out).map(|(o, w)| *o as f64 * w).sum();
+    a + stack.h_n().iter().zip(w_h).map(|(o, w)| *o as f64 * w).sum::<f64>()
+}
+
+fn check(cell: CellKind, bidirectional: bool) {
+    let config = RecurrentConfig {
+        cell,
+        input_size: 3,
+        hidden_size: 4,
+        num_layers: 2,
+        bias: true,
+        bidirectional,
+        dropout: 0.0,
+        layer_norm: true,
+    };
+    let (steps, batch) = (4, 2);
+    let mut stack = RecurrentStack::new(config.clone(), "", 7).unwrap();
+    let mut rng = Rng::new(3);
+    // Move γ and β away from 1 and 0 so their gradients are exercised in general position.
+    for p in stack.params_mut() {
+        if p.name.starts_with("layer_norm") {
+            p.value.iter_mut().for_each(|v| *v += rng.uniform_range(-0.3, 0.3));
+        }
+    }
+    let x: Vec<f32> = (0..steps * batch * 3).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let w_out: Vec<f64> = (0..steps * batch * config.output_size()).map(|_| rng.uniform_range(-1.0, 1.0) as f64).collect();
+    let w_h: Vec<f64> = (0..stack.state_slots() * batch * 4).map(|_| rng.uniform_range(-1.0, 1.0) as f64).collect();
+    let h0: Vec<f32> = (0..stack.state_slots() * batch * 4).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    loss(&mut stack, &x, &h0, steps, batch, &w_out, &w_h);
+    let d_out: Vec<f32> = w_out.iter().map(|v| *v as f32).collect();
+    let d_hn: Vec<f32> = w_h.iter().map(|v| *v as f32).collect();
+    stack.backward(&d_out, Some(&d_hn), None, None, false).unwrap();
+    let analytic: Vec<(String, Vec<f32>)> = stack.params().iter().map(|p| (p.name.clone(), p.grad.clone())).collect();
+    // f32 forward with ε = 1e-3: truncation error O(ε²), rounding ≈ 1e-7·|loss|/ε ≈ 1e-3 (smaller steps drown in rounding, larger ones in layer norm's curvature).
+    let eps = 1e-3f32;
+    for (pi, (name, grad)) in analytic.iter().enumerate() {
+        for i in (0..grad.len()).step_by(3) {
+            let orig = stack.params()[pi].value[i];
+            stack.params_mut()[pi].value[i] = orig + eps;
+            let up = loss(&mut stack, &x, &h0, steps, batch, &w_out, &w_h);
+            stack.params_mut()[pi].value[i] = orig - eps;
+            let down = loss(&mut stack, &x, &h0, steps, batch, &w_out, &w_h);
+            stack.params_mut()[pi].value[i] = orig;
+            let numeric = (up - down) / (2.0 * eps as f64);
+            let err = (numeric - grad[i] as f64).abs();
+            assert!(err <= 2e-3 + 2e-2 * numeric.abs(), "{cell:?} {name}[{i}]: numeric {numeric} analytic {}", grad[i]);
+        }
+    }
+}
+
+#[test]
+fn layer_norm_gradients_match_finite_differences_for_every_cell() {
+    check(CellKind::Lstm { peephole: false }, false);
+    check(CellKind::Lstm { peephole: true }, true);
+    check(CellKind::Gru { reset_after: true }, true);
+    check(CellKind::Gru { reset_after: false }, false);
+    check(CellKind::Rnn { activation: Activation::Tanh }, true);
+}
