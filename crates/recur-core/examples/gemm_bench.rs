@@ -51,5 +51,24 @@ fn main() {
             );
         }
     }
+    // Tiny products: the direct loop (the reference's loop order) against packing with the best
+    // kernel, to place the threshold under which `gemm` skips packing.
+    let best = *compiled_kernels().last().unwrap();
+    println!("\ntiny NT products (ns per call): direct loop vs packed {best:?}");
+    for &(m, k, n) in &[(1, 1, 1), (2, 4, 8), (4, 8, 8), (8, 8, 8), (4, 16, 16), (8, 16, 16), (16, 16, 16), (8, 32, 32), (16, 16, 64), (32, 32, 32)] {
+        let a = vec![0.5f32; m * k];
+        let b = vec![0.25f32; k * n];
+        let mut c = vec![0.0f32; m * n];
+        let reps = (2e8 / (2.0 * (m * k * n) as f64 + 200.0)) as usize * scale.max(0.01) as usize + 100;
+        let mut ns = Vec::new();
+        for kind in [KernelKind::Reference, best] {
+            let t = Instant::now();
+            for _ in 0..reps {
+                gemm_with(kind, m, k, n, 1.0, &a, k, 1, &b, 1, k, 0.0, &mut c, n, 1).unwrap();
+            }
+            ns.push(t.elapsed().as_secs_f64() * 1e9 / reps as f64);
+        }
+        println!("  m={m:<3} k={k:<3} n={n:<3} mnk={:<6} direct {:>9.1} ns   packed {:>9.1} ns", m * k * n, ns[0], ns[1]);
+    }
     println!("kernels compiled: {:?} (gemm uses the last)", compiled_kernels());
 }

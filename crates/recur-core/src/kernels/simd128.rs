@@ -3,8 +3,10 @@
 //! The tile is `MR` rows × `4·NV` columns held in `MR · NV` independent `v128` accumulators.
 //! Each step of k loads `NV` vectors of the packed `B~` row once, splats each of the `MR`
 //! values of the packed `A~` column (`v128_load32_splat`, one `vbroadcastss` in V8 on x64) and
-//! does `MR · NV` multiply-adds. `MR · NV + NV + 1` must fit the engine's 16 vector registers
-//! (x64): the default 6 × 8 uses 12 accumulators + 2 + 1.
+//! does `MR · NV` multiply-adds. `MR · NV + NV + 1` must fit the vector registers the engine
+//! allocates (V8 on x64: 16 xmm, one kept as scratch). Measured in Node 20 on the LSTM shapes,
+//! 4 × 8 (8 accumulators) does 33–38 GFLOP/s; 6 × 8, 5 × 8, 4 × 12, 8 × 4 and 3 × 12 were all
+//! slower (10–25 GFLOP/s: V8 spills the larger tiles).
 //!
 //! Two variants share the code through [`Madd`]: plain `f32x4_mul` + `f32x4_add` (same rounding
 //! as the scalar path), and, with `+relaxed-simd`, `f32x4_relaxed_madd` (fused or not, as the
@@ -47,11 +49,11 @@ impl Madd for RelaxedMadd {
 pub struct Simd128Kernel<const MR: usize, const NV: usize, M>(PhantomData<M>);
 
 /// The simd128 kernel used by [`super::gemm`].
-pub type Simd128 = Simd128Kernel<6, 2, MulAdd>;
+pub type Simd128 = Simd128Kernel<4, 2, MulAdd>;
 
 /// The relaxed-SIMD kernel used by [`super::gemm`] when built with `+relaxed-simd`.
 #[cfg(target_feature = "relaxed-simd")]
-pub type RelaxedSimd = Simd128Kernel<6, 2, RelaxedMadd>;
+pub type RelaxedSimd = Simd128Kernel<4, 2, RelaxedMadd>;
 
 impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR, NV, M> {
     const MR: usize = MR;
