@@ -1,0 +1,46 @@
+import { expect, it } from 'vitest';
+import { AbortError, createRecur, ShapeError } from '../../dist/entrypoints/browser.js';
+
+it('loads the real wasm in a module Worker and calls version()', async () => {
+  const recur = createRecur();
+  try {
+    const info = await recur.init();
+    expect(info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', runtime: 'browser', mode: 'worker' });
+    expect(await recur.version()).toBe(__RECUR_CRATE_VERSION__);
+    // Errors cross the Worker boundary with their class and code.
+    const err = await recur.diagnostics.raise('ERR_SHAPE', 'bad', { details: { axis: 2 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShapeError);
+    expect((err as ShapeError).details).toEqual({ axis: 2 });
+  } finally {
+    await recur.dispose();
+  }
+});
+
+it('the page keeps ticking (longest timer gap < 100 ms) during a 1.5 s call in the Worker, and abort works', async () => {
+  const recur = createRecur({ wasm: { simd: false } });
+  try {
+    expect((await recur.init()).variant).toBe('scalar');
+    let last = performance.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 10);
+    const done = await recur.diagnostics.busy({ steps: 30, stepMs: 50 });
+    clearInterval(timer);
+    expect(done.completedSteps).toBe(30);
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThan(100);
+
+    const controller = new AbortController();
+    const call = recur.diagnostics.busy({ steps: 1000, stepMs: 10, signal: controller.signal });
+    setTimeout(() => controller.abort(), 150);
+    const aborted = await call.catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(AbortError);
+    const completed = (aborted as AbortError).details?.completedSteps as number;
+    expect(await recur.diagnostics.busyCounter()).toBe(30 + completed);
+  } finally {
+    await recur.dispose();
+  }
+});

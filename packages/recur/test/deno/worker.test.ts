@@ -1,0 +1,38 @@
+// Deno test of the public SDK (deno entry point): a module Worker, the real wasm read from disk.
+// Run by `pnpm test:deno` (node_modules/.bin/deno test --allow-read ...).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { AbortError, createRecur, ShapeError } from '../../dist/entrypoints/deno.js';
+
+const cargoToml = readFileSync(new URL('../../../../Cargo.toml', import.meta.url), 'utf8');
+const crateVersion = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(cargoToml)?.[1];
+
+Deno.test('loads the real wasm in a module Worker and calls version()', async () => {
+  const recur = createRecur();
+  try {
+    const info = await recur.init();
+    assert.deepEqual(info, { version: crateVersion, variant: 'simd', runtime: 'deno', mode: 'worker' });
+    assert.equal(await recur.version(), crateVersion);
+    const err = await recur.diagnostics.raise('ERR_SHAPE', 'bad').catch((e: unknown) => e);
+    assert.ok(err instanceof ShapeError);
+    assert.equal(err.code, 'ERR_SHAPE');
+  } finally {
+    await recur.dispose();
+  }
+});
+
+Deno.test('in-process mode loads the scalar build when told, and abort works', async () => {
+  const recur = createRecur({ mode: 'inprocess', wasm: { simd: false } });
+  try {
+    const info = await recur.init();
+    assert.deepEqual(info, { version: crateVersion, variant: 'scalar', runtime: 'deno', mode: 'inprocess' });
+    const controller = new AbortController();
+    const call = recur.diagnostics.busy({ steps: 1000, stepMs: 5, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const err = await call.catch((e: unknown) => e);
+    assert.ok(err instanceof AbortError);
+    assert.equal(await recur.diagnostics.busyCounter(), (err.details as { completedSteps: number }).completedSteps);
+  } finally {
+    await recur.dispose();
+  }
+});
