@@ -1,0 +1,154 @@
+// Shared definitions of the benchmark: configurations, FLOP counts, data, timing.
+
+export const CONFIGS = {
+  tiny: { name: 'tiny', B: 4, T: 8, I: 4, H: 8 }, // --quick only
+  small: { name: 'small', B: 32, T: 32, I: 8, H: 32 },
+  medium: { name: 'medium', B: 32, T: 64, I: 16, H: 128 },
+  large: { name: 'large', B: 64, T: 64, I: 64, H: 256 },
+};
+
+/** Output features of the dense head (predicting the next input vector, as brain.js's LSTMTimeStep does). */
+export const outputSize = (c) => c.I;
+
+/** Gates per cell kind. */
+export const GATES = { lstm: 4, gru: 3, rnn: 1 };
+
+/** FLOPs of one training step, as the issue counts them: 3 · T · 2 · B · G·H · (I + H). */
+export function trainFlops(c, kind = 'lstm') {
+  return 3 * c.T * 2 * c.B * GATES[kind] * c.H * (c.I + c.H);
+}
+/** FLOPs of one forward pass (one third of the training count). */
+export function inferFlops(c, kind = 'lstm') {
+  return c.T * 2 * c.B * GATES[kind] * c.H * (c.I + c.H);
+}
+
+/** Deterministic PRNG (mulberry32), uniform in [-1, 1). */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+export function randArray(n, seed, scale = 1) {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = r() * scale;
+  return out;
+}
+
+/**
+ * The task: B sequences of T+1 vectors of I features (a sum of sines with random phases);
+ * the input is steps 0..T-1, the target is step T (the next vector).
+ * Returns x as [B, T, I] (batch-major), y as [B, O], and the full sequences for brain.js.
+ */
+export function makeData(c, seed = 1) {
+  const r = rng(seed);
+  const { B, T, I } = c;
+  const seq = [];
+  const x = new Float32Array(B * T * I);
+  const y = new Float32Array(B * I);
+  for (let b = 0; b < B; b++) {
+    const phase = [];
+    for (let i = 0; i < I; i++) phase.push(r() * Math.PI);
+    const s = [];
+    for (let t = 0; t <= T; t++) {
+      const v = [];
+      for (let i = 0; i < I; i++) v.push(0.5 * Math.sin(0.3 * t + phase[i]) + 0.1 * r());
+      s.push(v);
+      if (t < T) for (let i = 0; i < I; i++) x[(b * T + t) * I + i] = v[i];
+      else for (let i = 0; i < I; i++) y[b * I + i] = v[i];
+    }
+    seq.push(s);
+  }
+  return { x, y, seq };
+}
+
+/** [B, T, I] → [T, B, I]. */
+export function toTimeMajor(x, c) {
+  const { B, T, I } = c;
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < I; i++) out[(t * B + b) * I + i] = x[(b * T + t) * I + i];
+  return out;
+}
+
+/**
+ * The shared LSTM weights of the inference section, in Keras/TF.js layout and gate order
+ * (i, f, c, o): kernel [I, 4H], recurrent [H, 4H], bias [4H]; head [H, O], head bias [O].
+ */
+export function lstmWeights(c, seed = 7) {
+  const { I, H } = c;
+  const O = outputSize(c);
+  const s1 = 1 / Math.sqrt(I + H);
+  return {
+    kernel: randArray(I * 4 * H, seed, s1),
+    recurrent: randArray(H * 4 * H, seed + 1, s1),
+    bias: randArray(4 * H, seed + 2, 0.1),
+    headW: randArray(H * O, seed + 3, 1 / Math.sqrt(H)),
+    headB: randArray(O, seed + 4, 0.1),
+  };
+}
+
+export const now = () => performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function stats(times) {
+  const s = [...times].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+/**
+ * Times `step` (sync or async). Warm-up, then N steps with N chosen from the warm-up time so
+ * the cell runs about `budgetMs`, within [minSteps, maxSteps]. A 1 ms interval timer records
+ * the longest gap of the calling thread's event loop while the steps run; the loop is given
+ * 2 ms between steps so a gap measures one step's stall, not idle time.
+ */
+export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 50, maxWarmup = 3 } = {}) {
+  const w0 = now();
+  await step();
+  let warm = now() - w0;
+  let warmups = 1;
+  while (warmups < maxWarmup && warm < 2000) {
+    const t = now();
+    await step();
+    warm = now() - t;
+    warmups++;
+  }
+  let n = Math.round(budgetMs / Math.max(warm, 0.01));
+  n = Math.max(minSteps, Math.min(maxSteps, n));
+  if (warm > 8000) n = Math.min(n, 2);
+  const times = [];
+  let maxGap = 0;
+  let last = now();
+  let running = false;
+  const timer = setInterval(() => {
+    const t = now();
+    if (running || t - last > maxGap) {
+      // a gap that spans a step counts, idle gaps count too (they are ~1 ms)
+      if (t - last > maxGap) maxGap = t - last;
+    }
+    last = t;
+  }, 1);
+  for (let i = 0; i < n; i++) {
+    await sleep(2);
+    running = true;
+    const t0 = now();
+    await step();
+    times.push(now() - t0);
+    running = false;
+  }
+  await sleep(5);
+  clearInterval(timer);
+  return { ...stats(times), times, warmups, maxStallMs: maxGap };
+}
+
+export function memoryPeak(baselineRss) {
+  const ru = process.resourceUsage();
+  return { peakRssMB: ru.maxRSS / 1024, baselineRssMB: baselineRss / 1024 / 1024 };
+}
