@@ -103,7 +103,16 @@ impl Model {
         let mut grad = vec![0.0f32; out.len()];
         let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
         let loss = opts.loss.forward_backward(&out, target, shape.rows(), shape.width, mask.as_deref(), &mut grad)?;
-        self.backward(&grad, &[], opts.tbptt)?;
+        // Every input was validated by the forward pass and the loss, so a non-finite error from
+        // backward is an overflow inside it (an infinite gradient reaching a layer that refuses
+        // it): the non-finite policy applies to it like to a non-finite parameter gradient.
+        match self.backward(&grad, &[], opts.tbptt) {
+            Ok(_) => {}
+            Err(Error::NonFinite { .. }) if opts.non_finite == NonFinitePolicy::Skip => {
+                return Ok(StepReport { loss, grad_norm: f32::NAN, skipped: true });
+            }
+            Err(e) => return Err(e),
+        }
         let grad_norm = clip::grad_norm(&self.params()).unwrap_or(f64::NAN) as f32;
         if !opts.non_finite.check(&self.params())? {
             return Ok(StepReport { loss, grad_norm, skipped: true });
