@@ -1,0 +1,324 @@
+//! `Model`: a handle over `recur_core::model::Model`. Sequences are time-major flat arrays;
+//! the SDK converts from what users give it.
+
+use crate::errors::{js, JsResult};
+use recur_core::loss::LossTarget;
+use recur_core::model::{load_model, ForwardOptions, InitialState, Input, Model, OutputShape, TrainOptions};
+use recur_core::optim::OptimizerConfig;
+use recur_core::Error;
+use wasm_bindgen::prelude::*;
+
+/// A model living in wasm memory.
+#[wasm_bindgen(js_name = Model)]
+pub struct WasmModel {
+    inner: Model,
+    shape: Option<OutputShape>,
+    d_initial: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+fn input<'a>(x: &'a [f32], tokens: &'a [u32]) -> Input<'a> {
+    if tokens.is_empty() {
+        Input::Features(x)
+    } else {
+        Input::Tokens(tokens)
+    }
+}
+
+fn lengths(l: &[u32]) -> Option<Vec<usize>> {
+    (!l.is_empty()).then(|| l.iter().map(|&v| v as usize).collect())
+}
+
+fn target<'a>(values: &'a [f32], classes: &'a [u32]) -> LossTarget<'a> {
+    if classes.is_empty() {
+        LossTarget::Values(values)
+    } else {
+        LossTarget::Classes(classes)
+    }
+}
+
+impl WasmModel {
+    /// Sizes `[L·D·B·H]` of the state of every recurrent layer for batch `batch`.
+    fn state_sizes(&self, batch: usize) -> Vec<usize> {
+        self.inner
+            .config()
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                recur_core::model::LayerConfig::Rnn(c) | recur_core::model::LayerConfig::Lstm(c) | recur_core::model::LayerConfig::Gru(c) => {
+                    Some(c.num_layers * if c.bidirectional { 2 } else { 1 } * batch * c.hidden_size)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Splits a concatenation of per-layer states (empty = none) into per-layer slices.
+    fn split<'a>(&self, what: &str, flat: &'a [f32], batch: usize) -> recur_core::Result<Vec<Option<&'a [f32]>>> {
+        let sizes = self.state_sizes(batch);
+        if flat.is_empty() {
+            return Ok(vec![None; sizes.len()]);
+        }
+        let total: usize = sizes.iter().sum();
+        if flat.len() != total {
+            return Err(Error::shape(what, [total], [flat.len()]));
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        for s in sizes {
+            out.push(Some(&flat[at..at + s]));
+            at += s;
+        }
+        Ok(out)
+    }
+}
+
+#[wasm_bindgen(js_class = Model)]
+impl WasmModel {
+    /// Builds a model from its JSON configuration.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> JsResult<WasmModel> {
+        Ok(WasmModel { inner: js(Model::from_json(config_json))?, shape: None, d_initial: Vec::new() })
+    }
+
+    /// Rebuilds a model saved with [`WasmModel::save`].
+    pub fn load(bytes: &[u8]) -> JsResult<WasmModel> {
+        Ok(WasmModel { inner: js(load_model(bytes))?, shape: None, d_initial: Vec::new() })
+    }
+
+    /// The configuration as JSON.
+    #[wasm_bindgen(js_name = configJson)]
+    pub fn config_json(&self) -> String {
+        self.inner.config().to_json()
+    }
+
+    /// Names and shapes of every parameter, as JSON `[{name, shape}]`.
+    #[wasm_bindgen(js_name = paramsJson)]
+    pub fn params_json(&self) -> String {
+        let list: Vec<_> = self.inner.params().iter().map(|p| serde_json::json!({"name": p.name, "shape": p.shape})).collect();
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// The values of parameter `name`.
+    #[wasm_bindgen(js_name = getParam)]
+    pub fn get_param(&self, name: &str) -> JsResult<Vec<f32>> {
+        Ok(js(self.inner.param(name))?.value.clone())
+    }
+
+    /// The accumulated gradient of parameter `name`.
+    #[wasm_bindgen(js_name = getGrad)]
+    pub fn get_grad(&self, name: &str) -> JsResult<Vec<f32>> {
+        Ok(js(self.inner.param(name))?.grad.clone())
+    }
+
+    /// Replaces the values of parameter `name`.
+    #[wasm_bindgen(js_name = setParam)]
+    pub fn set_param(&mut self, name: &str, data: &[f32]) -> JsResult<()> {
+        js(self.inner.set_param(name, data))
+    }
+
+    /// Buffers (batch-norm running statistics) as JSON `[{name, shape, data}]`.
+    #[wasm_bindgen(js_name = buffersJson)]
+    pub fn buffers_json(&self) -> String {
+        let list: Vec<_> =
+            self.inner.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.shape, "data": b.data})).collect();
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// Sets every gradient to zero.
+    #[wasm_bindgen(js_name = zeroGrad)]
+    pub fn zero_grad(&mut self) {
+        self.inner.zero_grad();
+    }
+
+    /// Forward pass over `x` (`[T, B, F]` time-major) or `tokens` (`[T, B]`; pass an empty `x`).
+    /// `lengths` empty = full length; `h0`/`c0` are the recurrent layers' initial states
+    /// concatenated in layer order (empty = zeros). Returns the output; its shape is
+    /// [`WasmModel::output_shape`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &mut self,
+        x: &[f32],
+        tokens: &[u32],
+        steps: usize,
+        batch: usize,
+        lengths_: &[u32],
+        h0: &[f32],
+        c0: &[f32],
+        training: bool,
+        stateful: bool,
+    ) -> JsResult<Vec<f32>> {
+        let lens = lengths(lengths_);
+        let hs = js(self.split("h0", h0, batch))?;
+        let cs = js(self.split("c0", c0, batch))?;
+        let initial: Vec<InitialState> = hs.iter().zip(&cs).map(|(h, c)| InitialState { h: *h, c: *c }).collect();
+        let opts = ForwardOptions { lengths: lens.as_deref(), initial: &initial, training, stateful };
+        let (out, shape) = js(self.inner.forward(input(x, tokens), steps, batch, opts))?;
+        let out = out.to_vec();
+        self.shape = Some(shape);
+        Ok(out)
+    }
+
+    /// Shape of the last output: `[T, B, width]`, or `[0, B, width]` for one row per sequence.
+    #[wasm_bindgen(js_name = outputShape)]
+    pub fn output_shape(&self) -> Vec<u32> {
+        match self.shape {
+            Some(s) => vec![s.steps.unwrap_or(0) as u32, s.batch as u32, s.width as u32],
+            None => Vec::new(),
+        }
+    }
+
+    /// Final hidden states of recurrent layer `index` after the last forward, `[L·D, B, H]`.
+    #[wasm_bindgen(js_name = finalH)]
+    pub fn final_h(&self, index: usize) -> JsResult<Vec<f32>> {
+        Ok(js(self.inner.final_states(index))?.0.to_vec())
+    }
+
+    /// Final cell states of recurrent layer `index` (empty for RNN and GRU).
+    #[wasm_bindgen(js_name = finalC)]
+    pub fn final_c(&self, index: usize) -> JsResult<Vec<f32>> {
+        Ok(js(self.inner.final_states(index))?.1.to_vec())
+    }
+
+    /// Backward pass for the last training forward: accumulates parameter gradients and
+    /// returns `∂L/∂x` (empty for token inputs). `d_hn`/`d_cn`: concatenated final-state
+    /// gradients (empty = zero). `tbptt` 0 = full BPTT. The initial-state gradients are then
+    /// in [`WasmModel::grad_h0`] / [`WasmModel::grad_c0`].
+    pub fn backward(&mut self, d_output: &[f32], d_hn: &[f32], d_cn: &[f32], tbptt: usize) -> JsResult<Vec<f32>> {
+        let batch = self.shape.map(|s| s.batch).ok_or_else(|| crate::errors::to_js(Error::state("backward called before a forward pass")))?;
+        let hs = js(self.split("d_h_n", d_hn, batch))?;
+        let cs = js(self.split("d_c_n", d_cn, batch))?;
+        let finals: Vec<(Option<&[f32]>, Option<&[f32]>)> = hs.into_iter().zip(cs).collect();
+        let g = js(self.inner.backward(d_output, &finals, (tbptt > 0).then_some(tbptt)))?;
+        self.d_initial = g.initial;
+        Ok(g.x)
+    }
+
+    /// `∂L/∂h0` of every recurrent layer, concatenated, after the last backward.
+    #[wasm_bindgen(js_name = gradH0)]
+    pub fn grad_h0(&self) -> Vec<f32> {
+        self.d_initial.iter().flat_map(|(h, _)| h.iter().copied()).collect()
+    }
+
+    /// `∂L/∂c0` of every recurrent layer, concatenated, after the last backward.
+    #[wasm_bindgen(js_name = gradC0)]
+    pub fn grad_c0(&self) -> Vec<f32> {
+        self.d_initial.iter().flat_map(|(_, c)| c.iter().copied()).collect()
+    }
+
+    /// Installs the optimizer, e.g. `{"type":"adam","lr":0.001}`.
+    #[wasm_bindgen(js_name = setOptimizer)]
+    pub fn set_optimizer(&mut self, json: &str) -> JsResult<()> {
+        let config: OptimizerConfig =
+            js(serde_json::from_str(json).map_err(|e| Error::unsupported(format!("optimizer config: {e}"))))?;
+        js(self.inner.set_optimizer(config))
+    }
+
+    /// Changes the optimizer's learning rate.
+    #[wasm_bindgen(js_name = setLearningRate)]
+    pub fn set_learning_rate(&mut self, lr: f64) -> JsResult<()> {
+        let opt = js(self.inner.optimizer_mut().ok_or_else(|| Error::state("no optimizer set")))?;
+        js(opt.set_lr(lr))
+    }
+
+    /// One optimizer step with the current gradients.
+    #[wasm_bindgen(js_name = optimizerStep)]
+    pub fn optimizer_step(&mut self) -> JsResult<()> {
+        js(self.inner.optimizer_step())
+    }
+
+    /// Clips the current gradients by global L2 norm; returns the norm before clipping.
+    #[wasm_bindgen(js_name = clipGradNorm)]
+    pub fn clip_grad_norm(&mut self, max_norm: f32) -> JsResult<f32> {
+        js(recur_core::clip::clip_grad_norm(&mut self.inner.params_mut(), max_norm))
+    }
+
+    /// Clamps the current gradients to `[-v, v]`.
+    #[wasm_bindgen(js_name = clipGradValue)]
+    pub fn clip_grad_value(&mut self, v: f32) -> JsResult<()> {
+        js(recur_core::clip::clip_grad_value(&mut self.inner.params_mut(), v))
+    }
+
+    /// One training step on a batch. `target_values` (`[T,B,out]`/`[B,out]`) or
+    /// `target_classes` (`[T,B]`/`[B]`); `options_json` is the core's `TrainOptions`
+    /// (`{"loss":"mse","clip_norm":1.0,"non_finite":"skip","tbptt":20,"stateful":false}`).
+    /// Returns the report as JSON `{loss, grad_norm, skipped}`.
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = trainStep)]
+    pub fn train_step(
+        &mut self,
+        x: &[f32],
+        tokens: &[u32],
+        steps: usize,
+        batch: usize,
+        lengths_: &[u32],
+        target_values: &[f32],
+        target_classes: &[u32],
+        options_json: &str,
+    ) -> JsResult<String> {
+        let opts: TrainOptions =
+            js(serde_json::from_str(options_json).map_err(|e| Error::unsupported(format!("training options: {e}"))))?;
+        let lens = lengths(lengths_);
+        let report = js(self.inner.train_step(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
+        self.shape = None;
+        Ok(serde_json::to_string(&report).expect("report serializes"))
+    }
+
+    /// The loss of a batch in inference mode.
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate(
+        &mut self,
+        x: &[f32],
+        tokens: &[u32],
+        steps: usize,
+        batch: usize,
+        lengths_: &[u32],
+        target_values: &[f32],
+        target_classes: &[u32],
+        loss: &str,
+    ) -> JsResult<f32> {
+        let kind = js(serde_json::from_value(serde_json::Value::String(loss.to_string()))
+            .map_err(|_| Error::unsupported(format!("loss '{loss}' (mse, cross_entropy, bce)"))))?;
+        let lens = lengths(lengths_);
+        js(self.inner.evaluate(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), kind))
+    }
+
+    /// Forgets the states carried by stateful calls.
+    #[wasm_bindgen(js_name = resetStates)]
+    pub fn reset_states(&mut self) {
+        self.inner.reset_states();
+    }
+
+    /// `‖∂L/∂h_t‖` per step of every recurrent layer and direction after the last backward,
+    /// as JSON `[{name, norms}]`.
+    #[wasm_bindgen(js_name = stepGradNormsJson)]
+    pub fn step_grad_norms_json(&self) -> String {
+        let list: Vec<_> =
+            self.inner.step_grad_norms().into_iter().map(|(name, norms)| serde_json::json!({"name": name, "norms": norms})).collect();
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// Gradient L2 norm per parameter as JSON `[{name, norm}]`.
+    #[wasm_bindgen(js_name = paramGradNormsJson)]
+    pub fn param_grad_norms_json(&self) -> String {
+        let list: Vec<_> =
+            self.inner.param_grad_norms().into_iter().map(|(name, norm)| serde_json::json!({"name": name, "norm": norm})).collect();
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// The model as safetensors bytes (optionally with the optimizer's state).
+    pub fn save(&self, include_optimizer: bool) -> Vec<u8> {
+        self.inner.save(include_optimizer)
+    }
+
+    /// Loads weights by PyTorch name from safetensors bytes (strict).
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&mut self, bytes: &[u8]) -> JsResult<()> {
+        js(self.inner.load_weights(bytes))
+    }
+
+    /// An independent copy (e.g. to keep the best weights during early stopping).
+    #[wasm_bindgen(js_name = clone)]
+    pub fn clone_model(&self) -> WasmModel {
+        WasmModel { inner: self.inner.clone(), shape: None, d_initial: Vec::new() }
+    }
+}
