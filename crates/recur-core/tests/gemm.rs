@@ -1,7 +1,31 @@
 //! GEMM kernels against an f64 evaluation of the definition: every shape around the register
 //! and cache block edges, every transpose, strided operands, `beta = 0` with `C` full of NaN.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use recur_core::kernels::{self, compiled_kernels, gemm_with, KernelKind};
+
+/// Counts this thread's allocations, to check that `gemm` reuses its packing buffers.
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counter is a const thread-local Cell.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Deterministic values in [-1, 1) (a 64-bit LCG; independent of the crate's own RNG).
 struct Lcg(u64);
@@ -267,4 +291,26 @@ fn large_shapes_cross_cache_blocks() {
             case.check(Some(kind), &expected);
         }
     }
+}
+
+#[test]
+fn no_allocation_once_warm() {
+    // A recurrent layer calls gemm once per time step: after the first call of the largest
+    // shape, no call may allocate (packing buffers are thread-local and reused).
+    let mut rng = Lcg(11);
+    let (m, k, n) = (130, 517, 259);
+    let a = rng.fill(m * k);
+    let b = rng.fill(k * n);
+    let mut c = vec![0.0; m * n];
+    kernels::gemm_nt(m, n, k, &a, &b, 0.0, &mut c);
+    let before = ALLOCATIONS.with(|n| n.get());
+    for step in 0..5 {
+        kernels::gemm_nt(m, n, k, &a, &b, 1.0, &mut c);
+        kernels::gemm_nn(32, 64, 128, &a, &b, 0.0, &mut c);
+        kernels::gemm_tn(64, 32, 128, &a, &b, 0.0, &mut c);
+        kernels::gemm_nt(2, 3, 4, &a, &b, 0.0, &mut c); // the direct-loop path
+        gemm_with(KernelKind::Scalar, 8, 8, 8, 1.0, &a, 8, 1, &b, 8, 1, 0.0, &mut c, 8, 1).unwrap();
+        assert_eq!(ALLOCATIONS.with(|n| n.get()), before, "allocation in step {step}");
+    }
+    assert!(c.iter().all(|v| v.is_finite()));
 }

@@ -45,14 +45,32 @@ pub enum KernelKind {
 
 /// The kernels this build contains, the best one last ([`gemm`] uses the last).
 pub fn compiled_kernels() -> Vec<KernelKind> {
-    #[allow(unused_mut)]
-    let mut kinds = vec![KernelKind::Reference, KernelKind::Scalar];
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    kinds.push(KernelKind::Simd128);
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-    kinds.push(KernelKind::RelaxedSimd);
-    kinds
+    [KernelKind::Reference, KernelKind::Scalar, KernelKind::Simd128, KernelKind::RelaxedSimd]
+        .into_iter()
+        .filter(|&kind| is_compiled(kind))
+        .collect()
 }
+
+/// Whether `kind` is compiled into this build (without allocating, unlike [`compiled_kernels`]).
+const fn is_compiled(kind: KernelKind) -> bool {
+    match kind {
+        KernelKind::Reference | KernelKind::Scalar => true,
+        KernelKind::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
+        KernelKind::RelaxedSimd => {
+            cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))
+        }
+    }
+}
+
+/// The kernel [`gemm`] uses: the fastest compiled in (relaxed-SIMD only when the build opts in
+/// with `+relaxed-simd`, since its rounding then depends on the host CPU).
+const BEST: KernelKind = if is_compiled(KernelKind::RelaxedSimd) {
+    KernelKind::RelaxedSimd
+} else if is_compiled(KernelKind::Simd128) {
+    KernelKind::Simd128
+} else {
+    KernelKind::Scalar
+};
 
 /// `C = alpha · A · B + beta · C` for strided matrices, in the style of `matrixmultiply::sgemm`.
 ///
@@ -86,9 +104,8 @@ pub fn gemm(
         unsafe { small(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
         return;
     }
-    let best = *compiled_kernels().last().expect("the scalar kernel is always compiled");
-    // SAFETY: bounds checked above, and `best` is compiled in.
-    unsafe { run(best, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+    // SAFETY: bounds checked above, and `BEST` is compiled in.
+    unsafe { run(BEST, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
 }
 
 /// [`gemm`] with an explicit implementation, for tests and benchmarks that compare kernels.
@@ -114,7 +131,7 @@ pub fn gemm_with(
     rsc: usize,
     csc: usize,
 ) -> Result<()> {
-    if !compiled_kernels().contains(&kind) {
+    if !is_compiled(kind) {
         return Err(Error::unsupported(format!("GEMM kernel {kind:?} is not compiled into this build")));
     }
     check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc)?;
@@ -127,7 +144,7 @@ pub fn gemm_with(
 ///
 /// # Safety
 /// The slices must hold every element the dimensions and strides address ([`check_bounds`]),
-/// and `kind` must be in [`compiled_kernels`] (others are unreachable).
+/// and `kind` must be compiled in (others are unreachable).
 #[allow(clippy::too_many_arguments)]
 unsafe fn run(
     kind: KernelKind,
