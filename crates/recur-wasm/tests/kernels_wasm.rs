@@ -1,0 +1,135 @@
+//! The core's GEMM kernels compiled to WebAssembly and run under Node (wasm-bindgen-test's
+//! default runner mode): every compiled kernel — above all the `simd128` one — against the naive
+//! reference, for every `m, n, k` in `1..=33` and for larger, blocked shapes.
+//!
+//! Run with `bash scripts/test-wasm.sh` (a `+simd128` build with `wasm-bindgen-test-runner` as
+//! the cargo runner). Natively this file compiles to nothing: the native kernel tests live in
+//! recur-core.
+#![cfg(target_arch = "wasm32")]
+
+use recur_core::kernels::{compiled_kernels, gemm_with, KernelKind};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Deterministic values in [-1, 1) (xorshift32), so failures reproduce.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        (self.0 >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    }
+    fn vec(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.next()).collect()
+    }
+}
+
+/// One GEMM problem: `C = alpha · op(A) · op(B) + beta · C`, with `op` a transpose or not.
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    trans_b: bool,
+    alpha: f32,
+    beta: f32,
+}
+
+/// Runs `kind` and the reference on the same inputs and checks them element by element within
+/// the usual bound for a sum of `k` products: `|err| <= c · k · eps · Σ|a·b| (+ |beta·c|)`.
+fn check(kind: KernelKind, case: &Case, rng: &mut Rng) {
+    let Case { m, n, k, trans_a, trans_b, alpha, beta } = *case;
+    let a = rng.vec(m * k);
+    let b = rng.vec(k * n);
+    // A is m×k: row-major (rsa = k, csa = 1) or stored as its transpose k×m (rsa = 1, csa = m).
+    let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    // With beta == 0 the kernels must not read C: prefill it with NaN to prove it.
+    let c0 = if beta == 0.0 { vec![f32::NAN; m * n] } else { rng.vec(m * n) };
+
+    let mut got = c0.clone();
+    gemm_with(kind, m, k, n, alpha, &a, rsa, csa, &b, rsb, csb, beta, &mut got, n, 1)
+        .unwrap_or_else(|e| panic!("{kind:?} m={m} n={n} k={k}: {e}"));
+    let mut want = c0.clone();
+    gemm_with(KernelKind::Reference, m, k, n, alpha, &a, rsa, csa, &b, rsb, csb, beta, &mut want, n, 1)
+        .unwrap();
+
+    // Magnitude of each sum, for the error bound.
+    let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+    let c_abs = if beta == 0.0 { vec![0.0; m * n] } else { abs(&c0) };
+    let mut mag = c_abs;
+    gemm_with(
+        KernelKind::Reference, m, k, n, alpha.abs(), &abs(&a), rsa, csa, &abs(&b), rsb, csb, beta.abs(), &mut mag, n, 1,
+    )
+    .unwrap();
+
+    for i in 0..m {
+        for j in 0..n {
+            let (g, w, s) = (got[i * n + j], want[i * n + j], mag[i * n + j]);
+            let tol = 2.0 * (k as f32 + 2.0) * f32::EPSILON * s + f32::MIN_POSITIVE;
+            assert!(
+                g.is_finite() && (g - w).abs() <= tol,
+                "{kind:?} m={m} n={n} k={k} trans_a={trans_a} trans_b={trans_b} alpha={alpha} beta={beta}: \
+                 C[{i},{j}] = {g}, reference {w} (tolerance {tol})"
+            );
+        }
+    }
+}
+
+/// The kernels under test: all compiled in but the reference itself.
+fn kernels_under_test() -> Vec<KernelKind> {
+    compiled_kernels().into_iter().filter(|&k| k != KernelKind::Reference).collect()
+}
+
+#[wasm_bindgen_test]
+fn simd128_kernel_is_compiled_in() {
+    // The test build uses `-C target-feature=+simd128`: if the SIMD kernel were missing, the
+    // other tests would silently test only the scalar one.
+    assert!(
+        compiled_kernels().contains(&KernelKind::Simd128),
+        "this wasm test build lacks the simd128 kernel: compiled_kernels() = {:?}",
+        compiled_kernels()
+    );
+}
+
+#[wasm_bindgen_test]
+fn every_small_shape_matches_reference() {
+    let mut rng = Rng(0x9E37_79B9);
+    for kind in kernels_under_test() {
+        for m in 1..=33 {
+            for n in 1..=33 {
+                for k in 1..=33 {
+                    // Every shape plain, with beta = 0 over a NaN-filled C.
+                    let plain = Case { m, n, k, trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0 };
+                    check(kind, &plain, &mut rng);
+                    // A quarter of them again with transposed operands, alpha and beta.
+                    if (m + 2 * n + 3 * k) % 4 == 0 {
+                        let trans_a = (m + k) % 2 == 0;
+                        let trans_b = (n + k) % 2 == 1;
+                        let strided = Case { m, n, k, trans_a, trans_b, alpha: -1.5, beta: 0.75 };
+                        check(kind, &strided, &mut rng);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn large_blocked_shapes_match_reference() {
+    let mut rng = Rng(0x1234_5678);
+    let shapes = [(64, 64, 64), (128, 96, 200), (257, 129, 67), (100, 300, 50), (37, 515, 260), (512, 8, 300)];
+    for kind in kernels_under_test() {
+        for (i, &(m, n, k)) in shapes.iter().enumerate() {
+            for (trans_a, trans_b, alpha, beta) in [(false, false, 1.0, 0.0), (i % 2 == 0, i % 2 == 1, 0.5, -1.0)] {
+                check(kind, &Case { m, n, k, trans_a, trans_b, alpha, beta }, &mut rng);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn version_is_the_crate_version() {
+    assert_eq!(recur_wasm::version(), env!("CARGO_PKG_VERSION"));
+}

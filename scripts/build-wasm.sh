@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Builds crates/recur-wasm for wasm32 into packages/recur/wasm/<variant>/ (recur_wasm.js,
+# recur_wasm_bg.wasm, recur_wasm.d.ts, recur_wasm_bg.wasm.d.ts; wasm-bindgen `--target web`),
+# then optimizes the .wasm with binaryen's wasm-opt -O3.
+#
+#   bash scripts/build-wasm.sh [--force] [VARIANT...]     (default variants: simd scalar)
+#
+# Variants (target features of the whole build, std included where std is built here):
+#   simd     +simd128                 packages/recur/wasm/simd/     (the default build)
+#   scalar   no SIMD                  packages/recur/wasm/scalar/   (runtimes without SIMD)
+#   relaxed  +simd128,+relaxed-simd   packages/recur/wasm/relaxed/  (not built by default)
+#
+# Toolchain (README.md, "Building"):
+#   - plain: where `rustup target list --installed` shows wasm32-unknown-unknown (an ordinary
+#     machine), the rustup cargo builds with its prebuilt std; nothing else is changed.
+#   - build-std: elsewhere (this project's machines, where the rustup target cannot be added),
+#     Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo) builds std itself:
+#     RUSTC_BOOTSTRAP=1, -Zbuild-std=std,panic_abort, linked by LLVM's wasm-ld.
+#   RECUR_WASM_TOOLCHAIN=plain|build-std forces one.
+# Front end: wasm-pack (`wasm-pack build --target web --no-pack --no-opt`, plus `--mode force` in
+# build-std mode, as its wasm32 target check cannot see a std that cargo builds itself);
+# RECUR_WASM_FRONTEND=cargo (or no wasm-pack) runs cargo build + wasm-bindgen directly instead.
+# Each variant is skipped while its .wasm is newer than every input (Cargo.toml, Cargo.lock,
+# crates/**, this script); --force rebuilds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DEFAULT_VARIANTS=(simd scalar)
+CRATE=crates/recur-wasm
+OUT_NAME=recur_wasm
+TARGET=wasm32-unknown-unknown
+
+say() { printf '[build-wasm] %s\n' "$*"; }
+die() { printf '[build-wasm] ERROR: %s\n' "$*" >&2; exit 1; }
+
+force=0
+variants=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -*) die "unknown option $arg" ;;
+    *) variants+=("$arg") ;;
+  esac
+done
+((${#variants[@]})) || variants=("${DEFAULT_VARIANTS[@]}")
+
+# Target features of each variant, and what the .wasm must (+) or must not (-) then contain.
+variant_features() {
+  case "$1" in
+    simd) echo "+simd128" ;;
+    scalar) echo "" ;;
+    relaxed) echo "+simd128,+relaxed-simd" ;;
+    *) die "unknown variant '$1' (simd, scalar, relaxed)" ;;
+  esac
+}
+variant_expect() {
+  case "$1" in
+    simd) echo "+simd128 -relaxed-simd" ;;
+    scalar) echo "-simd128 -relaxed-simd" ;;
+    relaxed) echo "+simd128 +relaxed-simd" ;;
+  esac
+}
+
+CARGO_HOME_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_HOME_BIN:"*) ;; *) [[ -d "$CARGO_HOME_BIN" ]] && export PATH="$CARGO_HOME_BIN:$PATH" ;; esac
+
+# ---------------------------------------------------------------------------------------------
+# Toolchain: plain (rustup has the wasm32 target) or build-std (Debian's rustc-web)
+# ---------------------------------------------------------------------------------------------
+has_rustup_wasm_target() {
+  command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx "$TARGET"
+}
+TOOLCHAIN="${RECUR_WASM_TOOLCHAIN:-auto}"
+if [[ "$TOOLCHAIN" == auto ]]; then
+  if has_rustup_wasm_target; then TOOLCHAIN=plain; else TOOLCHAIN=build-std; fi
+fi
+CARGO_EXTRA=()   # arguments after the cargo subcommand's own
+LINK_FLAGS=""
+case "$TOOLCHAIN" in
+  plain)
+    say "toolchain: plain ($(rustc --version)); rustup has the $TARGET target"
+    ;;
+  build-std)
+    [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] || die "Debian's rustc-web/cargo-web missing: run scripts/setup.sh"
+    WASM_LD="$(command -v wasm-ld-19 || true)"
+    [[ -n "$WASM_LD" ]] || WASM_LD=/usr/lib/llvm-19/bin/wasm-ld
+    [[ -x "$WASM_LD" ]] || die "wasm-ld (lld-19) missing: run scripts/setup.sh"
+    # wasm-pack runs `cargo` and `rustc` from PATH: put Debian's first (not all of /usr/bin, which
+    # would also shadow ~/.cargo/bin's tools), and make cargo use Debian's rustc, whose std source
+    # (rust-web-src) matches it.
+    SHIM="$ROOT/target/wasm/toolchain-bin"
+    mkdir -p "$SHIM"
+    ln -sfn /usr/bin/cargo "$SHIM/cargo"
+    ln -sfn /usr/bin/rustc "$SHIM/rustc"
+    export PATH="$SHIM:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+    CARGO_EXTRA=(-Zbuild-std=std,panic_abort)
+    LINK_FLAGS="-C linker=$WASM_LD"
+    say "toolchain: build-std ($(/usr/bin/rustc --version), linker $WASM_LD); rustup has no $TARGET target here"
+    ;;
+  *) die "RECUR_WASM_TOOLCHAIN must be plain or build-std, not '$TOOLCHAIN'" ;;
+esac
+
+FRONTEND="${RECUR_WASM_FRONTEND:-auto}"
+if [[ "$FRONTEND" == auto ]]; then
+  if command -v wasm-pack >/dev/null 2>&1; then FRONTEND=wasm-pack; else FRONTEND=cargo; fi
+fi
+command -v wasm-bindgen >/dev/null 2>&1 || die "wasm-bindgen (wasm-bindgen-cli) missing: run scripts/setup.sh"
+# wasm-opt: $WASM_OPT, else the one scripts/setup.sh puts in .tools/binaryen (binaryen 132), else
+# one on PATH. Binaryen before 116 is refused: Debian 12's 108 turns wasm-bindgen's externref table
+# into one that cannot be initialized ("Table.set(): Argument 1 is invalid for table").
+WASM_OPT="${WASM_OPT:-}"
+if [[ -z "$WASM_OPT" ]]; then
+  if [[ -x "$ROOT/.tools/binaryen/node_modules/.bin/wasm-opt" ]]; then
+    WASM_OPT="$ROOT/.tools/binaryen/node_modules/.bin/wasm-opt"
+  else
+    WASM_OPT="$(command -v wasm-opt || true)"
+  fi
+fi
+[[ -n "$WASM_OPT" ]] || die "wasm-opt (binaryen) missing: run scripts/setup.sh"
+WASM_OPT_VERSION="$("$WASM_OPT" --version | sed -nE 's/^wasm-opt version ([0-9]+).*/\1/p')"
+((${WASM_OPT_VERSION:-0} >= 116)) || die "$WASM_OPT is binaryen ${WASM_OPT_VERSION:-?}; 116 or newer is needed: run scripts/setup.sh"
+command -v node >/dev/null 2>&1 || die "node missing"
+say "front end: $FRONTEND ($( [[ $FRONTEND == wasm-pack ]] && wasm-pack --version || cargo --version)), $(wasm-bindgen --version), wasm-opt $WASM_OPT_VERSION ($WASM_OPT)"
+
+# target_features FILE: the features a .wasm declares in its `target_features` section.
+target_features() {
+  node -e '
+    const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
+    const out = [];
+    for (const s of WebAssembly.Module.customSections(m, "target_features")) {
+      const b = new Uint8Array(s); let i = 0;
+      const leb = () => { let r = 0, sh = 0, x; do { x = b[i++]; r |= (x & 0x7f) << sh; sh += 7; } while (x & 0x80); return r; };
+      for (let n = leb(); n > 0; n--) {
+        const prefix = String.fromCharCode(b[i++]); const len = leb();
+        if (prefix !== "-") out.push(new TextDecoder().decode(b.subarray(i, i + len)));
+        i += len;
+      }
+    }
+    console.log(out.join(" "));' "$1"
+}
+
+# wasm_opt_flags FEATURES...: binaryen's switches for the features rustc declared.
+wasm_opt_flags() {
+  local f flags=()
+  for f in "$@"; do
+    case "$f" in
+      simd128) flags+=(--enable-simd) ;;
+      relaxed-simd) flags+=(--enable-relaxed-simd) ;;
+      bulk-memory|bulk-memory-opt) flags+=(--enable-bulk-memory) ;;
+      nontrapping-fptoint) flags+=(--enable-nontrapping-float-to-int) ;;
+      sign-ext) flags+=(--enable-sign-ext) ;;
+      mutable-globals) flags+=(--enable-mutable-globals) ;;
+      reference-types|call-indirect-overlong) flags+=(--enable-reference-types) ;;
+      multivalue) flags+=(--enable-multivalue) ;;
+      atomics) flags+=(--enable-threads) ;;
+      exception-handling) flags+=(--enable-exception-handling) ;;
+      tail-call) flags+=(--enable-tail-call) ;;
+      extended-const) flags+=(--enable-extended-const) ;;
+      multimemory) flags+=(--enable-multimemory) ;;
+      *) die "no wasm-opt switch known for the wasm feature '$f'" ;;
+    esac
+  done
+  printf '%s\n' "${flags[@]}" | sort -u | tr '\n' ' '
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build each variant
+# ---------------------------------------------------------------------------------------------
+build_variant() {
+  local variant="$1" features out tdir stage raw feats
+  features="$(variant_features "$variant")"
+  out="$ROOT/packages/recur/wasm/$variant"
+  tdir="$ROOT/target/wasm/$variant"          # one target dir per variant: no flip-flop rebuilds
+  stage="$tdir/pkg"
+  local wasm="$out/${OUT_NAME}_bg.wasm"
+
+  if ((force == 0)) && [[ -f "$wasm" && -f "$out/$OUT_NAME.js" && -f "$out/$OUT_NAME.d.ts" ]]; then
+    local newer
+    newer="$(find Cargo.toml Cargo.lock crates scripts/build-wasm.sh -type f -newer "$wasm" -print -quit)"
+    if [[ -z "$newer" ]]; then
+      say "skip $variant: $wasm is newer than its inputs"
+      return 0
+    fi
+    say "rebuild $variant: $newer changed"
+  fi
+
+  say "build $variant (target features: ${features:-none}) -> ${out#"$ROOT"/}"
+  local rustflags="${RUSTFLAGS:-}"
+  [[ -n "$features" ]] && rustflags+=" -C target-feature=$features"
+  [[ -n "$LINK_FLAGS" ]] && rustflags+=" $LINK_FLAGS"
+  rm -rf "$stage"
+  mkdir -p "$stage"
+
+  if [[ "$FRONTEND" == wasm-pack ]]; then
+    local mode=()
+    [[ "$TOOLCHAIN" == build-std ]] && mode=(--mode force)
+    # wasm-pack finds wasm-bindgen on PATH (the exact version the lock file names) and
+    # downloads nothing; wasm-opt runs below, with the flags of the variant.
+    CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags" \
+      wasm-pack build "${mode[@]}" --release --target web --no-pack --no-opt --no-gitignore \
+      --out-dir "$stage" --out-name "$OUT_NAME" "$CRATE" -- "${CARGO_EXTRA[@]}"
+  else
+    CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags" \
+      cargo build --release --lib --target "$TARGET" -p recur-wasm "${CARGO_EXTRA[@]}"
+    wasm-bindgen --target web --out-dir "$stage" --out-name "$OUT_NAME" \
+      "$tdir/$TARGET/release/recur_wasm.wasm"
+  fi
+
+  # What rustc compiled in decides wasm-opt's feature switches, and is checked against the variant.
+  raw="$tdir/$TARGET/release/recur_wasm.wasm"
+  feats="$(target_features "$raw")"
+  local e
+  for e in $(variant_expect "$variant"); do
+    case "$e" in
+      +*) [[ " $feats " == *" ${e#+} "* ]] || die "$variant build lacks ${e#+} (features: $feats)" ;;
+      -*) [[ " $feats " != *" ${e#-} "* ]] || die "$variant build contains ${e#-} (features: $feats)" ;;
+    esac
+  done
+  local flags
+  # shellcheck disable=SC2046
+  flags="$(wasm_opt_flags $feats)"
+  say "wasm-opt -O3 $flags(features: $feats)"
+  # shellcheck disable=SC2086
+  "$WASM_OPT" -O3 $flags "$stage/${OUT_NAME}_bg.wasm" -o "$stage/${OUT_NAME}_bg.opt.wasm"
+  mv "$stage/${OUT_NAME}_bg.opt.wasm" "$stage/${OUT_NAME}_bg.wasm"
+
+  mkdir -p "$out"
+  local f
+  for f in "$OUT_NAME.js" "$OUT_NAME.d.ts" "${OUT_NAME}_bg.wasm.d.ts" "${OUT_NAME}_bg.wasm"; do
+    [[ -f "$stage/$f" ]] || die "$variant: $f was not generated"
+    cp "$stage/$f" "$out/$f.tmp" && mv "$out/$f.tmp" "$out/$f"   # the .wasm last: it is the stamp
+  done
+  # Must load: instantiate it in Node and call version().
+  node --input-type=module -e '
+    import { readFile } from "node:fs/promises";
+    const dir = process.argv[1];
+    const mod = await import(dir + "/recur_wasm.js");
+    await mod.default({ module_or_path: await readFile(dir + "/recur_wasm_bg.wasm") });
+    console.log("[build-wasm] loaded in node: version() = " + mod.version());' "$out"
+}
+
+for v in "${variants[@]}"; do
+  build_variant "$v"
+done
+
+say "sizes:"
+for v in "${variants[@]}"; do
+  w="packages/recur/wasm/$v/${OUT_NAME}_bg.wasm"
+  printf '[build-wasm]   %-8s %8d bytes  %s\n' "$v" "$(stat -c %s "$w")" "$w"
+done

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The project's test command (README.md): installs what is missing, then runs every test suite,
+# stopping at the first failure.
+#
+#   bash scripts/test.sh
+#
+# Stages: setup (scripts/setup.sh) -> native Rust tests (cargo test --workspace, host toolchain)
+# -> wasm build (scripts/build-wasm.sh) -> wasm tests under Node (scripts/test-wasm.sh)
+# -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs).
+# The last two run once packages/recur/package.json and test/conformance/run.mjs exist.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Native builds use rustup's toolchain: ~/.cargo/bin first on PATH (Debian's /usr/bin/cargo is
+# only for the wasm builds, which select it themselves).
+CARGO_HOME_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+[[ -d "$CARGO_HOME_BIN" ]] && export PATH="$CARGO_HOME_BIN:$PATH"
+
+STAGES=()
+CURRENT=""
+STAGE_START=0
+RUN_START=$SECONDS
+
+fmt() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+summary() {
+  local rc=$?
+  if [[ -n "$CURRENT" ]]; then
+    STAGES+=("$(printf '%-28s %8s  %s' "$CURRENT" "$(fmt $((SECONDS - STAGE_START)))" "FAILED (exit $rc)")")
+  fi
+  printf '\n==================== test.sh summary ====================\n'
+  local s
+  for s in "${STAGES[@]}"; do printf '  %s\n' "$s"; done
+  printf '  %-28s %8s  %s\n' "total" "$(fmt $((SECONDS - RUN_START)))" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
+}
+trap summary EXIT
+
+stage() {
+  CURRENT="$1"
+  STAGE_START=$SECONDS
+  printf '\n==================== %s ====================\n' "$CURRENT"
+}
+done_stage() {
+  STAGES+=("$(printf '%-28s %8s  %s' "$CURRENT" "$(fmt $((SECONDS - STAGE_START)))" "${1:-ok}")")
+  CURRENT=""
+}
+
+stage "setup"
+bash scripts/setup.sh
+done_stage
+
+stage "native: cargo test"
+cargo --version
+cargo test --workspace
+done_stage
+
+stage "wasm: build"
+bash scripts/build-wasm.sh
+done_stage
+
+stage "wasm: tests under node"
+bash scripts/test-wasm.sh
+done_stage
+
+stage "sdk: pnpm -r test"
+if [[ -f packages/recur/package.json ]]; then
+  pnpm -r test
+  done_stage
+else
+  echo "skip: no packages/recur/package.json"
+  done_stage "skipped"
+fi
+
+stage "sdk: conformance replay"
+if [[ -f test/conformance/run.mjs ]]; then
+  node test/conformance/run.mjs
+  done_stage
+else
+  echo "skip: no test/conformance/run.mjs"
+  done_stage "skipped"
+fi
