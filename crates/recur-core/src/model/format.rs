@@ -166,6 +166,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value
     let mut meta = None;
     let mut entries = Vec::new();
     let mut covered = 0usize;
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
     for (name, info) in header {
         if name == "__metadata__" {
             meta = Some(info.as_object().ok_or_else(|| Error::format("__metadata__ is not an object"))?.clone());
@@ -207,10 +208,21 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value
             _ => raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8")) as f32).collect(),
         };
         covered += end - begin;
+        ranges.push((begin, end));
         entries.push((name.clone(), Entry { shape, data: values }));
     }
     if covered != data.len() {
         return Err(Error::format(format!("tensors cover {covered} of {} data bytes (overlapping or trailing data)", data.len())));
+    }
+    // Equal totals do not rule out two tensors on the same bytes (leaving a gap elsewhere):
+    // the ranges must tile the data exactly.
+    ranges.sort_unstable();
+    let mut at = 0;
+    for &(begin, end) in &ranges {
+        if begin != at {
+            return Err(Error::format(format!("tensor data ranges overlap or leave a gap at byte {at}")));
+        }
+        at = end;
     }
     Ok((entries, meta))
 }

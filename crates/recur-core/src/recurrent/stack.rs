@@ -40,6 +40,9 @@ pub struct RecurrentStack {
     d_inputs: Vec<Vec<f32>>,
     d_h0: Vec<f32>,
     d_c0: Vec<f32>,
+    /// Element count of every parameter, as built (their fields are public, so a caller could
+    /// replace a value or gradient vector with one of another length).
+    numels: Vec<usize>,
 }
 
 impl RecurrentStack {
@@ -56,6 +59,7 @@ impl RecurrentStack {
             }
         }
         let l = config.num_layers;
+        let numels = dirs.iter().flat_map(|d| d.params()).map(|p| p.value.len()).collect();
         Ok(RecurrentStack {
             config,
             dirs,
@@ -69,6 +73,7 @@ impl RecurrentStack {
             d_inputs: vec![Vec::new(); l],
             d_h0: Vec::new(),
             d_c0: Vec::new(),
+            numels,
         })
     }
 
@@ -116,6 +121,20 @@ impl RecurrentStack {
             .collect()
     }
 
+    /// Checks that every parameter's value and gradient still have the length they were built
+    /// with (the kernels index them by the configured shapes).
+    fn check_params(&self) -> Result<()> {
+        for (p, &n) in self.params().into_iter().zip(&self.numels) {
+            if p.value.len() != n {
+                return Err(Error::shape(p.name.clone(), [n], [p.value.len()]));
+            }
+            if p.grad.len() != n {
+                return Err(Error::shape(format!("{}.grad", p.name), [n], [p.grad.len()]));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the arguments of [`RecurrentStack::forward`] without changing anything.
     pub fn validate_forward(
         &self,
@@ -127,6 +146,7 @@ impl RecurrentStack {
         c0: Option<&[f32]>,
     ) -> Result<()> {
         let c = &self.config;
+        self.check_params()?;
         crate::error::check_size("sequence length", steps, MAX_STEPS)?;
         crate::error::check_size("batch size", batch, MAX_STEPS)?;
         check_len("x", x, &[steps, batch, c.input_size])?;
@@ -293,6 +313,7 @@ impl RecurrentStack {
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
         let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
+        self.check_params()?;
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
         let bh = batch * hd;
