@@ -314,3 +314,30 @@ fn no_allocation_once_warm() {
     }
     assert!(c.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn prepacked_b_matches_reference_for_both_weight_layouts() {
+    // The recurrent layers pack W once per sequence: as Wᵀ (forward, `h · W_hhᵀ`) and as W
+    // (backward, `drec · W_hh`). Shapes cover tiles' edges and the KC / NC block borders.
+    let mut packed = kernels::PackedB::new();
+    for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (4, 8, 8), (13, 33, 17), (32, 128, 512), (5, 300, 1100), (64, 257, 1030)] {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.05).collect();
+        let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 19) as f32 - 9.0) * 0.03).collect();
+        for transposed in [false, true] {
+            // B (k × n) is either w as row-major k × n, or w read as the transpose of n × k.
+            let (rsb, csb) = if transposed { (1, k) } else { (n, 1) };
+            let mut want = vec![0.5f32; m * n];
+            kernels::reference::gemm(m, k, n, 1.5, &a, k, 1, &w, rsb, csb, 0.25, &mut want, n, 1);
+            packed.pack(k, n, &w, rsb, csb);
+            let mut got = vec![0.5f32; m * n];
+            kernels::gemm_prepacked(m, 1.5, &a, k, 1, &packed, 0.25, &mut got, n, 1);
+            assert_close(&got, &want);
+            // beta = 0 must not read C.
+            let mut nan = vec![f32::NAN; m * n];
+            kernels::gemm_prepacked(m, 1.0, &a, k, 1, &packed, 0.0, &mut nan, n, 1);
+            let mut want0 = vec![0.0f32; m * n];
+            kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, &w, rsb, csb, 0.0, &mut want0, n, 1);
+            assert_close(&nan, &want0);
+        }
+    }
+}

@@ -208,3 +208,76 @@ unsafe fn scale_c(m: usize, n: usize, beta: f32, c: *mut f32, rsc: usize, csc: u
         }
     }
 }
+
+/// Number of floats [`pack_b_all`] writes for a `k × n` operand: every `KC × NC` block of B
+/// packed into NR-column panels, blocks in the order the driver's loops 5 and 4 visit them.
+pub(crate) fn packed_b_len<K: GemmKernel>(k: usize, n: usize) -> usize {
+    chunks(n, K::NC).map(|(_, nc)| k * nc.next_multiple_of(K::NR)).sum()
+}
+
+/// Packs all of `B` (`k × n`, strides `rsb`, `csb`) once, for [`gemm_loop_prepacked`]: a
+/// recurrent layer multiplies by the same weights at every time step, so packing them once
+/// per sequence instead of once per step removes a full pass over the weights per step.
+///
+/// # Safety
+/// `b` must be valid for every element the dimensions and strides address, and `dst` for
+/// [`packed_b_len`] writes.
+pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
+    let mut off = 0;
+    for (l5, nc) in chunks(n, K::NC) {
+        let b = b.add(l5 * K::NC * csb);
+        for (l4, kc) in chunks(k, K::KC) {
+            let b = b.add(l4 * K::KC * rsb);
+            pack(K::NR, kc, nc, dst.add(off), b, csb, rsb);
+            off += kc * nc.next_multiple_of(K::NR);
+        }
+    }
+}
+
+/// [`gemm_loop`] with `B` already packed by [`pack_b_all`] (same `K`, `k`, `n`).
+///
+/// # Safety
+/// As [`gemm_loop`]; `bpacked` must hold what [`pack_b_all`] wrote for this `k × n`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_loop_prepacked<K: GemmKernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    bpacked: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        return scale_c(m, n, beta, c, rsc, csc);
+    }
+    let kc_max = k.min(K::KC);
+    let ap_len = kc_max * m.min(K::MC).next_multiple_of(K::MR);
+    with_pack_buffer(ap_len, |app| {
+        let mut off = 0;
+        // LOOP 5 and LOOP 4 as in `gemm_loop`, taking each B~ block from the prepacked buffer.
+        for (l5, nc) in chunks(n, K::NC) {
+            let c = c.add(l5 * K::NC * csc);
+            for (l4, kc) in chunks(k, K::KC) {
+                let a = a.add(l4 * K::KC * csa);
+                let bpp = bpacked.add(off);
+                off += kc * nc.next_multiple_of(K::NR);
+                let betap = if l4 == 0 { beta } else { 1.0 };
+                for (l3, mc) in chunks(m, K::MC) {
+                    let a = a.add(l3 * K::MC * rsa);
+                    let c = c.add(l3 * K::MC * rsc);
+                    pack(K::MR, kc, mc, app, a, rsa, csa);
+                    gemm_packed::<K>(nc, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
+                }
+            }
+        }
+    })
+}

@@ -108,6 +108,95 @@ pub fn gemm(
     unsafe { run(BEST, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
 }
 
+/// A `k × n` right-hand operand packed once for the default kernel, to be multiplied many
+/// times by [`gemm_prepacked`] (the recurrent weights, reused at every time step). The
+/// allocation is kept and reused by later [`PackedB::pack`] calls of the same or smaller size.
+#[derive(Debug, Clone, Default)]
+pub struct PackedB {
+    k: usize,
+    n: usize,
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    /// An empty operand (pack before use).
+    pub fn new() -> Self {
+        PackedB::default()
+    }
+
+    /// Packs `B` (`k × n`, element `(p, j)` at `b[p * rsb + j * csb]`). Panics, like [`gemm`],
+    /// when `b` is too short for the dimensions and strides.
+    pub fn pack(&mut self, k: usize, n: usize, b: &[f32], rsb: usize, csb: usize) {
+        if k > 0 && n > 0 {
+            let last = (k - 1) * rsb + (n - 1) * csb;
+            assert!(last < b.len(), "PackedB::pack: B needs {} elements, has {}", last + 1, b.len());
+        }
+        let len = packed_len(k, n);
+        self.data.clear();
+        self.data.resize(len, 0.0);
+        self.k = k;
+        self.n = n;
+        // SAFETY: bounds checked above; `data` holds `packed_len` floats.
+        unsafe { pack_all(k, n, b.as_ptr(), rsb, csb, self.data.as_mut_ptr()) };
+    }
+
+    /// Depth `k` of the packed operand.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Columns `n` of the packed operand.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+fn packed_len(k: usize, n: usize) -> usize {
+    match BEST {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+        KernelKind::RelaxedSimd => blocked::packed_b_len::<simd128::RelaxedSimd>(k, n),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        KernelKind::Simd128 => blocked::packed_b_len::<simd128::Simd128>(k, n),
+        _ => blocked::packed_b_len::<scalar::Scalar>(k, n),
+    }
+}
+
+unsafe fn pack_all(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
+    match BEST {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+        KernelKind::RelaxedSimd => blocked::pack_b_all::<simd128::RelaxedSimd>(k, n, b, rsb, csb, dst),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        KernelKind::Simd128 => blocked::pack_b_all::<simd128::Simd128>(k, n, b, rsb, csb, dst),
+        _ => blocked::pack_b_all::<scalar::Scalar>(k, n, b, rsb, csb, dst),
+    }
+}
+
+/// `C = alpha · A · B + beta · C` with `B` packed by [`PackedB::pack`]; `A` is `m × b.k()`
+/// and `C` `m × b.n()`, strided as in [`gemm`]. Panics when a slice is too short.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_prepacked(m: usize, alpha: f32, a: &[f32], rsa: usize, csa: usize, b: &PackedB, beta: f32, c: &mut [f32], rsc: usize, csc: usize) {
+    let (k, n) = (b.k, b.n);
+    if m > 0 && k > 0 {
+        assert!((m - 1) * rsa + (k - 1) * csa < a.len(), "gemm_prepacked: A too short");
+    }
+    if m > 0 && n > 0 {
+        assert!((m - 1) * rsc + (n - 1) * csc < c.len(), "gemm_prepacked: C too short");
+    }
+    let (ap, bp, cp) = (a.as_ptr(), b.data.as_ptr(), c.as_mut_ptr());
+    // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
+    unsafe {
+        match BEST {
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+            KernelKind::RelaxedSimd => {
+                blocked::gemm_loop_prepacked::<simd128::RelaxedSimd>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            KernelKind::Simd128 => blocked::gemm_loop_prepacked::<simd128::Simd128>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
+            _ => blocked::gemm_loop_prepacked::<scalar::Scalar>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
+        }
+    }
+}
+
 /// [`gemm`] with an explicit implementation, for tests and benchmarks that compare kernels.
 ///
 /// Unlike [`gemm`] it never takes the small-product shortcut, and it reports a kernel not

@@ -4,7 +4,7 @@
 use super::cells::{self, PeepholeGrads, StepBackward, StepForward};
 use super::norm::{self, Blocks};
 use super::CellKind;
-use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_tn};
+use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_prepacked, gemm_tn, PackedB};
 use crate::param::Param;
 use crate::rng::Rng;
 
@@ -47,6 +47,10 @@ struct Workspace {
     rstd_x: Vec<f32>,
     xhat_h: Vec<f32>,
     rstd_h: Vec<f32>,
+    /// The recurrent weights packed once per pass for the per-step GEMM: `W_hh` (the rows the
+    /// step multiplies by `h`; transposed in forward), and `W_hn` alone for reset-before GRUs.
+    packed_hh: PackedB,
+    packed_hn: PackedB,
 }
 
 fn fit(buf: &mut Vec<f32>, len: usize) {
@@ -226,17 +230,19 @@ impl Direction {
         // 2. The time loop: one recurrent GEMM and one fused kernel per step.
         let w_hh = &self.w_hh.value;
         let b_hh = self.b_hh.as_ref().map(|p| p.value.as_slice());
+        let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
+        let rec_cols = if reset_before { 2 * hd } else { gh };
+        ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
+        if reset_before {
+            ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
+        }
         for s in 0..steps {
             let t = if self.reverse { steps - 1 - s } else { s };
             let (h_done, h_rest) = ws.hs.split_at_mut((s + 1) * bh);
             let h_prev = &h_done[s * bh..];
             let h_new = &mut h_rest[..bh];
-            let rec_cols = match self.cell {
-                CellKind::Gru { reset_after: false } => 2 * hd,
-                _ => gh,
-            };
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
-            gemm(batch, hd, rec_cols, 1.0, h_prev, hd, 1, w_hh, 1, hd, 0.0, &mut ws.rec, gh, 1);
+            gemm_prepacked(batch, 1.0, h_prev, hd, 1, &ws.packed_hh, 0.0, &mut ws.rec, gh, 1);
             if let Some(ln) = &self.layer_norm {
                 let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
                 let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
@@ -254,7 +260,7 @@ impl Direction {
             if let CellKind::Gru { reset_after: false } = self.cell {
                 cells::gru_reset_before_gates(batch, hd, valid, xp, &ws.rec, h_prev, gates, aux);
                 // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
-                gemm(batch, hd, hd, 1.0, aux, hd, 1, &w_hh[2 * hd * hd..], 1, hd, 0.0, &mut ws.rec[2 * hd..], gh, 1);
+                gemm_prepacked(batch, 1.0, aux, hd, 1, &ws.packed_hn, 0.0, &mut ws.rec[2 * hd..], gh, 1);
                 if let Some(ln) = &self.layer_norm {
                     let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
                     let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
@@ -342,6 +348,13 @@ impl Direction {
             }
         }
         let w_hh = &self.w_hh.value;
+        let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
+        // Rows of W_hh the per-step GEMM multiplies (reset-before: r, z only; n went through rh).
+        let rec_rows = if reset_before { 2 * hd } else { gh };
+        self.ws.packed_hh.pack(rec_rows, hd, w_hh, hd, 1);
+        if reset_before {
+            self.ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);
+        }
         for s in (0..steps).rev() {
             let t = self.time(s);
             let ws = &mut self.ws;
@@ -366,7 +379,6 @@ impl Direction {
                 dh_prev: &mut ws.dh_prev,
             };
             let aux = &ws.aux[s * bh..(s + 1) * bh];
-            let mut rec_rows = gh;
             match self.cell {
                 CellKind::Rnn { activation } => {
                     cells::rnn_backward(step, &ws.hs[(s + 1) * bh..(s + 2) * bh], activation)
@@ -399,9 +411,8 @@ impl Direction {
                         recurrent_norm_backward(ln, self.b_hh.as_mut(), step.drec, w, xhat, rstd);
                     }
                     // d(r ⊙ h) = drec_n · W_hn
-                    gemm(batch, hd, hd, 1.0, &step.drec[2 * hd..], gh, 1, &w_hh[2 * hd * hd..], hd, 1, 0.0, &mut ws.drh, hd, 1);
+                    gemm_prepacked(batch, 1.0, &step.drec[2 * hd..], gh, 1, &ws.packed_hn, 0.0, &mut ws.drh, hd, 1);
                     cells::gru_reset_before_backward_rz(step, &ws.drh);
-                    rec_rows = 2 * hd;
                 }
             }
             if let Some(ln) = &mut self.layer_norm {
@@ -411,7 +422,7 @@ impl Direction {
             }
             // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
             let drec = &ws.drec[s * bg..(s + 1) * bg];
-            gemm(batch, rec_rows, hd, 1.0, drec, gh, 1, w_hh, hd, 1, 1.0, &mut ws.dh_prev, hd, 1);
+            gemm_prepacked(batch, 1.0, drec, gh, 1, &ws.packed_hh, 1.0, &mut ws.dh_prev, hd, 1);
             // Truncated BPTT: nothing crosses the border into step s from step s-1.
             if let Some(k) = tbptt {
                 if s > 0 && s % k == 0 {
