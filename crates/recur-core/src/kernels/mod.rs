@@ -14,6 +14,7 @@
 mod blocked;
 pub mod kernel;
 mod pack;
+pub mod math;
 pub mod reference;
 pub mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

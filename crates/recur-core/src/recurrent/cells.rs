@@ -7,7 +7,8 @@
 //! the previous states. Rows whose `valid` flag is false are padding: state carried, gradient
 //! passed through unchanged, projection gradients zero.
 
-use crate::activation::{sigmoid, Activation};
+use crate::activation::Activation;
+use crate::kernels::math;
 
 /// Per-step views for the forward kernels.
 pub(crate) struct StepForward<'a> {
@@ -32,15 +33,17 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
             s.gates[r].iter_mut().for_each(|v| *v = 0.0);
             continue;
         }
-        for j in r {
-            let a = s.xp[j] + s.rec[j];
-            s.gates[j] = a;
-            s.h[j] = act.apply(a);
+        let (a, h) = (&mut s.gates[r.clone()], &mut s.h[r.clone()]);
+        for ((a, x), rc) in a.iter_mut().zip(&s.xp[r.clone()]).zip(&s.rec[r]) {
+            *a = x + rc;
         }
+        h.copy_from_slice(a);
+        act.apply_in_place(h);
     }
 }
 
 /// LSTM forward (gate blocks `i, f, g, o`), with optional peepholes `(p_i, p_f, p_o)`.
+/// Each stage is a pass over a contiguous block, so the nonlinearities vectorize.
 pub(crate) fn lstm_forward(
     s: StepForward<'_>,
     c_prev: &[f32],
@@ -60,26 +63,39 @@ pub(crate) fn lstm_forward(
             tanh_c[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
             continue;
         }
+        let gates = &mut s.gates[gs..gs + g4];
+        for ((a, x), r) in gates.iter_mut().zip(&s.xp[gs..gs + g4]).zip(&s.rec[gs..gs + g4]) {
+            *a = x + r;
+        }
+        let cp = &c_prev[hs..hs + hd];
+        let cn = &mut c[hs..hs + hd];
+        let (i_f, rest) = gates.split_at_mut(2 * hd);
+        let (g, o) = rest.split_at_mut(hd);
+        if let Some((pi, pf, _)) = peep {
+            let (i, f) = i_f.split_at_mut(hd);
+            for j in 0..hd {
+                i[j] += pi[j] * cp[j];
+                f[j] += pf[j] * cp[j];
+            }
+        }
+        math::sigmoid_in_place(i_f);
+        math::tanh_in_place(g);
+        let (i, f) = i_f.split_at(hd);
         for j in 0..hd {
-            let pre = |k: usize| s.xp[gs + k * hd + j] + s.rec[gs + k * hd + j];
-            let cp = c_prev[hs + j];
-            let (pi, pf, po) = match peep {
-                Some((pi, pf, po)) => (pi[j], pf[j], po[j]),
-                None => (0.0, 0.0, 0.0),
-            };
-            let i = sigmoid(pre(0) + pi * cp);
-            let f = sigmoid(pre(1) + pf * cp);
-            let g = pre(2).tanh();
-            let cn = f * cp + i * g;
-            let o = sigmoid(pre(3) + po * cn);
-            let tc = cn.tanh();
-            s.gates[gs + j] = i;
-            s.gates[gs + hd + j] = f;
-            s.gates[gs + 2 * hd + j] = g;
-            s.gates[gs + 3 * hd + j] = o;
-            c[hs + j] = cn;
-            tanh_c[hs + j] = tc;
-            s.h[hs + j] = o * tc;
+            cn[j] = f[j] * cp[j] + i[j] * g[j];
+        }
+        if let Some((_, _, po)) = peep {
+            for j in 0..hd {
+                o[j] += po[j] * cn[j];
+            }
+        }
+        math::sigmoid_in_place(o);
+        let tc = &mut tanh_c[hs..hs + hd];
+        tc.copy_from_slice(cn);
+        math::tanh_in_place(tc);
+        let h = &mut s.h[hs..hs + hd];
+        for j in 0..hd {
+            h[j] = o[j] * tc[j];
         }
     }
 }
@@ -98,16 +114,23 @@ pub(crate) fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32])
             rec_n_out[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
             continue;
         }
+        let gates = &mut s.gates[gs..gs + g3];
+        let (xp, rec) = (&s.xp[gs..gs + g3], &s.rec[gs..gs + g3]);
+        let (rz, n) = gates.split_at_mut(2 * hd);
+        for ((a, x), r) in rz.iter_mut().zip(&xp[..2 * hd]).zip(&rec[..2 * hd]) {
+            *a = x + r;
+        }
+        math::sigmoid_in_place(rz);
+        let rn = &mut rec_n_out[hs..hs + hd];
+        rn.copy_from_slice(&rec[2 * hd..]);
         for j in 0..hd {
-            let r = sigmoid(s.xp[gs + j] + s.rec[gs + j]);
-            let z = sigmoid(s.xp[gs + hd + j] + s.rec[gs + hd + j]);
-            let rn = s.rec[gs + 2 * hd + j];
-            let n = (s.xp[gs + 2 * hd + j] + r * rn).tanh();
-            s.gates[gs + j] = r;
-            s.gates[gs + hd + j] = z;
-            s.gates[gs + 2 * hd + j] = n;
-            rec_n_out[hs + j] = rn;
-            s.h[hs + j] = (1.0 - z) * n + z * s.h_prev[hs + j];
+            n[j] = xp[2 * hd + j] + rz[j] * rn[j];
+        }
+        math::tanh_in_place(n);
+        let (z, hp) = (&rz[hd..], &s.h_prev[hs..hs + hd]);
+        let h = &mut s.h[hs..hs + hd];
+        for j in 0..hd {
+            h[j] = (1.0 - z[j]) * n[j] + z[j] * hp[j];
         }
     }
 }
@@ -129,15 +152,18 @@ pub(crate) fn gru_reset_before_gates(
     for b in 0..batch {
         let hs = b * hd;
         let gs = b * g3;
+        let rz = &mut gates[gs..gs + 2 * hd];
+        if !valid[b] {
+            rz.iter_mut().for_each(|v| *v = 0.0);
+            rh[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for ((a, x), r) in rz.iter_mut().zip(&xp[gs..gs + 2 * hd]).zip(&rec[gs..gs + 2 * hd]) {
+            *a = x + r;
+        }
+        math::sigmoid_in_place(rz);
         for j in 0..hd {
-            let (r, z) = if valid[b] {
-                (sigmoid(xp[gs + j] + rec[gs + j]), sigmoid(xp[gs + hd + j] + rec[gs + hd + j]))
-            } else {
-                (0.0, 0.0)
-            };
-            gates[gs + j] = r;
-            gates[gs + hd + j] = z;
-            rh[hs + j] = r * h_prev[hs + j];
+            rh[hs + j] = rz[j] * h_prev[hs + j];
         }
     }
 }
@@ -155,11 +181,14 @@ pub(crate) fn gru_reset_before_output(s: StepForward<'_>) {
             s.gates[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
             continue;
         }
+        let (rz, n) = s.gates[gs..gs + g3].split_at_mut(2 * hd);
         for j in 0..hd {
-            let z = s.gates[gs + hd + j];
-            let n = (s.xp[gs + 2 * hd + j] + s.rec[gs + 2 * hd + j]).tanh();
-            s.gates[gs + 2 * hd + j] = n;
-            s.h[hs + j] = (1.0 - z) * n + z * s.h_prev[hs + j];
+            n[j] = s.xp[gs + 2 * hd + j] + s.rec[gs + 2 * hd + j];
+        }
+        math::tanh_in_place(n);
+        let z = &rz[hd..];
+        for j in 0..hd {
+            s.h[hs + j] = (1.0 - z[j]) * n[j] + z[j] * s.h_prev[hs + j];
         }
     }
 }
