@@ -49,7 +49,10 @@ function compare(report, what, got, want, tol) {
     worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
   }
   report.maxError = Math.max(report.maxError, worst);
-  if (bad) throw new CaseFailure(`${what} differs, max error ${worst.toExponential(3)}`);
+  if (bad) {
+    report.failError = worst;
+    throw new CaseFailure(`${what} differs`);
+  }
 }
 
 function checkFields(c) {
@@ -233,7 +236,7 @@ try {
       passed++;
     } catch (e) {
       const what = e instanceof CaseFailure ? e.message : `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? e}`;
-      console.log(`FAIL ${name}: ${what}, max error ${report.maxError.toExponential(3)}`);
+      console.log(`FAIL ${name}: ${what}, max error ${(report.failError ?? report.maxError).toExponential(3)}`);
       failed++;
     }
   }

@@ -12,6 +12,10 @@ import { ServiceBridge } from './worker/bridge.js';
 import type { Endpoint } from './worker/endpoint.js';
 import { createInProcessEndpoint } from './worker/endpoint-inprocess.js';
 import type { BusyOptions, ChunkProgress, RuntimeInfo, ServiceInitOptions } from './worker/protocol.js';
+import type { ClipNormResult, Model, ModelConfig, Optimizer, OptimizerConfig } from './model-api.js';
+import { checkBytes, flattenTensors, ModelImpl, OptimizerImpl, splitTensors } from './model.js';
+import { checkNumber, optimizerToCore, toCoreConfig } from './model-config.js';
+import type { Tensor, TensorLike } from './tensor.js';
 
 /** Options of `createRecur`. Unset fields fall back to the global {@link env} flags. */
 export interface RecurOptions {
@@ -131,6 +135,64 @@ export class Recur {
   /** The version of the bundled WebAssembly core, e.g. `'0.1.0'`. */
   version(): Promise<string> {
     return this.bridge.call((s) => s.version());
+  }
+
+  /**
+   * Builds a model in the service, initialized from `config.seed` (PyTorch's initializations).
+   *
+   * ```ts
+   * const model = await recur.createModel({ inputSize: 3, layers: [
+   *   { type: 'lstm', hiddenSize: 32, returnSequences: false }, { type: 'dense', units: 1 }], seed: 42 });
+   * ```
+   * @throws InputTypeError, ValueRangeError or UnsupportedError for a bad config (before any work).
+   */
+  async createModel(config: ModelConfig): Promise<Model> {
+    const json = JSON.stringify(toCoreConfig(config));
+    const handle = await this.bridge.call((s) => s.modelCreate(json));
+    return new ModelImpl(this.bridge, handle.id, handle);
+  }
+
+  /**
+   * Rebuilds a model saved with `model.save()` (config, weights, buffers, optimizer state).
+   * @throws FormatError for bytes that are not a saved recur model.
+   */
+  async loadModel(bytes: Uint8Array): Promise<Model> {
+    const copy = checkBytes(bytes);
+    const handle = await this.bridge.call((s, ctx) => s.modelLoad(ctx.transfer(copy, [copy.buffer])));
+    return new ModelImpl(this.bridge, handle.id, handle);
+  }
+
+  /**
+   * Clips tensors by their global L2 norm (PyTorch's `clip_grad_norm_`): scales all of them by
+   * `min(1, maxNorm / (norm + 1e-6))`. Resolves with new arrays and the norm before clipping.
+   */
+  async clipGradNorm(tensors: TensorLike[], maxNorm: number): Promise<ClipNormResult> {
+    const flat = flattenTensors(tensors, 'tensors');
+    const max = checkNumber(maxNorm, 'maxNorm', 0);
+    const sizes = Uint32Array.from(flat.shapes, (s) => s.reduce((a, b) => a * b, 1));
+    const r = await this.bridge.call((s, ctx) => s.clipNorm(ctx.transfer(flat.data, [flat.data.buffer]), sizes, max));
+    return { grads: splitTensors(r.grads, flat.shapes), totalNorm: r.totalNorm };
+  }
+
+  /** Clamps every element to `[-value, value]` (PyTorch's `clip_grad_value_`); resolves with new arrays. */
+  async clipGradValue(tensors: TensorLike[], value: number): Promise<Tensor[]> {
+    const flat = flattenTensors(tensors, 'tensors');
+    const v = checkNumber(value, 'value', 0);
+    const out = await this.bridge.call((s, ctx) => s.clipValue(ctx.transfer(flat.data, [flat.data.buffer]), v));
+    return splitTensors(out, flat.shapes);
+  }
+
+  /**
+   * A standalone optimizer over `tensors` (their initial values), e.g.
+   * `createOptimizer({ type: 'sgd', lr: 0.1, momentum: 0.9 }, [w, b])`; `step(grads)` resolves
+   * with the new values.
+   */
+  async createOptimizer(config: OptimizerConfig, tensors: TensorLike[]): Promise<Optimizer> {
+    const json = optimizerToCore(config);
+    const flat = flattenTensors(tensors, 'tensors');
+    const shapesJson = JSON.stringify(flat.shapes);
+    const id = await this.bridge.call((s, ctx) => s.optimizerCreate(json, shapesJson, ctx.transfer(flat.data, [flat.data.buffer])));
+    return new OptimizerImpl(this.bridge, id, flat.shapes);
   }
 
   /** Stops the worker and frees everything. Later calls reject with `DisposedError`. */

@@ -18,3 +18,13 @@ export const init = entry.init;
 export const version = entry.version;
 /** Disposes the default runtime. */
 export const dispose = entry.dispose;
+/** Builds a model on the default runtime (see `Recur.createModel`). */
+export const createModel = entry.createModel;
+/** Rebuilds a saved model on the default runtime (see `Recur.loadModel`). */
+export const loadModel = entry.loadModel;
+/** Clips tensors by global L2 norm on the default runtime (see `Recur.clipGradNorm`). */
+export const clipGradNorm = entry.clipGradNorm;
+/** Clamps tensors elementwise on the default runtime (see `Recur.clipGradValue`). */
+export const clipGradValue = entry.clipGradValue;
+/** A standalone optimizer on the default runtime (see `Recur.createOptimizer`). */
+export const createOptimizer = entry.createOptimizer;

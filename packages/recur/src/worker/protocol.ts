@@ -5,6 +5,36 @@
  */
 import type { ExecutionMode, WasmVariant } from '../env.js';
 import type { RuntimeName } from '../runtime.js';
+import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
+import type { BackwardReply, FitRequest, ForwardReply, SeqData, TargetData } from './models.js';
+
+/** What the service returns for a new model. */
+export interface ModelHandleInfo {
+  /** The model's id in this service. */
+  id: number;
+  /** The core's config with defaults filled in. */
+  configJson: string;
+  /** `[{name, shape}]`. */
+  paramsJson: string;
+}
+
+/** The small model operations, by name. */
+export type ModelOp =
+  | 'getParam'
+  | 'getGrad'
+  | 'setParam'
+  | 'zeroGrad'
+  | 'clipGradNorm'
+  | 'clipGradValue'
+  | 'setOptimizer'
+  | 'setLearningRate'
+  | 'optimizerStep'
+  | 'resetStates'
+  | 'stepGradNorms'
+  | 'paramGradNorms'
+  | 'buffers'
+  | 'save'
+  | 'loadWeights';
 
 /** Options sent to the service's `init`. */
 export interface ServiceInitOptions {
@@ -68,4 +98,34 @@ export interface ServiceApi {
   raise(code: string, message: string, details?: Record<string, unknown>, asPlainObject?: boolean): Promise<never>;
   /** Asks the call `callId` to stop at its next step boundary. */
   abort(callId: number): Promise<void>;
+  /** Builds a model from the core's JSON config. */
+  modelCreate(configJson: string): Promise<ModelHandleInfo>;
+  /** Rebuilds a saved model. */
+  modelLoad(bytes: Uint8Array): Promise<ModelHandleInfo>;
+  /** Frees a model. */
+  modelDispose(id: number): Promise<void>;
+  /** A small operation on a model (see {@link ModelOp}). */
+  modelOp(id: number, op: ModelOp, name?: string, data?: Float32Array | Uint8Array | number | string | boolean): Promise<unknown>;
+  /** Forward pass (time-major). */
+  modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): Promise<ForwardReply>;
+  /** Backward pass. */
+  modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): Promise<BackwardReply>;
+  /** Batched inference (time-major output). */
+  modelPredict(callId: number, id: number, seq: SeqData, batchSize: number): Promise<{ output: Float32Array; shape: number[] }>;
+  /** Batched loss and metrics. */
+  modelEvaluate(callId: number, id: number, seq: SeqData, target: TargetData, loss: string, metrics: MetricName[], batchSize: number): Promise<{ loss: number; metrics: Record<string, number> }>;
+  /** The whole training loop. */
+  modelFit(callId: number, id: number, req: FitRequest, onBatch?: ProgressCallback<BatchLogs>, onEpoch?: ProgressCallback<EpochLogs>): Promise<History>;
+  /** Finite-difference gradient check on a copy of the model. */
+  modelGradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): Promise<GradCheckResult>;
+  /** Standalone clip by global norm (concatenated tensors). */
+  clipNorm(grads: Float32Array, sizes: Uint32Array, maxNorm: number): Promise<{ grads: Float32Array; totalNorm: number }>;
+  /** Standalone clip by value. */
+  clipValue(grads: Float32Array, value: number): Promise<Float32Array>;
+  /** A standalone optimizer; resolves with its id. */
+  optimizerCreate(configJson: string, shapesJson: string, values: Float32Array): Promise<number>;
+  /** One standalone optimizer step; resolves with the new values. */
+  optimizerStep(id: number, grads: Float32Array): Promise<Float32Array>;
+  /** Frees a standalone optimizer. */
+  optimizerDispose(id: number): Promise<void>;
 }

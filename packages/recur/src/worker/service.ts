@@ -12,6 +12,9 @@ import { moduleSource, type WasmSource } from '../loader/sources.js';
 import { detectRuntime } from '../runtime.js';
 import { runSteps } from './chunks.js';
 import type { BusyOptions, ChunkProgress, ProgressCallback, RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
+import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
+import { ModelStore, type BackwardReply, type FitRequest, type ForwardReply, type SeqData, type TargetData } from './models.js';
+import type { ModelHandleInfo, ModelOp } from './protocol.js';
 
 /** Marks a value's buffers for transfer (comlink's `transfer` in a worker, identity in-process). */
 export type TransferFn = <T>(value: T, transferables: Transferable[]) => T;
@@ -34,9 +37,158 @@ export class RecurService implements ServiceApi {
   private wasm: Promise<LoadedWasm> | undefined;
   private readonly active = new Map<number, { aborted: boolean }>();
   private busySteps = 0;
+  private readonly store = new ModelStore(async () => (await this.ready()).api);
 
   /** @param host - the runtime's wasm source and transfer function. */
   constructor(private readonly host: ServiceHost) {}
+
+  // ---------------------------------------------------------------------------------------
+  // Models
+  // ---------------------------------------------------------------------------------------
+
+  async modelCreate(configJson: string): Promise<ModelHandleInfo> {
+    return guard(() => this.store.create(configJson));
+  }
+
+  async modelLoad(bytes: Uint8Array): Promise<ModelHandleInfo> {
+    return guard(() => this.store.load(bytes));
+  }
+
+  async modelDispose(id: number): Promise<void> {
+    return guard(async () => this.store.dispose(id));
+  }
+
+  async modelOp(id: number, op: ModelOp, name?: string, data?: Float32Array | Uint8Array | number | string | boolean): Promise<unknown> {
+    return guard(async () => {
+      const m = this.store.entry(id).model;
+      switch (op) {
+        case 'getParam':
+          return this.out(m.getParam(name!));
+        case 'getGrad':
+          return this.out(m.getGrad(name!));
+        case 'setParam':
+          return m.setParam(name!, data as Float32Array);
+        case 'zeroGrad':
+          return m.zeroGrad();
+        case 'clipGradNorm':
+          return m.clipGradNorm(data as number);
+        case 'clipGradValue':
+          return m.clipGradValue(data as number);
+        case 'setOptimizer':
+          m.setOptimizer(data as string);
+          this.store.entry(id).optimizerJson = data as string;
+          return undefined;
+        case 'setLearningRate':
+          return m.setLearningRate(data as number);
+        case 'optimizerStep':
+          return m.optimizerStep();
+        case 'resetStates':
+          return m.resetStates();
+        case 'stepGradNorms':
+          return m.stepGradNormsJson();
+        case 'paramGradNorms':
+          return m.paramGradNormsJson();
+        case 'buffers':
+          return m.buffersJson();
+        case 'save':
+          return this.out(m.save(data as boolean));
+        case 'loadWeights':
+          return m.loadWeights(data as Uint8Array);
+        default:
+          throw new InputTypeError(`unknown model operation ${String(op)}`);
+      }
+    });
+  }
+
+  async modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): Promise<ForwardReply> {
+    return guard(async () => {
+      const r = this.store.forward(id, seq, h0, c0, training, stateful);
+      return this.host.transfer(r, [r.output.buffer, ...r.hN.map((a) => a.buffer), ...r.cN.map((a) => a.buffer)]);
+    });
+  }
+
+  async modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): Promise<BackwardReply> {
+    return guard(async () => {
+      const r = this.store.backward(id, dOutput, dHn, dCn, tbptt);
+      return this.host.transfer(r, [r.x.buffer, r.h0.buffer, r.c0.buffer, ...r.grads.map(([, g]) => g.buffer)]);
+    });
+  }
+
+  async modelPredict(callId: number, id: number, seq: SeqData, batchSize: number): Promise<{ output: Float32Array; shape: number[] }> {
+    return guard(() =>
+      this.track(callId, async (isAborted) => {
+        const r = await this.store.predict(id, seq, batchSize, isAborted);
+        return this.host.transfer(r, [r.output.buffer]);
+      }),
+    );
+  }
+
+  async modelEvaluate(
+    callId: number,
+    id: number,
+    seq: SeqData,
+    target: TargetData,
+    loss: string,
+    metrics: MetricName[],
+    batchSize: number,
+  ): Promise<{ loss: number; metrics: Record<string, number> }> {
+    return guard(() => this.track(callId, (isAborted) => this.store.evaluate(id, seq, target, loss, metrics, batchSize, isAborted)));
+  }
+
+  async modelFit(
+    callId: number,
+    id: number,
+    req: FitRequest,
+    onBatch?: ProgressCallback<BatchLogs>,
+    onEpoch?: ProgressCallback<EpochLogs>,
+  ): Promise<History> {
+    try {
+      return await guard(() => this.track(callId, (isAborted) => this.store.fit(id, req, isAborted, onBatch, onEpoch)));
+    } finally {
+      if (onBatch !== undefined) this.host.release?.(onBatch);
+      if (onEpoch !== undefined) this.host.release?.(onEpoch);
+    }
+  }
+
+  async modelGradCheck(
+    id: number,
+    seq: SeqData,
+    opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number },
+  ): Promise<GradCheckResult> {
+    return guard(async () => this.store.gradCheck(id, seq, opts));
+  }
+
+  async clipNorm(grads: Float32Array, sizes: Uint32Array, maxNorm: number): Promise<{ grads: Float32Array; totalNorm: number }> {
+    return guard(async () => {
+      const { api } = await this.ready();
+      const totalNorm = api.clipGradNorm(grads, sizes, maxNorm);
+      return this.host.transfer({ grads, totalNorm }, [grads.buffer]);
+    });
+  }
+
+  async clipValue(grads: Float32Array, value: number): Promise<Float32Array> {
+    return guard(async () => {
+      const { api } = await this.ready();
+      api.clipGradValue(grads, value);
+      return this.out(grads);
+    });
+  }
+
+  async optimizerCreate(configJson: string, shapesJson: string, values: Float32Array): Promise<number> {
+    return guard(() => this.store.createOptimizer(configJson, shapesJson, values));
+  }
+
+  async optimizerStep(id: number, grads: Float32Array): Promise<Float32Array> {
+    return guard(async () => this.out(this.store.optimizerStep(id, grads)));
+  }
+
+  async optimizerDispose(id: number): Promise<void> {
+    return guard(async () => this.store.disposeOptimizer(id));
+  }
+
+  private out<T extends Float32Array | Uint8Array>(a: T): T {
+    return this.host.transfer(a, [a.buffer]);
+  }
 
   async init(options: ServiceInitOptions = {}): Promise<Omit<RuntimeInfo, 'mode'>> {
     return guard(async () => {

@@ -1,0 +1,478 @@
+/**
+ * The public model API in one place: how a model is described, and what a {@link Model} and an
+ * {@link Optimizer} can do. The implementation is in `model.ts` (client side) and
+ * `worker/models.ts` (inside the worker, next to the wasm).
+ *
+ * Names follow TF.js/Keras (`fit`, `evaluate`, `predict`, `returnSequences`); semantics follow
+ * PyTorch (parameter names and layouts, initializations, optimizers, `clip_grad_norm_`).
+ * Sequences are batch-major `[B, T, F]` unless `layout: 'time-major'` is given.
+ * @module
+ */
+import type { Layout, Tensor, TensorLike } from './tensor.js';
+
+// ------------------------------------------------------------------------------------------
+// Model description
+// ------------------------------------------------------------------------------------------
+
+/** An elementwise activation: a name, or a parameterized one. */
+export type Activation =
+  | 'linear'
+  | 'tanh'
+  | 'relu'
+  | 'sigmoid'
+  | { type: 'leaky_relu' | 'leakyRelu'; /** Slope for x < 0 (default 0.01). */ slope?: number }
+  | { type: 'elu'; /** Scale of the negative part (default 1). */ alpha?: number };
+
+/** Options shared by `rnn`, `lstm` and `gru` layers (PyTorch's constructor arguments). */
+export interface RecurrentLayerOptions {
+  /** Hidden features H. */
+  hiddenSize: number;
+  /** Stacked layers (default 1). */
+  numLayers?: number;
+  /** Whether the biases exist (default true). */
+  bias?: boolean;
+  /** Also read the sequence backwards; the output is then 2H wide (default false). */
+  bidirectional?: boolean;
+  /** Dropout between stacked layers, training only (default 0). */
+  dropout?: number;
+  /** `true` (default): output every step `[B, T, D·H]`; `false`: only the last `[B, D·H]`. */
+  returnSequences?: boolean;
+  /** Layer normalization of the gate pre-activations inside the cells (default false). */
+  layerNorm?: boolean;
+  /**
+   * Parameter-name prefix (default the layer type, e.g. `lstm.weight_ih_l0`); `''` gives
+   * PyTorch's bare names (`weight_ih_l0`), as in a state_dict of a lone `nn.LSTM`.
+   */
+  name?: string;
+}
+
+/** An Elman RNN stack (`nn.RNN`). */
+export interface RnnLayerConfig extends RecurrentLayerOptions {
+  type: 'rnn';
+  /** The nonlinearity (default `'tanh'`). */
+  activation?: Activation;
+}
+
+/** An LSTM stack (`nn.LSTM`). */
+export interface LstmLayerConfig extends RecurrentLayerOptions {
+  type: 'lstm';
+  /** ONNX-style peephole connections (`peephole_{i,f,o}_l{k}`, default false). */
+  peephole?: boolean;
+}
+
+/** A GRU stack (`nn.GRU`). */
+export interface GruLayerConfig extends RecurrentLayerOptions {
+  type: 'gru';
+  /** PyTorch's reset-after form (default true) or the reset-before form (Keras `reset_after=False`). */
+  resetAfter?: boolean;
+}
+
+/** `nn.BatchNorm1d` over the features of every row (every step of every sequence). */
+export interface BatchNormLayerConfig {
+  type: 'batchNorm';
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Weight of the new batch in the running statistics (default 0.1). */
+  momentum?: number;
+  /** Learn `weight` and `bias` (default true). */
+  affine?: boolean;
+  /** Parameter-name prefix (default `batch_norm{i}`). */
+  name?: string;
+}
+
+/** Inverted dropout (`nn.Dropout`), active in training only. */
+export interface DropoutLayerConfig {
+  type: 'dropout';
+  /** Probability of zeroing an element. */
+  p: number;
+}
+
+/** A linear layer (`nn.Linear`) plus activation, applied to every row. */
+export interface DenseLayerConfig {
+  type: 'dense';
+  /** Output features. */
+  units: number;
+  /** Activation after the affine map (default `'linear'`). */
+  activation?: Activation;
+  /** Whether the bias exists (default true). */
+  bias?: boolean;
+  /** Parameter-name prefix (default `dense{i}`). */
+  name?: string;
+}
+
+/** Token ids → vectors (`nn.Embedding`); first layer only; the model's input is then ids `[B, T]`. */
+export interface EmbeddingLayerConfig {
+  type: 'embedding';
+  /** Number of distinct token ids. */
+  vocabSize: number;
+  /** Width of each vector. */
+  dim: number;
+  /** Parameter-name prefix (default `embedding`). */
+  name?: string;
+}
+
+/** One layer of a model. */
+export type LayerConfig =
+  | RnnLayerConfig
+  | LstmLayerConfig
+  | GruLayerConfig
+  | BatchNormLayerConfig
+  | DropoutLayerConfig
+  | DenseLayerConfig
+  | EmbeddingLayerConfig;
+
+/** A model: the input width and the layers, applied in order. */
+export interface ModelConfig {
+  /** Features per time step; omit when the first layer is an embedding. */
+  inputSize?: number;
+  /** The layers. */
+  layers: LayerConfig[];
+  /** Seed of the initialization (PyTorch's U(−1/√H, 1/√H) etc.) and of dropout (default 0). */
+  seed?: number;
+}
+
+/** A parameter's PyTorch name and shape. */
+export interface ParameterInfo {
+  /** E.g. `lstm.weight_ih_l0`. */
+  name: string;
+  /** E.g. `[4H, F]`. */
+  shape: number[];
+}
+
+// ------------------------------------------------------------------------------------------
+// Training
+// ------------------------------------------------------------------------------------------
+
+/** An optimizer with PyTorch's hyperparameter names (camelCase) and defaults. */
+export type OptimizerConfig =
+  | { type: 'sgd'; lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
+  | { type: 'adam' | 'adamw'; lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean }
+  | { type: 'rmsprop'; lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number; centered?: boolean };
+
+/** A loss: mean squared error, softmax cross-entropy from logits with class ids, or BCE with logits. */
+export type LossName = 'mse' | 'crossEntropy' | 'bce';
+
+/** Metrics computed in inference mode: `accuracy` (crossEntropy: argmax; bce: logit > 0), `mae`, `rmse`. */
+export type MetricName = 'accuracy' | 'mae' | 'rmse';
+
+/** Options of the sequence inputs of a call. */
+export interface SequenceCallOptions {
+  /** Layout of `x` (and of sequence targets and outputs): `'batch-major'` (default) or `'time-major'`. */
+  layout?: Layout;
+  /** Valid steps of every sequence `[B]` (1..T); later steps are padding and have no effect. */
+  lengths?: ArrayLike<number>;
+}
+
+/** What one batch reported (throttled: see {@link FitOptions.onBatchEnd}). */
+export interface BatchLogs {
+  /** Epoch, from 0. */
+  epoch: number;
+  /** Batch within the epoch, from 0. */
+  batch: number;
+  /** Batches per epoch. */
+  batches: number;
+  /** Optimizer steps completed since `fit` started. */
+  step: number;
+  /** Loss of this batch (before its update). */
+  loss: number;
+  /** Global L2 norm of the gradients before clipping (NaN/∞ when not finite). */
+  gradNorm: number;
+  /** True when the update was skipped (`clip.nonFinite: 'skip'`). */
+  skipped: boolean;
+}
+
+/** What one epoch reported. */
+export interface EpochLogs {
+  /** Epoch, from 0. */
+  epoch: number;
+  /** Mean training loss of the epoch (batches weighted by their counted rows). */
+  loss: number;
+  /** Validation loss (inference mode), when there is validation data. */
+  valLoss?: number;
+  /** Requested metrics, on training data (`accuracy`) and on validation data (`valAccuracy`). */
+  metrics: Record<string, number>;
+  /** Gradient norms of the epoch (before clipping): mean and max over batches, and of the last batch per parameter. */
+  gradNorm: { mean: number; max: number; perParam: Record<string, number> };
+  /** Batches whose update was skipped because a gradient was not finite. */
+  skippedBatches: number;
+  /** Milliseconds the epoch took. */
+  durationMs: number;
+}
+
+/** Early stopping on `valLoss` (or `loss` without validation data), as Keras' callback. */
+export interface EarlyStoppingOptions {
+  /** Epochs without improvement before stopping (default 0). */
+  patience?: number;
+  /** Smallest decrease that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Put back the weights of the best epoch when the run ends on a worse one (default false). */
+  restoreBestWeights?: boolean;
+  /** What to watch (default `'valLoss'` when there is validation data, else `'loss'`). */
+  monitor?: 'loss' | 'valLoss';
+}
+
+/** Options of {@link Model.fit}. */
+export interface FitOptions extends SequenceCallOptions {
+  /** Passes over the data (default 1). */
+  epochs?: number;
+  /** Sequences per optimizer step (default 32; the last batch may be smaller). */
+  batchSize?: number;
+  /** Shuffle the training samples every epoch, deterministically from `seed` (default true). */
+  shuffle?: boolean;
+  /** Seed of the shuffling (default the model's seed). */
+  seed?: number;
+  /** Fraction of the samples, taken from the end before shuffling, kept for validation (Keras). */
+  validationSplit?: number;
+  /** Validation data `[x, y]` (or `[x, y, lengths]`), in the same layout as `x`. */
+  validationData?: [TensorLike, TensorLike] | [TensorLike, TensorLike, ArrayLike<number>];
+  /** The optimizer (default Adam, lr 1e-3). Its state carries over between `fit` calls while the config is the same. */
+  optimizer?: OptimizerConfig;
+  /** The loss (default `'mse'`). */
+  loss?: LossName;
+  /** Metrics reported per epoch (default none). */
+  metrics?: MetricName[];
+  /** Gradient clipping: elementwise `value` first, then global L2 `norm`; `nonFinite` (default `'error'`) or skip the step. */
+  clip?: { value?: number; norm?: number; nonFinite?: 'error' | 'skip' };
+  /** Truncated BPTT every `truncate` steps; `stateful` carries states across batches (no shuffle, equal batches). */
+  bptt?: { truncate?: number; stateful?: boolean };
+  /** Called with the latest batch at most every `progressIntervalMs`, and after every epoch's last batch. */
+  onBatchEnd?: (logs: BatchLogs) => void;
+  /** Called after every epoch; `fit` resolves only after the last call returned. */
+  onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
+  /** Minimum milliseconds between `onBatchEnd` calls (default 50). */
+  progressIntervalMs?: number;
+  /** Stops between batches: `fit` rejects with `AbortError`; the model keeps its last completed step. */
+  signal?: AbortSignal;
+  /** Stop when the monitored loss stops improving. */
+  earlyStopping?: EarlyStoppingOptions;
+}
+
+/** What {@link Model.fit} resolves with. */
+export interface History {
+  /** Per-epoch values, Keras-style: `loss`, `valLoss`, and every metric. */
+  history: Record<string, number[]>;
+  /** The full logs of every epoch. */
+  epochs: EpochLogs[];
+  /** Optimizer steps taken. */
+  steps: number;
+  /** The epoch early stopping stopped after, if it did. */
+  stoppedEpoch?: number;
+  /** The best epoch seen by early stopping, if enabled. */
+  bestEpoch?: number;
+}
+
+/** Options of {@link Model.evaluate}. */
+export interface EvaluateOptions extends SequenceCallOptions {
+  /** The loss (default `'mse'`). */
+  loss?: LossName;
+  /** Sequences per batch (default 32). */
+  batchSize?: number;
+  /** Metrics to compute. */
+  metrics?: MetricName[];
+  /** Stops between batches. */
+  signal?: AbortSignal;
+}
+
+/** What {@link Model.evaluate} resolves with. */
+export interface EvaluateResult {
+  /** Mean loss (inference mode). */
+  loss: number;
+  /** Requested metrics. */
+  metrics: Record<string, number>;
+}
+
+/** Options of {@link Model.predict}. */
+export interface PredictOptions extends SequenceCallOptions {
+  /** Sequences per batch (default 32). */
+  batchSize?: number;
+  /** Stops between batches. */
+  signal?: AbortSignal;
+}
+
+// ------------------------------------------------------------------------------------------
+// Low level
+// ------------------------------------------------------------------------------------------
+
+/**
+ * Initial or final states of the recurrent layers: one tensor `[L·D, B, H]` for a model with one
+ * recurrent layer, or an array with one entry per recurrent layer (`null`: zeros / none).
+ */
+export type StatesInput = TensorLike | { perLayer: (TensorLike | null)[] };
+
+/** Options of {@link Model.forward}. */
+export interface ForwardOptions extends SequenceCallOptions {
+  /** The input `[B, T, F]` (or token ids `[B, T]` for an embedding model). */
+  x: TensorLike;
+  /** Initial hidden states (default zeros). */
+  h0?: StatesInput;
+  /** Initial cell states of LSTM layers (default zeros). */
+  c0?: StatesInput;
+  /** Training mode (dropout, batch statistics, and what backward needs; default false). */
+  training?: boolean;
+  /** Start from the states carried by the previous stateful call and carry the final ones on. */
+  stateful?: boolean;
+}
+
+/** What {@link Model.forward} resolves with. */
+export interface ForwardResult {
+  /** `[B, T, W]` (`[T, B, W]` time-major) for sequence outputs, `[B, W]` otherwise. */
+  output: Tensor;
+  /** Final hidden states of every recurrent layer, `[L·D, B, H]` each. */
+  hN: Tensor[];
+  /** Final cell states of every recurrent layer (`null` for RNN and GRU). */
+  cN: (Tensor | null)[];
+}
+
+/** Options of {@link Model.backward}. */
+export interface BackwardOptions {
+  /** ∂L/∂output, shaped (and laid out) like the last forward's output. */
+  dOutput: TensorLike;
+  /** ∂L/∂h_n (default zero). */
+  dHn?: StatesInput;
+  /** ∂L/∂c_n (default zero). */
+  dCn?: StatesInput;
+  /** Truncated BPTT: no gradient crosses every k-th step (default: full BPTT). */
+  tbptt?: number;
+}
+
+/** What {@link Model.backward} resolves with. */
+export interface BackwardResult {
+  /** Every parameter's accumulated gradient, by PyTorch name. */
+  grads: Record<string, Tensor>;
+  /** ∂L/∂x in the forward's layout (`null` for token inputs). */
+  x: Tensor | null;
+  /** ∂L/∂h0 per recurrent layer. */
+  h0: Tensor[];
+  /** ∂L/∂c0 per recurrent layer (`null` for RNN and GRU). */
+  c0: (Tensor | null)[];
+}
+
+/** `‖∂L/∂h_t‖` per step of one recurrent layer and direction, e.g. `lstm.l0_reverse`. */
+export interface StepGradNorms {
+  /** Layer, stacked index and direction. */
+  name: string;
+  /** One norm per time step. */
+  norms: number[];
+}
+
+/** Options of {@link Model.gradCheck}. */
+export interface GradCheckOptions extends SequenceCallOptions {
+  /** The input batch. */
+  x: TensorLike;
+  /** Finite-difference step (default 1e-2: float32 arithmetic). */
+  eps?: number;
+  /** Elements checked per parameter, spread evenly (default 16; `Infinity` = all). */
+  samples?: number;
+  /** Only these parameters (default all). */
+  params?: string[];
+  /** Errors above this fail the check (default 2e-2). */
+  tolerance?: number;
+  /** Seed of the random loss weights (default 1). */
+  seed?: number;
+}
+
+/** The result for one parameter of {@link Model.gradCheck}. */
+export interface ParamGradCheck {
+  /** Elements checked. */
+  checked: number;
+  /** max |analytic − numeric| / max(|analytic|, |numeric|, 1e-3). */
+  maxRelError: number;
+  /** max |analytic − numeric|. */
+  maxAbsError: number;
+}
+
+/** What {@link Model.gradCheck} resolves with. */
+export interface GradCheckResult {
+  /** True when every parameter's `maxRelError` is within the tolerance. */
+  ok: boolean;
+  /** The largest relative error over all parameters. */
+  maxRelError: number;
+  /** Per parameter. */
+  params: Record<string, ParamGradCheck>;
+}
+
+/** Options of {@link Model.save}. */
+export interface SaveOptions {
+  /** Also save the optimizer's state (default false). */
+  includeOptimizer?: boolean;
+}
+
+// ------------------------------------------------------------------------------------------
+// Handles
+// ------------------------------------------------------------------------------------------
+
+/**
+ * A model. The handle lives on the calling thread; the weights live in the worker (or
+ * in-process service), and every method is a queued async call to it.
+ */
+export interface Model {
+  /** The configuration, with every default filled in. */
+  readonly config: ModelConfig;
+  /** Every parameter's PyTorch name and shape, in PyTorch's order. */
+  parameters(): ParameterInfo[];
+  /** What the model outputs: a sequence `[B, T, width]` or one row per sequence `[B, width]`. */
+  readonly output: { sequence: boolean; width: number };
+
+  /** Trains on `x` (`[B, T, F]`) and `y` (`[B, T, out]`/`[B, out]`, class ids `[B, T]`/`[B]` for crossEntropy). */
+  fit(x: TensorLike, y: TensorLike, options?: FitOptions): Promise<History>;
+  /** The loss (and metrics) on data, in inference mode. */
+  evaluate(x: TensorLike, y: TensorLike, options?: EvaluateOptions): Promise<EvaluateResult>;
+  /** Outputs in inference mode, in batches. */
+  predict(x: TensorLike, options?: PredictOptions): Promise<Tensor>;
+  /** One step for generation: `xStep` `[B, F]` (or ids `[B]`) → `[B, width]`; states carry on until {@link resetStates}. */
+  predictStep(xStep: TensorLike): Promise<Tensor>;
+  /** Forgets the states carried by `predictStep` and stateful calls. */
+  resetStates(): Promise<void>;
+
+  /** A copy of a parameter's values. */
+  getParam(name: string): Promise<Tensor>;
+  /** Replaces a parameter's values (same number of elements, finite). */
+  setParam(name: string, data: TensorLike): Promise<void>;
+  /** A copy of a parameter's accumulated gradient. */
+  getGrad(name: string): Promise<Tensor>;
+  /** Sets every gradient to zero (backward accumulates, as in PyTorch). */
+  zeroGrad(): Promise<void>;
+  /** Runs the model with initial states and lengths; returns the output and final states. */
+  forward(options: ForwardOptions): Promise<ForwardResult>;
+  /** Backpropagates through the last training-mode forward; accumulates and returns gradients. */
+  backward(options: BackwardOptions): Promise<BackwardResult>;
+  /** Clips the gradients by global L2 norm (PyTorch's `clip_grad_norm_`); resolves with the norm before clipping. */
+  clipGradNorm(maxNorm: number): Promise<number>;
+  /** Clamps every gradient element to `[-value, value]`. */
+  clipGradValue(value: number): Promise<void>;
+  /** Installs (or replaces) the optimizer used by `optimizerStep` and `fit`. */
+  setOptimizer(config: OptimizerConfig): Promise<void>;
+  /** Changes the installed optimizer's learning rate. */
+  setLearningRate(lr: number): Promise<void>;
+  /** One optimizer step with the current gradients. */
+  optimizerStep(): Promise<void>;
+  /** `‖∂L/∂h_t‖` per step, per recurrent layer and direction, after the last backward. */
+  stepGradNorms(): Promise<StepGradNorms[]>;
+  /** Gradient L2 norm per parameter. */
+  paramGradNorms(): Promise<Record<string, number>>;
+  /** Central finite differences against backward, on a copy of the model (the model is not changed). */
+  gradCheck(options: GradCheckOptions): Promise<GradCheckResult>;
+
+  /** The model as safetensors bytes: config, weights, buffers (and optimizer state). */
+  save(options?: SaveOptions): Promise<Uint8Array>;
+  /** Loads weights by PyTorch name from safetensors bytes (e.g. a PyTorch state_dict); strict. */
+  loadWeights(bytes: Uint8Array): Promise<void>;
+  /** Frees the model; later calls reject with `DisposedError`. */
+  dispose(): Promise<void>;
+}
+
+/** A standalone optimizer over a fixed list of tensors (`torch.optim.*`). */
+export interface Optimizer {
+  /** Applies one step with `grads` (same shapes as the tensors); resolves with the new values. */
+  step(grads: TensorLike[]): Promise<Tensor[]>;
+  /** Frees the optimizer. */
+  dispose(): Promise<void>;
+}
+
+/** What the standalone {@link Recur.clipGradNorm} resolves with. */
+export interface ClipNormResult {
+  /** The clipped tensors (new arrays; the inputs are not changed). */
+  grads: Tensor[];
+  /** Global L2 norm before clipping. */
+  totalNorm: number;
+}

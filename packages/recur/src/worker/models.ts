@@ -1,0 +1,605 @@
+/**
+ * The model side of the service: wasm `Model`/`Optimizer` handles by id, and the loops that run
+ * next to them (fit, predict, evaluate, gradient check), so that a whole training run is one
+ * call from the client, with no round trip per step.
+ *
+ * All sequence data here is time-major (`[T, N, F]`), as the core wants it; the client converts.
+ * @module
+ */
+import { AbortError, StateError, ValueRangeError } from '../errors.js';
+import type { WasmApi } from '../loader/wasm.js';
+import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName, ParamGradCheck } from '../model-api.js';
+import { yieldToEventLoop } from './chunks.js';
+import type { ProgressCallback } from './protocol.js';
+
+type WasmModel = InstanceType<WasmApi['Model']>;
+type WasmOptimizer = InstanceType<WasmApi['Optimizer']>;
+
+/** A batch of sequences, time-major. */
+export interface SeqData {
+  /** Features `[T, N, F]` (absent for token inputs). */
+  x?: Float32Array | undefined;
+  /** Token ids `[T, N]` (embedding models). */
+  tokens?: Uint32Array | undefined;
+  /** T. */
+  steps: number;
+  /** N. */
+  n: number;
+  /** F (1 for tokens). */
+  features: number;
+  /** Valid steps per sequence `[N]`. */
+  lengths?: Uint32Array | undefined;
+}
+
+/** Targets: values `[T, N, W]`/`[N, W]` or class ids `[T, N]`/`[N]`. */
+export interface TargetData {
+  /** Real targets (mse, bce). */
+  values?: Float32Array | undefined;
+  /** Class ids (crossEntropy). */
+  classes?: Uint32Array | undefined;
+  /** W (1 for classes). */
+  width: number;
+  /** True for per-step targets. */
+  sequence: boolean;
+}
+
+/** What the service needs to run `fit`. */
+export interface FitRequest {
+  /** Training data. */
+  train: { seq: SeqData; target: TargetData };
+  /** Validation data, if given separately. */
+  validation?: { seq: SeqData; target: TargetData } | undefined;
+  /** Fraction of the training samples (from the end) to hold out. */
+  validationSplit: number;
+  /** Epochs. */
+  epochs: number;
+  /** Batch size. */
+  batchSize: number;
+  /** Shuffle every epoch. */
+  shuffle: boolean;
+  /** Shuffle seed. */
+  seed: number;
+  /** The optimizer config as core JSON. */
+  optimizerJson: string;
+  /** The core's TrainOptions. */
+  trainOptions: { loss: string; clip_value?: number; clip_norm?: number; non_finite: 'error' | 'skip'; tbptt?: number; stateful: boolean };
+  /** Metrics. */
+  metrics: MetricName[];
+  /** Early stopping. */
+  earlyStopping?: { patience: number; minDelta: number; restoreBestWeights: boolean; monitor: 'loss' | 'valLoss' } | undefined;
+  /** Milliseconds between batch events. */
+  progressIntervalMs: number;
+}
+
+/** The output of a forward pass, time-major. */
+export interface ForwardReply {
+  /** The output values. */
+  output: Float32Array;
+  /** `[T, B, W]` or `[B, W]`. */
+  shape: number[];
+  /** Final hidden states per recurrent layer. */
+  hN: Float32Array[];
+  /** Final cell states per recurrent layer (empty for RNN/GRU). */
+  cN: Float32Array[];
+}
+
+/** What backward gives. */
+export interface BackwardReply {
+  /** Parameter gradients in PyTorch order. */
+  grads: [string, Float32Array][];
+  /** ∂L/∂x time-major (empty for tokens). */
+  x: Float32Array;
+  /** ∂L/∂h0 of every recurrent layer, concatenated. */
+  h0: Float32Array;
+  /** ∂L/∂c0 of every recurrent layer, concatenated. */
+  c0: Float32Array;
+}
+
+/** A model with what the loops keep beside it. */
+interface Entry {
+  model: WasmModel;
+  /** The optimizer config last installed (fit keeps its state while the config is the same). */
+  optimizerJson: string | undefined;
+  /** Recurrent layers (for final states). */
+  recurrentLayers: number;
+}
+
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+
+/** A small deterministic PRNG (mulberry32): the same stream in every runtime. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Gathers sequences `idx` from time-major data. */
+export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
+  const b = idx.length;
+  const { steps, n, features } = seq;
+  const out: SeqData = { steps, n: b, features };
+  if (seq.x !== undefined) {
+    const x = new Float32Array(steps * b * features);
+    for (let t = 0; t < steps; t++) {
+      for (let j = 0; j < b; j++) {
+        const src = (t * n + idx[j]!) * features;
+        x.set(seq.x.subarray(src, src + features), (t * b + j) * features);
+      }
+    }
+    out.x = x;
+  }
+  if (seq.tokens !== undefined) {
+    const tk = new Uint32Array(steps * b);
+    for (let t = 0; t < steps; t++) for (let j = 0; j < b; j++) tk[t * b + j] = seq.tokens[t * n + idx[j]!]!;
+    out.tokens = tk;
+  }
+  if (seq.lengths !== undefined) out.lengths = Uint32Array.from(idx, (i) => seq.lengths![i]!);
+  return out;
+}
+
+/** Gathers targets `idx`. */
+export function gatherTarget(target: TargetData, steps: number, n: number, idx: ArrayLike<number>): TargetData {
+  const b = idx.length;
+  const w = target.width;
+  const rowsT = target.sequence ? steps : 1;
+  const pick = <A extends Float32Array | Uint32Array>(src: A, make: (len: number) => A): A => {
+    const out = make(rowsT * b * w);
+    for (let t = 0; t < rowsT; t++) {
+      for (let j = 0; j < b; j++) {
+        const s = (t * n + idx[j]!) * w;
+        out.set(src.subarray(s, s + w), (t * b + j) * w);
+      }
+    }
+    return out;
+  };
+  return {
+    width: w,
+    sequence: target.sequence,
+    values: target.values === undefined ? undefined : pick(target.values, (l) => new Float32Array(l)),
+    classes: target.classes === undefined ? undefined : pick(target.classes, (l) => new Uint32Array(l)),
+  };
+}
+
+/** Counted rows of a batch (for weighting means): Σ lengths for per-step targets, else N. */
+function countedRows(seq: SeqData, sequence: boolean): number {
+  if (!sequence) return seq.n;
+  if (seq.lengths === undefined) return seq.n * seq.steps;
+  let s = 0;
+  for (const l of seq.lengths) s += l;
+  return s;
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a }, (_, i) => a + i);
+}
+
+function now(): number {
+  return typeof performance === 'object' ? performance.now() : Date.now();
+}
+
+/** The model and optimizer handles of one service. */
+export class ModelStore {
+  private readonly models = new Map<number, Entry>();
+  private readonly optimizers = new Map<number, WasmOptimizer>();
+  private nextId = 1;
+
+  /** @param api - the loaded wasm bindings. */
+  constructor(private readonly api: () => Promise<WasmApi>) {}
+
+  private add(model: WasmModel): { id: number; configJson: string; paramsJson: string } {
+    const id = this.nextId++;
+    const config = JSON.parse(model.configJson()) as { layers: { type: string }[] };
+    const recurrentLayers = config.layers.filter((l) => l.type === 'rnn' || l.type === 'lstm' || l.type === 'gru').length;
+    this.models.set(id, { model, optimizerJson: undefined, recurrentLayers });
+    return { id, configJson: model.configJson(), paramsJson: model.paramsJson() };
+  }
+
+  /** The entry of model `id`. */
+  entry(id: number): Entry {
+    const e = this.models.get(id);
+    if (e === undefined) throw new StateError(`Model ${id} does not exist in this runtime (disposed, or the worker restarted)`, { details: { id } });
+    return e;
+  }
+
+  /** Builds a model from its core JSON config. */
+  async create(configJson: string): Promise<{ id: number; configJson: string; paramsJson: string }> {
+    const api = await this.api();
+    return this.add(new api.Model(configJson));
+  }
+
+  /** Rebuilds a saved model. */
+  async load(bytes: Uint8Array): Promise<{ id: number; configJson: string; paramsJson: string }> {
+    const api = await this.api();
+    return this.add(api.Model.load(bytes));
+  }
+
+  /** Frees a model (no-op if already gone). */
+  dispose(id: number): void {
+    const e = this.models.get(id);
+    if (e === undefined) return;
+    this.models.delete(id);
+    e.model.free();
+  }
+
+  /** Forward pass; returns the output and the final states. */
+  forward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): ForwardReply {
+    const e = this.entry(id);
+    const m = e.model;
+    const output = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful);
+    const s = Array.from(m.outputShape());
+    const shape = s[0] === 0 ? [s[1]!, s[2]!] : s;
+    const hN: Float32Array[] = [];
+    const cN: Float32Array[] = [];
+    for (let i = 0; i < e.recurrentLayers; i++) {
+      hN.push(m.finalH(i));
+      cN.push(m.finalC(i));
+    }
+    return { output, shape, hN, cN };
+  }
+
+  /** Backward pass for the last training forward. */
+  backward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): BackwardReply {
+    const m = this.entry(id).model;
+    const x = m.backward(dOutput, dHn, dCn, tbptt);
+    const names = (JSON.parse(m.paramsJson()) as { name: string }[]).map((p) => p.name);
+    return { grads: names.map((n) => [n, m.getGrad(n)]), x, h0: m.gradH0(), c0: m.gradC0() };
+  }
+
+  /** Inference over batches; returns the output time-major `[T, N, W]` or `[N, W]`. */
+  async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean): Promise<{ output: Float32Array; shape: number[] }> {
+    const m = this.entry(id).model;
+    let output: Float32Array | undefined;
+    let shape: number[] = [];
+    let lastYield = now();
+    for (let start = 0; start < seq.n; start += batchSize) {
+      if (isAborted()) throw new AbortError('predict was aborted', { details: { completedSequences: start } });
+      const idx = range(start, Math.min(seq.n, start + batchSize));
+      const b = gatherSeq(seq, idx);
+      const out = m.forward(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false);
+      const s = Array.from(m.outputShape());
+      const width = s[2]!;
+      const rowsT = s[0] === 0 ? 1 : s[0]!;
+      if (output === undefined) {
+        output = new Float32Array(rowsT * seq.n * width);
+        shape = s[0] === 0 ? [seq.n, width] : [rowsT, seq.n, width];
+      }
+      for (let t = 0; t < rowsT; t++) output.set(out.subarray(t * b.n * width, (t + 1) * b.n * width), (t * seq.n + start) * width);
+      if (now() - lastYield > 8) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+    return { output: output ?? EMPTY_F32, shape };
+  }
+
+  /** Mean loss and metrics over data in inference mode. */
+  async evaluate(
+    id: number,
+    seq: SeqData,
+    target: TargetData,
+    loss: string,
+    metrics: MetricName[],
+    batchSize: number,
+    isAborted: () => boolean,
+  ): Promise<{ loss: number; metrics: Record<string, number> }> {
+    const m = this.entry(id).model;
+    let sum = 0;
+    let rows = 0;
+    const acc = new MetricAccumulator(loss, metrics);
+    let lastYield = now();
+    for (let start = 0; start < seq.n; start += batchSize) {
+      if (isAborted()) throw new AbortError('evaluate was aborted', { details: { completedSequences: start } });
+      const idx = range(start, Math.min(seq.n, start + batchSize));
+      const b = gatherSeq(seq, idx);
+      const t = gatherTarget(target, seq.steps, seq.n, idx);
+      const l = m.evaluate(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, t.values ?? EMPTY_F32, t.classes ?? EMPTY_U32, loss);
+      const r = countedRows(b, target.sequence);
+      sum += l * r;
+      rows += r;
+      if (metrics.length > 0) {
+        const out = m.forward(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false);
+        acc.add(out, b, t);
+      }
+      if (now() - lastYield > 8) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+    return { loss: rows === 0 ? NaN : sum / rows, metrics: acc.result() };
+  }
+
+  /** The whole training loop. */
+  async fit(
+    id: number,
+    req: FitRequest,
+    isAborted: () => boolean,
+    onBatch: ProgressCallback<BatchLogs> | undefined,
+    onEpoch: ProgressCallback<EpochLogs> | undefined,
+  ): Promise<History> {
+    const e = this.entry(id);
+    const m = e.model;
+    let { seq, target } = req.train;
+    let validation = req.validation;
+    if (req.validationSplit > 0) {
+      const nVal = Math.floor(seq.n * req.validationSplit);
+      const nTrain = seq.n - nVal;
+      if (nVal < 1 || nTrain < 1) {
+        throw new ValueRangeError(`validationSplit ${req.validationSplit} of ${seq.n} samples leaves an empty set`, { details: { validationSplit: req.validationSplit, samples: seq.n } });
+      }
+      const valIdx = range(nTrain, seq.n);
+      const trainIdx = range(0, nTrain);
+      validation = { seq: gatherSeq(seq, valIdx), target: gatherTarget(target, seq.steps, seq.n, valIdx) };
+      target = gatherTarget(target, seq.steps, seq.n, trainIdx);
+      seq = gatherSeq(seq, trainIdx);
+    }
+    if (e.optimizerJson !== req.optimizerJson) {
+      m.setOptimizer(req.optimizerJson);
+      e.optimizerJson = req.optimizerJson;
+    }
+    const optionsJson = JSON.stringify(req.trainOptions);
+    const rng = mulberry32(req.seed);
+    const order = range(0, seq.n);
+    const batches = Math.ceil(seq.n / req.batchSize);
+    const history: History = { history: { loss: [] }, epochs: [], steps: 0 };
+    if (validation !== undefined) history.history.valLoss = [];
+    const es = req.earlyStopping;
+    let best = Infinity;
+    let bestBytes: Uint8Array | undefined;
+    let wait = 0;
+    let lastBatchCall: Promise<unknown> | undefined;
+    let lastBatchSent = -Infinity;
+    let lastYield = now();
+    const flush = async (): Promise<void> => {
+      if (lastBatchCall !== undefined) await lastBatchCall.catch(() => undefined);
+    };
+    const callBatch = (logs: BatchLogs): void => {
+      if (onBatch === undefined) return;
+      lastBatchSent = now();
+      try {
+        const r = onBatch(logs);
+        lastBatchCall = Promise.resolve(r);
+        lastBatchCall.catch(() => undefined);
+      } catch {
+        // A throwing progress callback must not break training.
+      }
+    };
+    for (let epoch = 0; epoch < req.epochs; epoch++) {
+      const t0 = now();
+      if (req.trainOptions.stateful) m.resetStates();
+      if (req.shuffle) {
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rng() * (i + 1));
+          const tmp = order[i]!;
+          order[i] = order[j]!;
+          order[j] = tmp;
+        }
+      }
+      let lossSum = 0;
+      let rows = 0;
+      let gnSum = 0;
+      let gnMax = 0;
+      let gnCount = 0;
+      let skipped = 0;
+      for (let bi = 0; bi < batches; bi++) {
+        if (isAborted()) {
+          await flush();
+          throw new AbortError(`fit was aborted after ${history.steps} steps (epoch ${epoch}, batch ${bi})`, {
+            details: { epoch, batch: bi, completedSteps: history.steps },
+          });
+        }
+        const idx = order.slice(bi * req.batchSize, Math.min(seq.n, (bi + 1) * req.batchSize));
+        const b = gatherSeq(seq, idx);
+        const t = gatherTarget(target, seq.steps, seq.n, idx);
+        const report = JSON.parse(
+          m.trainStep(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, t.values ?? EMPTY_F32, t.classes ?? EMPTY_U32, optionsJson),
+        ) as { loss: number | null; grad_norm: number | null; skipped: boolean };
+        history.steps++;
+        const loss = report.loss ?? NaN;
+        const gradNorm = report.grad_norm ?? NaN;
+        const r = countedRows(b, target.sequence);
+        lossSum += loss * r;
+        rows += r;
+        if (Number.isFinite(gradNorm)) {
+          gnSum += gradNorm;
+          gnCount++;
+          gnMax = Math.max(gnMax, gradNorm);
+        }
+        if (report.skipped) skipped++;
+        const last = bi === batches - 1;
+        if (onBatch !== undefined && (last || now() - lastBatchSent >= req.progressIntervalMs)) {
+          callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: report.skipped });
+        }
+        if (now() - lastYield > 8) {
+          await yieldToEventLoop();
+          lastYield = now();
+        }
+      }
+      const perParam: Record<string, number> = {};
+      for (const { name, norm } of JSON.parse(m.paramGradNormsJson()) as { name: string; norm: number | null }[]) perParam[name] = norm ?? NaN;
+      const logs: EpochLogs = {
+        epoch,
+        loss: lossSum / rows,
+        metrics: {},
+        gradNorm: { mean: gnCount === 0 ? NaN : gnSum / gnCount, max: gnCount === 0 ? NaN : gnMax, perParam },
+        skippedBatches: skipped,
+        durationMs: 0,
+      };
+      history.history.loss!.push(logs.loss);
+      const never = (): boolean => false;
+      if (req.metrics.length > 0) {
+        const trainEval = await this.evaluate(id, seq, target, req.trainOptions.loss, req.metrics, req.batchSize, never);
+        Object.assign(logs.metrics, trainEval.metrics);
+      }
+      if (validation !== undefined) {
+        const v = await this.evaluate(id, validation.seq, validation.target, req.trainOptions.loss, req.metrics, req.batchSize, never);
+        logs.valLoss = v.loss;
+        history.history.valLoss!.push(v.loss);
+        for (const [k, val] of Object.entries(v.metrics)) logs.metrics[`val${k[0]!.toUpperCase()}${k.slice(1)}`] = val;
+      }
+      for (const [k, val] of Object.entries(logs.metrics)) (history.history[k] ??= []).push(val);
+      logs.durationMs = now() - t0;
+      history.epochs.push(logs);
+      if (req.trainOptions.stateful) m.resetStates();
+      await flush();
+      if (onEpoch !== undefined) await onEpoch(logs);
+      if (es !== undefined) {
+        const current = es.monitor === 'valLoss' ? (logs.valLoss ?? NaN) : logs.loss;
+        if (current < best - es.minDelta) {
+          best = current;
+          wait = 0;
+          history.bestEpoch = epoch;
+          if (es.restoreBestWeights) bestBytes = m.save(false);
+        } else {
+          wait++;
+          if (wait > es.patience) {
+            history.stoppedEpoch = epoch;
+            break;
+          }
+        }
+      }
+    }
+    if (es?.restoreBestWeights && bestBytes !== undefined && history.bestEpoch !== history.epochs.length - 1) m.loadWeights(bestBytes);
+    await flush();
+    return history;
+  }
+
+  /** Central finite differences of `L = Σ w ⊙ output` against backward, on a clone. */
+  gradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): GradCheckResult {
+    const m = this.entry(id).model.clone();
+    try {
+      const run = (): Float32Array =>
+        m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, true, false);
+      m.zeroGrad();
+      const out = run();
+      const rng = mulberry32(opts.seed);
+      const w = Float32Array.from(out, () => rng() * 2 - 1);
+      const lossOf = (): number => {
+        const o = run();
+        let s = 0;
+        for (let i = 0; i < o.length; i++) s += o[i]! * w[i]!;
+        return s;
+      };
+      m.backward(w, EMPTY_F32, EMPTY_F32, 0);
+      const all = (JSON.parse(m.paramsJson()) as { name: string }[]).map((p) => p.name);
+      const names = opts.params ?? all;
+      for (const n of names) if (!all.includes(n)) throw new ValueRangeError(`gradCheck: no parameter named '${n}'`, { details: { name: n } });
+      const analytic = new Map(names.map((n) => [n, m.getGrad(n)] as const));
+      const result: GradCheckResult = { ok: true, maxRelError: 0, params: {} };
+      for (const name of names) {
+        const values = m.getParam(name);
+        const a = analytic.get(name)!;
+        const count = Math.min(values.length, opts.samples);
+        const r: ParamGradCheck = { checked: count, maxRelError: 0, maxAbsError: 0 };
+        for (let k = 0; k < count; k++) {
+          const i = count === values.length ? k : Math.floor(((k + 0.5) * values.length) / count);
+          const v = values[i]!;
+          values[i] = v + opts.eps;
+          const up = values[i]!;
+          m.setParam(name, values);
+          const lp = lossOf();
+          values[i] = v - opts.eps;
+          const down = values[i]!;
+          m.setParam(name, values);
+          const lm = lossOf();
+          values[i] = v;
+          m.setParam(name, values);
+          const numeric = (lp - lm) / (up - down);
+          const abs = Math.abs(a[i]! - numeric);
+          const rel = abs / Math.max(Math.abs(a[i]!), Math.abs(numeric), 1e-3);
+          r.maxAbsError = Math.max(r.maxAbsError, abs);
+          r.maxRelError = Math.max(r.maxRelError, rel);
+        }
+        result.params[name] = r;
+        result.maxRelError = Math.max(result.maxRelError, r.maxRelError);
+      }
+      result.ok = result.maxRelError <= opts.tolerance;
+      return result;
+    } finally {
+      m.free();
+    }
+  }
+
+  /** A standalone optimizer. */
+  async createOptimizer(configJson: string, shapesJson: string, values: Float32Array): Promise<number> {
+    const api = await this.api();
+    const opt = new api.Optimizer(configJson, shapesJson, values);
+    const id = this.nextId++;
+    this.optimizers.set(id, opt);
+    return id;
+  }
+
+  /** One step of a standalone optimizer. */
+  optimizerStep(id: number, grads: Float32Array): Float32Array {
+    const opt = this.optimizers.get(id);
+    if (opt === undefined) throw new StateError(`Optimizer ${id} does not exist in this runtime`, { details: { id } });
+    return opt.step(grads);
+  }
+
+  /** Frees a standalone optimizer. */
+  disposeOptimizer(id: number): void {
+    const opt = this.optimizers.get(id);
+    this.optimizers.delete(id);
+    opt?.free();
+  }
+}
+
+/** Accumulates metrics over batches (rows at padded steps are skipped). */
+class MetricAccumulator {
+  private correct = 0;
+  private count = 0;
+  private absSum = 0;
+  private sqSum = 0;
+  private elems = 0;
+
+  constructor(
+    private readonly loss: string,
+    private readonly metrics: MetricName[],
+  ) {}
+
+  add(out: Float32Array, seq: SeqData, t: TargetData): void {
+    const rowsT = t.sequence ? seq.steps : 1;
+    const b = seq.n;
+    const width = out.length / (rowsT * b);
+    for (let step = 0; step < rowsT; step++) {
+      for (let j = 0; j < b; j++) {
+        if (t.sequence && seq.lengths !== undefined && step >= seq.lengths[j]!) continue;
+        const row = step * b + j;
+        const o = out.subarray(row * width, (row + 1) * width);
+        if (this.loss === 'cross_entropy') {
+          let arg = 0;
+          for (let k = 1; k < width; k++) if (o[k]! > o[arg]!) arg = k;
+          if (arg === t.classes![row]) this.correct++;
+          this.count++;
+        } else {
+          for (let k = 0; k < width; k++) {
+            const y = t.values![row * width + k]!;
+            const d = o[k]! - y;
+            this.absSum += Math.abs(d);
+            this.sqSum += d * d;
+            this.elems++;
+            if (this.loss === 'bce') {
+              if (o[k]! > 0 === y >= 0.5) this.correct++;
+              this.count++;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  result(): Record<string, number> {
+    const r: Record<string, number> = {};
+    for (const name of this.metrics) {
+      if (name === 'accuracy') r.accuracy = this.count === 0 ? NaN : this.correct / this.count;
+      else if (name === 'mae') r.mae = this.elems === 0 ? NaN : this.absSum / this.elems;
+      else r.rmse = this.elems === 0 ? NaN : Math.sqrt(this.sqSum / this.elems);
+    }
+    return r;
+  }
+}
