@@ -225,7 +225,11 @@ export interface FitOptions extends SequenceCallOptions {
   validationSplit?: number;
   /** Validation data `[x, y]` (or `[x, y, lengths]`), in the same layout as `x`. */
   validationData?: [TensorLike, TensorLike] | [TensorLike, TensorLike, ArrayLike<number>];
-  /** The optimizer (default Adam, lr 1e-3). Its state carries over between `fit` calls while the config is the same. */
+  /**
+   * The optimizer. Omitted: the one already installed (by `setOptimizer`, an earlier `fit`, or
+   * loaded with the model), else Adam with lr 1e-3. Given: its state carries over between `fit`
+   * calls while the config is the same; a different config starts a new optimizer.
+   */
   optimizer?: OptimizerConfig;
   /** The loss (default `'mse'`). */
   loss?: LossName;

@@ -184,6 +184,9 @@ export function fromCoreConfig(core: Json): ModelConfig {
       else if (k === 'activation') out.activation = activationFromCore(v as Json);
       else out[camel(k)] = v;
     }
+    // Keep only the options of this layer type (the core fills every field of every stack).
+    const allowed = LAYER_KEYS[out.type as LayerConfig['type']] ?? Object.keys(out);
+    for (const k of Object.keys(out)) if (!allowed.includes(k)) delete out[k];
     return out as unknown as LayerConfig;
   });
   const config: ModelConfig = { layers };

@@ -191,6 +191,10 @@ export class ModelImpl implements Model {
   private states(input: StatesInput | undefined, batch: number, what: string, cell: boolean): Float32Array {
     if (input === undefined) return new Float32Array(0);
     const layers = this.info.recurrent;
+    if (cell && layers.some((l) => l.type !== 'lstm')) {
+      // The bindings take the cell states of all recurrent layers or of none.
+      throw new UnsupportedError(`${what}: cell states can be given only when every recurrent layer is an LSTM`, { details: { what } });
+    }
     let perLayer: (TensorLike | null)[];
     if (typeof input === 'object' && input !== null && !Array.isArray(input) && 'perLayer' in input) {
       if (!Array.isArray(input.perLayer) || input.perLayer.length !== layers.length) {
@@ -258,7 +262,7 @@ export class ModelImpl implements Model {
     if (clip.value !== undefined) trainOptions.clip_value = checkNumber(clip.value, 'clip.value', Number.MIN_VALUE);
     if (clip.norm !== undefined) trainOptions.clip_norm = checkNumber(clip.norm, 'clip.norm', Number.MIN_VALUE);
     if (bptt.truncate !== undefined) trainOptions.tbptt = checkInt(bptt.truncate, 'bptt.truncate', 1);
-    const optimizerJson = optimizerToCore(o.optimizer ?? { type: 'adam', lr: 1e-3 });
+    const optimizerJson = o.optimizer === undefined ? undefined : optimizerToCore(o.optimizer);
     const seed = o.seed === undefined ? (this.config.seed ?? 0) : checkInt(o.seed, 'seed', 0, 2 ** 32 - 1);
     const validationSplit = o.validationSplit === undefined ? 0 : checkNumber(o.validationSplit, 'validationSplit', 0, 1);
     if (validationSplit >= 1) throw new ValueRangeError('validationSplit must be < 1', { details: { what: 'validationSplit' } });
@@ -438,15 +442,6 @@ export class ModelImpl implements Model {
     const seq = this.seq(o.x, layout, o.lengths);
     const h0 = this.states(o.h0, seq.n, 'h0', false);
     const c0 = this.states(o.c0, seq.n, 'c0', true);
-    if (c0.length > 0 && h0.length === 0) {
-      // The core takes both or neither per call; zeros are the default.
-      const zeros = this.states({ perLayer: this.info.recurrent.map(() => null) }, seq.n, 'h0', false);
-      return this.runForward(seq, zeros, c0, training, stateful, layout);
-    }
-    if (h0.length > 0 && c0.length === 0 && this.info.recurrent.some((l) => l.type === 'lstm')) {
-      const zeros = this.states({ perLayer: this.info.recurrent.map(() => null) }, seq.n, 'c0', true);
-      return this.runForward(seq, h0, zeros, training, stateful, layout);
-    }
     return this.runForward(seq, h0, c0, training, stateful, layout);
   }
 
@@ -480,10 +475,8 @@ export class ModelImpl implements Model {
     let dOut = d.data;
     if (d.shape.length === 3 && last.layout === 'batch-major') dOut = swap01(d.data, last.batch, last.steps, d.shape[2]!, (k) => new Float32Array(k));
     const tbptt = o.tbptt === undefined || o.tbptt === null ? 0 : checkInt(o.tbptt, 'tbptt', 1);
-    let dHn = this.states(o.dHn, last.batch, 'dHn', false);
-    let dCn = this.states(o.dCn, last.batch, 'dCn', true);
-    if (dCn.length > 0 && dHn.length === 0) dHn = this.states({ perLayer: this.info.recurrent.map(() => null) }, last.batch, 'dHn', false);
-    if (dHn.length > 0 && dCn.length === 0 && this.info.recurrent.some((l) => l.type === 'lstm')) dCn = this.states({ perLayer: this.info.recurrent.map(() => null) }, last.batch, 'dCn', true);
+    const dHn = this.states(o.dHn, last.batch, 'dHn', false);
+    const dCn = this.states(o.dCn, last.batch, 'dCn', true);
     const r = await this.call<{ grads: [string, Float32Array][]; x: Float32Array; h0: Float32Array; c0: Float32Array }>((s, ctx) =>
       s.modelBackward(this.id, ctx.transfer(dOut, buffersOf(dOut)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt),
     );

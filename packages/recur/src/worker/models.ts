@@ -59,8 +59,8 @@ export interface FitRequest {
   shuffle: boolean;
   /** Shuffle seed. */
   seed: number;
-  /** The optimizer config as core JSON. */
-  optimizerJson: string;
+  /** The optimizer config as core JSON; `undefined`: keep the installed one (default Adam 1e-3 if none). */
+  optimizerJson: string | undefined;
   /** The core's TrainOptions. */
   trainOptions: { loss: string; clip_value?: number; clip_norm?: number; non_finite: 'error' | 'skip'; tbptt?: number; stateful: boolean };
   /** Metrics. */
@@ -105,6 +105,19 @@ interface Entry {
 }
 
 const EMPTY_F32 = new Float32Array(0);
+const DEFAULT_OPTIMIZER = '{"type":"adam","lr":0.001}';
+
+/** The optimizer config saved in a model's safetensors metadata, if any. */
+function savedOptimizer(bytes: Uint8Array): string | undefined {
+  try {
+    const len = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len))) as { __metadata__?: { optimizer?: unknown } };
+    const opt = header.__metadata__?.optimizer;
+    return typeof opt === 'string' ? opt : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const EMPTY_U32 = new Uint32Array(0);
 
 /** A small deterministic PRNG (mulberry32): the same stream in every runtime. */
@@ -192,11 +205,11 @@ export class ModelStore {
   /** @param api - the loaded wasm bindings. */
   constructor(private readonly api: () => Promise<WasmApi>) {}
 
-  private add(model: WasmModel): { id: number; configJson: string; paramsJson: string } {
+  private add(model: WasmModel, optimizerJson?: string): { id: number; configJson: string; paramsJson: string } {
     const id = this.nextId++;
     const config = JSON.parse(model.configJson()) as { layers: { type: string }[] };
     const recurrentLayers = config.layers.filter((l) => l.type === 'rnn' || l.type === 'lstm' || l.type === 'gru').length;
-    this.models.set(id, { model, optimizerJson: undefined, recurrentLayers });
+    this.models.set(id, { model, optimizerJson, recurrentLayers });
     return { id, configJson: model.configJson(), paramsJson: model.paramsJson() };
   }
 
@@ -216,7 +229,9 @@ export class ModelStore {
   /** Rebuilds a saved model. */
   async load(bytes: Uint8Array): Promise<{ id: number; configJson: string; paramsJson: string }> {
     const api = await this.api();
-    return this.add(api.Model.load(bytes));
+    const model = api.Model.load(bytes);
+    // A model saved with its optimizer keeps training with it (fit without `optimizer`).
+    return this.add(model, savedOptimizer(bytes) === undefined ? undefined : 'saved');
   }
 
   /** Frees a model (no-op if already gone). */
@@ -338,9 +353,10 @@ export class ModelStore {
       target = gatherTarget(target, seq.steps, seq.n, trainIdx);
       seq = gatherSeq(seq, trainIdx);
     }
-    if (e.optimizerJson !== req.optimizerJson) {
-      m.setOptimizer(req.optimizerJson);
-      e.optimizerJson = req.optimizerJson;
+    const wanted = req.optimizerJson ?? (e.optimizerJson === undefined ? DEFAULT_OPTIMIZER : undefined);
+    if (wanted !== undefined && wanted !== e.optimizerJson) {
+      m.setOptimizer(wanted);
+      e.optimizerJson = wanted;
     }
     const optionsJson = JSON.stringify(req.trainOptions);
     const rng = mulberry32(req.seed);
