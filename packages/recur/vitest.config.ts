@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /** The version the wasm reports: the Rust workspace's package version. */
@@ -7,6 +9,21 @@ const crateVersion = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(
 
 // Debian's Chromium, never a browser downloaded by a tool.
 const chromiumPath = process.env.RECUR_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * A browser command: trains the shared fit case with the Node SDK (in its worker thread, in a
+ * node child process) and returns its result, so the Chromium test compares against Node's
+ * weights computed in the same run.
+ */
+function nodeFitReference(): Promise<unknown> {
+  const script = fileURLToPath(new URL('./test/shared/fit-reference.mjs', import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [script], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`fit-reference.mjs failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
+}
 
 export default defineConfig({
   define: { __RECUR_CRATE_VERSION__: JSON.stringify(crateVersion) },
@@ -32,6 +49,7 @@ export default defineConfig({
             provider: 'playwright',
             headless: true,
             screenshotFailures: false,
+            commands: { nodeFitReference },
             instances: [
               {
                 browser: 'chromium',

@@ -44,3 +44,22 @@ it('the page keeps ticking (longest timer gap < 100 ms) during a 1.5 s call in t
     await recur.dispose();
   }
 });
+
+it('fit in the Chromium Worker gives bitwise the same weights as Node (computed now by the Node SDK)', async () => {
+  const { commands } = await import('@vitest/browser/context');
+  // @ts-expect-error plain JS module shared with the Node and Deno tests
+  const { runFitCase } = await import('../shared/fit-case.mjs');
+  const reference = (await (commands as unknown as { nodeFitReference(): Promise<{ hash: string; variant: string; mode: string }> }).nodeFitReference());
+  expect(reference.mode).toBe('worker');
+  const recur = createRecur();
+  try {
+    const info = await recur.init();
+    expect(info.mode).toBe('worker');
+    expect(info.variant).toBe(reference.variant);
+    const result = (await runFitCase(recur)) as { hash: string; losses: number[] };
+    expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]!);
+    expect(result.hash).toBe(reference.hash);
+  } finally {
+    await recur.dispose();
+  }
+});

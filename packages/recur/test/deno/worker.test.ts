@@ -36,3 +36,24 @@ Deno.test('in-process mode loads the scalar build when told, and abort works', a
     await recur.dispose();
   }
 });
+
+Deno.test('fit in the Deno worker gives bitwise the same weights as Node (computed now by the Node SDK)', async () => {
+  // @ts-ignore plain JS module shared with the Node and Chromium tests
+  const { runFitCase } = await import('../shared/fit-case.mjs');
+  const node = new Deno.Command('node', { args: [new URL('../shared/fit-reference.mjs', import.meta.url).pathname], stdout: 'piped', stderr: 'piped' });
+  const out = await node.output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const reference = JSON.parse(new TextDecoder().decode(out.stdout)) as { hash: string; variant: string; mode: string };
+  assert.equal(reference.mode, 'worker');
+  const recur = createRecur();
+  try {
+    const info = await recur.init();
+    assert.equal(info.mode, 'worker');
+    assert.equal(info.variant, reference.variant);
+    const result = (await runFitCase(recur)) as { hash: string; losses: number[] };
+    assert.ok(result.losses.at(-1)! < result.losses[0]!);
+    assert.equal(result.hash, reference.hash);
+  } finally {
+    await recur.dispose();
+  }
+});
