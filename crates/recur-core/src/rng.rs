@@ -28,6 +28,17 @@ impl Rng {
         Rng { s }
     }
 
+    /// The generator's whole state, to save it with a model.
+    pub fn state(&self) -> [u32; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a saved [`Rng::state`] (an all-zero state, which xoshiro
+    /// cannot leave, is replaced like a zero seed).
+    pub fn from_state(s: [u32; 4]) -> Self {
+        Rng { s: if s == [0; 4] { [1, 2, 3, 4] } else { s } }
+    }
+
     /// Next 32 random bits (xoshiro128++).
     pub fn next_u32(&mut self) -> u32 {
         let s = &mut self.s;

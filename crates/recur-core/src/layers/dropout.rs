@@ -42,6 +42,16 @@ impl Dropout {
         })
     }
 
+    /// The mask generator's state.
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    /// Restores the mask generator (e.g. from a saved model), so training continues exactly.
+    pub fn set_rng(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
+
     /// The drop probability.
     pub fn p(&self) -> f32 {
         self.p

@@ -49,6 +49,7 @@ impl Model {
             "format": "recur",
             "format_version": SAVE_FORMAT_VERSION,
             "config": self.config.to_json(),
+            "rng_states": serde_json::to_string(&self.rng_states()).expect("numbers serialize"),
         });
         if let (true, Some(opt)) = (include_optimizer, &self.optimizer) {
             meta["optimizer"] = Value::String(serde_json::to_string(opt.config()).expect("config serializes"));
@@ -130,6 +131,11 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
         .map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
     let mut model = Model::new(config).map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
     model.apply_weights(&entries)?;
+    if let Some(text) = field("rng_states") {
+        let states: Vec<[u32; 4]> =
+            serde_json::from_str(text).map_err(|e| Error::format(format!("rng_states in __metadata__: {e}")))?;
+        model.set_rng_states(&states).map_err(|e| Error::format(format!("rng_states in __metadata__: {e}")))?;
+    }
     if let Some(opt) = field("optimizer") {
         let oc: OptimizerConfig =
             serde_json::from_str(opt).map_err(|e| Error::format(format!("optimizer in __metadata__: {e}")))?;

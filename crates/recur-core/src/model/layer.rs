@@ -164,6 +164,24 @@ impl Layer {
         }
     }
 
+    /// The random generator of this layer (dropout masks), if it has one.
+    pub fn rng(&self) -> Option<&Rng> {
+        match &self.kind {
+            Kind::Dropout(d) => Some(d.rng()),
+            Kind::Recurrent(r) => Some(r.stack.rng()),
+            _ => None,
+        }
+    }
+
+    /// Replaces the random generator (no-op for layers without one).
+    pub fn set_rng(&mut self, rng: Rng) {
+        match &mut self.kind {
+            Kind::Dropout(d) => d.set_rng(rng),
+            Kind::Recurrent(r) => r.stack.set_rng(rng),
+            _ => {}
+        }
+    }
+
     pub fn reset_state(&mut self) {
         if let Kind::Recurrent(r) = &mut self.kind {
             r.carried = None;

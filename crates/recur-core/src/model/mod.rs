@@ -200,6 +200,25 @@ impl Model {
         result
     }
 
+    /// States of the random generators (dropout masks), one per layer that has one, in
+    /// layer order: saved with the model so that training resumes exactly.
+    pub fn rng_states(&self) -> Vec<[u32; 4]> {
+        self.layers.iter().filter_map(|l| l.rng()).map(|r| r.state()).collect()
+    }
+
+    /// Restores [`Model::rng_states`]; the count must match.
+    pub fn set_rng_states(&mut self, states: &[[u32; 4]]) -> Result<()> {
+        let n = self.layers.iter().filter(|l| l.rng().is_some()).count();
+        if states.len() != n {
+            return Err(Error::shape("rng states", [n], [states.len()]));
+        }
+        let mut it = states.iter();
+        for l in self.layers.iter_mut().filter(|l| l.rng().is_some()) {
+            l.set_rng(crate::rng::Rng::from_state(*it.next().expect("counted")));
+        }
+        Ok(())
+    }
+
     /// Forgets the states carried by stateful calls.
     pub fn reset_states(&mut self) {
         self.layers.iter_mut().for_each(|l| l.reset_state());
