@@ -6,7 +6,8 @@
 #
 # Stages: setup (scripts/setup.sh) -> native Rust tests (cargo test --workspace, host toolchain)
 # -> wasm build (scripts/build-wasm.sh) -> wasm tests under Node (scripts/test-wasm.sh)
-# -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs).
+# -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs)
+# -> examples (pnpm run example:ci in each) -> docs (pnpm run docs:check).
 # The last two run once packages/recur/package.json and test/conformance/run.mjs exist.
 set -euo pipefail
 
@@ -81,3 +82,14 @@ else
   echo "skip: no test/conformance/run.mjs"
   done_stage "skipped"
 fi
+
+# Each example (examples/*/package.json) has an `example:ci` script: a short real run with
+# checks of its output (a browser example also takes its screenshot there).
+stage "examples"
+pnpm -r --filter "./examples/*" --if-present run example:ci
+done_stage
+
+# The API reference (typedoc) must build without warnings.
+stage "docs"
+pnpm -r --if-present run docs:check
+done_stage
