@@ -51,12 +51,24 @@ async function train() {
     const r1 = net.train(data.seq, opts);
     return { ...m, loss: [r0.error, r1.error] };
   }
+  if (lib.startsWith('recur-bind-')) {
+    const { recurBindingsModel } = await import('./lib/recur.mjs');
+    const r = await recurBindingsModel(c, lib.slice(11), data);
+    const loss0 = JSON.parse(r.step()).loss;
+    const m = await measure(() => r.step(), { budgetMs, maxSteps });
+    const loss1 = JSON.parse(r.step()).loss;
+    await r.dispose();
+    return { ...m, info: r.info, loss: [loss0, loss1] };
+  }
   if (lib.startsWith('recur-')) {
     const { recurModel } = await import('./lib/recur.mjs');
     const r = await recurModel(c, lib.slice(6), data);
+    const h0 = await r.step();
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
+    const h1 = await r.step();
     await r.dispose();
-    return { ...m, info: r.info };
+    const lossOf = (h) => h?.epochs?.[0]?.loss ?? h?.history?.loss?.[0];
+    return { ...m, info: r.info, loss: [lossOf(h0), lossOf(h1)] };
   }
   throw new Error(`unknown train lib ${lib}`);
 }
@@ -101,12 +113,22 @@ async function infer() {
     await session.release();
     return { ...m, info: { threads, ort: ort.env.versions?.web ?? ort.env.versions?.common }, out: sample(out) };
   }
-  if (lib.startsWith('recur-')) {
-    const { recurModel } = await import('./lib/recur.mjs');
-    const r = await recurModel(c, lib.slice(6), data);
+  if (lib.startsWith('recur-bind-')) {
+    const { recurBindingsModel } = await import('./lib/recur.mjs');
+    const r = await recurBindingsModel(c, lib.slice(11), data, w);
+    const out = r.predict();
     const m = await measure(() => r.predict(), { budgetMs, maxSteps: maxSteps * 4 });
     await r.dispose();
-    return { ...m, info: r.info };
+    // only comparable with the others when the shared weights could be set
+    return { ...m, info: r.info, ...(r.info.weightsSet ? { out: sample(out) } : {}) };
+  }
+  if (lib.startsWith('recur-')) {
+    const { recurModel } = await import('./lib/recur.mjs');
+    const r = await recurModel(c, lib.slice(6), data, w);
+    const out = await r.predict();
+    const m = await measure(() => r.predict(), { budgetMs, maxSteps: maxSteps * 4 });
+    await r.dispose();
+    return { ...m, info: r.info, ...(r.info.weightsSet ? { out: sample(out) } : {}) };
   }
   throw new Error(`unknown infer lib ${lib}`);
 }
@@ -135,11 +157,8 @@ async function gemm() {
       // repeat inside one timed call so that tiny GEMMs are not dominated by the timer
       const reps = Math.max(1, Math.round(2e7 / flop));
       const run = () => {
-        for (let r = 0; r < reps; r++) {
-          const p = tf.matMul(a, b);
-          p.dataSync();
-          p.dispose();
-        }
+        // the wasm backend runs a kernel synchronously: no read-back needed
+        for (let r = 0; r < reps; r++) tf.matMul(a, b).dispose();
       };
       const m = await measure(run, { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5 });
       rows.push({ ...s, msMedian: m.median / reps, gflops: flop / ((m.min / reps) * 1e6), gflopsMedian: flop / ((m.median / reps) * 1e6) });
@@ -149,25 +168,51 @@ async function gemm() {
     return { rows, info };
   }
   if (lib === 'recur') {
-    const { loadRecur } = await import('./lib/recur.mjs');
-    const r = await loadRecur().catch((e) => e);
-    const fn = r?.runtime?.bench?.gemm ?? r?.sdk?.benchGemm;
-    if (typeof fn !== 'function') {
-      await r?.runtime?.dispose?.();
-      const { NotAvailable } = await import('./lib/recur.mjs');
-      throw new NotAvailable('the recur wasm bindings expose no GEMM benchmark export');
-    }
+    // the bindings' benchmark export: gemmRepeat(m, k, n, bTransposed, iterations) runs C = A·B
+    // `iterations` times with the default kernel on inputs it fills once per call
+    const { loadBindings, NotAvailable } = await import('./lib/recur.mjs');
+    const { b } = await loadBindings();
+    if (typeof b.gemmRepeat !== 'function') throw new NotAvailable('the recur wasm build has no gemmRepeat benchmark export yet');
     const rows = [];
     for (const s of shapes) {
       const flop = 2 * s.M * s.N * s.K;
       const reps = Math.max(1, Math.round(2e7 / flop));
-      const m = await measure(() => fn(s.M, s.K, s.N, reps), { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5 });
+      const m = await measure(() => b.gemmRepeat(s.M, s.K, s.N, false, reps), { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5 });
       rows.push({ ...s, msMedian: m.median / reps, gflops: flop / ((m.min / reps) * 1e6), gflopsMedian: flop / ((m.median / reps) * 1e6) });
     }
-    await r.runtime?.dispose?.();
-    return { rows };
+    return { rows, info: { kernels: b.compiledKernels?.() } };
   }
   throw new Error(`unknown gemm lib ${lib}`);
+}
+
+/** Wasm size per variant; load + init of the SDK in a Node worker, and of the bindings in-process. */
+async function load() {
+  const fs = await import('node:fs');
+  const out = { sdk: null, variants: [] };
+  const { loadRecur, loadBindings } = await import('./lib/recur.mjs');
+  try {
+    const t0 = now();
+    const r = await loadRecur();
+    out.sdk = { initMs: now() - t0, info: r.info };
+    await r.runtime.dispose();
+  } catch (e) {
+    out.sdk = { error: String(e.message ?? e) };
+  }
+  const dir = process.env.RECUR_BENCH_WASM_DIR ?? path.join(here, '..', 'packages', 'recur', 'wasm');
+  for (const v of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+    const bin = path.join(dir, v, 'recur_wasm_bg.wasm');
+    if (!fs.existsSync(bin)) continue;
+    const bytes = fs.statSync(bin).size;
+    const valid = WebAssembly.validate(fs.readFileSync(bin));
+    let initMs = null;
+    if (valid) {
+      const t0 = now();
+      await loadBindings(v);
+      initMs = now() - t0;
+    }
+    out.variants.push({ variant: v, bytes, valid, initMs });
+  }
+  return out;
 }
 
 async function main() {
@@ -180,6 +225,7 @@ async function main() {
     } else if (task === 'train') result = await train();
     else if (task === 'infer') result = await infer();
     else if (task === 'gemm') result = await gemm();
+    else if (task === 'load') result = await load();
     else throw new Error(`unknown task ${task}`);
     emit({ ok: true, ...result, ...memoryPeak(baselineRss), wallMs: now() - t0 });
   } catch (e) {

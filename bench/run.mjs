@@ -31,13 +31,16 @@ const GEMM_BUDGET = QUICK ? 400 : 2000;
 const MAX_STEPS = QUICK ? 10 : 50;
 const CHILD_TIMEOUT_MS = QUICK ? 60_000 : 420_000;
 
-const TRAIN_LIBS = ['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs'];
-const INFER_LIBS = ['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t'];
-const RECUR_EXTRA = ['recur-gru', 'recur-rnn'];
+const TRAIN_LIBS = ['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-bind-lstm'];
+const INFER_LIBS = ['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t', 'recur-bind-lstm'];
+const RECUR_EXTRA = ['recur-gru', 'recur-rnn', 'recur-bind-gru', 'recur-bind-rnn'];
 const LABEL = {
   'recur-lstm': 'recur LSTM',
   'recur-gru': 'recur GRU',
   'recur-rnn': 'recur RNN',
+  'recur-bind-lstm': 'recur LSTM (wasm bindings, calling thread)',
+  'recur-bind-gru': 'recur GRU (wasm bindings, calling thread)',
+  'recur-bind-rnn': 'recur RNN (wasm bindings, calling thread)',
   'tfjs-cpu': 'TF.js cpu',
   'tfjs-wasm': 'TF.js wasm',
   brainjs: 'brain.js',
@@ -46,6 +49,7 @@ const LABEL = {
   recur: 'recur',
 };
 const NA = 'n/a (API not available)';
+const kindOf = (lib) => lib.replace(/^recur-(bind-)?/, '');
 
 // ---------------------------------------------------------------------------------------------
 function runChild(task, lib, config, { budget, nodeFlags = [] } = {}) {
@@ -82,6 +86,10 @@ function mergeRuns(runs) {
     n: s.length,
     processes: ok.length,
     maxStallMs: Math.max(...ok.map((r) => r.maxStallMs)),
+    stallMedianMs: (() => {
+      const st = ok.flatMap((r) => r.stalls ?? []).sort((a, b) => a - b);
+      return st.length ? st[st.length >> 1] : undefined;
+    })(),
     peakRssMB: Math.max(...ok.map((r) => r.peakRssMB)),
     baselineRssMB: Math.min(...ok.map((r) => r.baselineRssMB)),
   };
@@ -119,7 +127,7 @@ const cfgLabel = (n) => {
 let PEAK = null; // simd128 GFLOP/s reference
 
 function failText(r) {
-  if (r.na) return NA;
+  if (r.na) return `${NA}: ${r.error}`;
   return `failed: ${r.error}`;
 }
 
@@ -128,16 +136,16 @@ function stepRow(cfg, lib, r, flops) {
   if (!r.ok) return `| ${cfgLabel(cfg)} | ${LABEL[lib]} | ${failText(r)} | | | | | |`;
   const g = flops / (r.median * 1e6);
   const frac = PEAK ? `${((100 * g) / PEAK).toFixed(1)} %` : '–';
-  return `| ${cfgLabel(cfg)} | ${LABEL[lib]} | ${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n}) | ${f((c.B * 1000) / r.median, 0)} | ${f(g, g < 0.1 ? 4 : 2)} | ${frac} | ${f(r.peakRssMB, 0)} (+${f(r.peakRssMB - r.baselineRssMB, 0)}) | ${fms(r.maxStallMs)} |`;
+  return `| ${cfgLabel(cfg)} | ${LABEL[lib]} | ${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n}) | ${f((c.B * 1000) / r.median, 0)} | ${f(g, g < 0.1 ? 4 : 2)} | ${frac} | ${f(r.peakRssMB, 0)} (+${f(r.peakRssMB - r.baselineRssMB, 0)}) | ${fms(r.maxStallMs)} (${r.stallMedianMs === undefined ? '–' : fms(r.stallMedianMs)}) |`;
 }
 const STEP_HEADER = [
-  '| config (B, T, I, H) | library | ms per step: median (min–max, n) | sequences/s | GFLOP/s | of simd128 peak | peak RSS MB (+ over start) | longest stall of calling thread, ms |',
+  '| config (B, T, I, H) | library | ms per step: median (min–max, n) | sequences/s | GFLOP/s | of simd128 peak | peak RSS MB (+ over start) | longest stall of the calling thread, ms: max (median over steps) |',
   '|---|---|---|---|---|---|---|---|',
 ];
 
 function gemmRows(cells) {
   const lines = [
-    '| config | shape | M × K × N | TF.js wasm matMul: ms (median) | TF.js GFLOP/s best (median) | recur GEMM GFLOP/s | of simd128 peak (TF.js best) |',
+    '| config | shape | M × K × N | TF.js wasm matMul: ms (median) | TF.js GFLOP/s best (median) | recur GEMM GFLOP/s best (median) | of simd128 peak: TF.js / recur (best) |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const cfg of Object.keys(cells)) {
@@ -149,10 +157,18 @@ function gemmRows(cells) {
       const tr = t.ok ? t.rows[i] : null;
       const rc = rr.ok ? rr.rows[i] : null;
       lines.push(
-        `| ${cfgLabel(cfg)} | ${s.name} | ${s.M} × ${s.K} × ${s.N} | ${tr ? fms(tr.msMedian) : failText(t)} | ${tr ? `${f(tr.gflops, 2)} (${f(tr.gflopsMedian, 2)})` : ''} | ${rc ? `${f(rc.gflops, 2)} (${f(rc.gflopsMedian, 2)})` : failText(rr)} | ${tr && PEAK ? `${((100 * tr.gflops) / PEAK).toFixed(0)} %` : '–'} |`,
+        `| ${cfgLabel(cfg)} | ${s.name} | ${s.M} × ${s.K} × ${s.N} | ${tr ? fms(tr.msMedian) : failText(t)} | ${tr ? `${f(tr.gflops, 2)} (${f(tr.gflopsMedian, 2)})` : ''} | ${rc ? `${f(rc.gflops, 2)} (${f(rc.gflopsMedian, 2)})` : failText(rr)} | ${PEAK ? `${tr ? `${((100 * tr.gflops) / PEAK).toFixed(0)} %` : '–'} / ${rc ? `${((100 * rc.gflops) / PEAK).toFixed(0)} %` : '–'}` : '–'} |`,
       );
     });
   }
+  return lines;
+}
+
+function loadRows(r) {
+  const lines = ['| what | size | load + init |', '|---|---|---|'];
+  if (!r?.ok) return [...lines, `| recur | | ${failText(r ?? { error: 'not run' })} |`];
+  lines.push(`| SDK, \`createRecur({mode: 'worker'}).init()\` in a fresh Node process (worker start + wasm compile + init) | | ${r.sdk?.initMs ? `${fms(r.sdk.initMs)} ms (${r.sdk.info?.variant ?? '?'} variant)` : `n/a: ${r.sdk?.error}`} |`);
+  for (const v of r.variants) lines.push(`| wasm bindings, ${v.variant} variant (read + compile + initSync, calling thread) | ${(v.bytes / 1024).toFixed(0)} KB | ${v.valid ? `${fms(v.initMs)} ms` : 'not valid on this runtime'} |`);
   return lines;
 }
 
@@ -199,11 +215,15 @@ async function main() {
     '',
   ]);
 
+  // recur's load and init (fresh process)
+  results.load = await runChild('load', 'recur', 'tiny', { budget: 0 });
+  print(['## recur: wasm size and load/init', ...loadRows(results.load), '']);
+
   if (ONLY.has('train')) {
     print(['## Training step (LSTM + dense head, MSE, Adam; BPTT)', ...STEP_HEADER]);
     results.train = await interleaved('train', TRAIN_LIBS, TRAIN_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, trainFlops(CONFIGS[cfg]))]));
     print(['', '## recur: GRU and RNN training', ...STEP_HEADER]);
-    results.trainRecur = await interleaved('train', RECUR_EXTRA, TRAIN_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, trainFlops(CONFIGS[cfg], lib.slice(6)))]));
+    results.trainRecur = await interleaved('train', RECUR_EXTRA, TRAIN_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, trainFlops(CONFIGS[cfg], kindOf(lib)))]));
     print(['']);
   }
   if (ONLY.has('infer')) {
@@ -214,7 +234,7 @@ async function main() {
       if (line) print([line]);
     }
     print(['', '## recur: GRU and RNN inference', ...STEP_HEADER]);
-    results.inferRecur = await interleaved('infer', RECUR_EXTRA, INFER_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, inferFlops(CONFIGS[cfg], lib.slice(6)))]));
+    results.inferRecur = await interleaved('infer', RECUR_EXTRA, INFER_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, inferFlops(CONFIGS[cfg], kindOf(lib)))]));
     print(['']);
   }
   if (ONLY.has('gemm')) {
@@ -245,30 +265,64 @@ function ratio(a, b) {
   return a?.ok && b?.ok ? b.median / a.median : null;
 }
 
+/** What BPTT must keep for one LSTM step, in bytes: per time step the four gates, c, tanh(c) and
+ * h of every row plus the input; the parameters (two biases, as PyTorch), their gradients and
+ * Adam's two moments. */
+function bpttBytes(c) {
+  const O = c.I;
+  const P = 4 * c.H * (c.I + c.H) + 8 * c.H + c.H * O + O;
+  return 4 * (c.T * c.B * (7 * c.H + c.I) + 4 * P);
+}
+
 function targets(R) {
   const lines = ['| target | measured | status |', '|---|---|---|'];
-  const recurTrain = (cfg) => R.train?.[cfg]?.['recur-lstm'];
+  const pick = (cells) => (cells?.['recur-lstm']?.ok ? [cells['recur-lstm'], ''] : cells?.['recur-bind-lstm']?.ok ? [cells['recur-bind-lstm'], ' (wasm bindings on the calling thread: the SDK path is not available)'] : [cells?.['recur-lstm'], '']);
+  const recurTrain = (cfg) => pick(R.train?.[cfg])[0];
+  const via = (cells) => pick(cells)[1];
   const add = (t, v, s) => lines.push(`| ${t} | ${v} | ${s} |`);
   for (const cfg of ['medium', 'large']) {
     const r = ratio(recurTrain(cfg), R.train?.[cfg]?.['tfjs-wasm']);
-    add(`training ≥ 15× TF.js wasm, ${cfg}, 1 thread`, r ? `${r.toFixed(1)}×` : NA, r ? (r >= 15 ? 'met' : 'not met') : 'n/a');
+    add(`training ≥ 15× TF.js wasm, ${cfg}, 1 thread`, r ? `${r.toFixed(1)}×${via(R.train?.[cfg])}` : NA, r ? (r >= 15 ? 'met' : 'not met') : 'n/a');
   }
-  add('training 30× TF.js wasm with threads on 2 cores', 'recur threads not measured (no thread option in the API yet)', 'n/a');
+  add('training 30× TF.js wasm with threads on 2 cores', 'recur threads not measured (no thread option in the SDK yet)', 'n/a');
   const rl = recurTrain('large');
   if (rl?.ok && PEAK) {
     const g = trainFlops(CONFIGS.large) / (rl.median * 1e6);
-    add('≥ 50 % of simd128 peak, large, 1 thread', `${((100 * g) / PEAK).toFixed(1)} %`, g / PEAK >= 0.5 ? 'met' : 'not met');
+    add('≥ 50 % of simd128 peak, large, 1 thread', `${((100 * g) / PEAK).toFixed(1)} %${via(R.train?.large)}`, g / PEAK >= 0.5 ? 'met' : 'not met');
   } else add('≥ 50 % of simd128 peak, large, 1 thread', NA, 'n/a');
-  const gemmOk = R.gemm && Object.values(R.gemm).some((c) => c.recur?.ok);
-  add('GEMM ≥ TF.js XNNPACK matMul on every LSTM shape', gemmOk ? 'see the GEMM table' : 'n/a (no GEMM benchmark export in the recur bindings)', gemmOk ? 'see table' : 'n/a');
+  if (R.gemm && Object.values(R.gemm).some((c) => c.recur?.ok)) {
+    let wins = 0;
+    let all = 0;
+    for (const c of Object.values(R.gemm)) {
+      if (!c.recur?.ok || !c['tfjs-wasm']?.ok) continue;
+      c.recur.rows.forEach((r, i) => {
+        all++;
+        if (r.gflops >= c['tfjs-wasm'].rows[i].gflops) wins++;
+      });
+    }
+    add('GEMM ≥ TF.js XNNPACK matMul on every LSTM shape', `recur at least as fast on ${wins} of ${all} shapes (best of N)`, all && wins === all ? 'met' : 'not met');
+  } else add('GEMM ≥ TF.js XNNPACK matMul on every LSTM shape', 'n/a (no GEMM benchmark export in the recur wasm build)', 'n/a');
   for (const cfg of Object.keys(R.infer ?? {})) {
-    const rr = R.infer[cfg]['recur-lstm'];
+    const rr = pick(R.infer[cfg])[0];
     const o1 = ratio(rr, R.infer[cfg]['ort-1t']);
     const want = cfg === 'small' || cfg === 'tiny' ? 1 : 1.5;
-    add(`inference ≥ ${want}× ORT Web (1 thread vs 1), ${cfg}`, o1 ? `${o1.toFixed(2)}×` : NA, o1 ? (o1 >= want ? 'met' : 'not met') : 'n/a');
+    add(`inference ≥ ${want}× ORT Web (1 thread vs 1), ${cfg}`, o1 ? `${o1.toFixed(2)}×${via(R.infer[cfg])}` : NA, o1 ? (o1 >= want ? 'met' : 'not met') : 'n/a');
   }
   add('inference 2 threads vs ORT Web 2 threads', 'recur threads not measured', 'n/a');
-  add('peak memory ≤ 2× what BPTT must keep', rl?.ok ? `peak RSS +${f(rl.peakRssMB - rl.baselineRssMB, 0)} MB over start (process-wide, not per step)` : NA, 'n/a');
+  if (R.load?.ok) {
+    for (const v of R.load.variants) add(`wasm ≤ 300 KB, ${v.variant} variant`, `${(v.bytes / 1024).toFixed(0)} KB`, v.bytes <= 300 * 1024 ? 'met' : 'not met');
+    if (R.load.sdk?.initMs) add('load and init in a Node worker < 100 ms', `${fms(R.load.sdk.initMs)} ms`, R.load.sdk.initMs < 100 ? 'met' : 'not met');
+  }
+  for (const cfg of Object.keys(R.train ?? {})) {
+    const r = recurTrain(cfg);
+    const need = bpttBytes(CONFIGS[cfg]) / 2 ** 20;
+    const over = r?.ok ? r.peakRssMB - r.baselineRssMB : null;
+    add(
+      `peak memory ≤ 2× what BPTT must keep, ${cfg} (≈ ${need.toFixed(2)} MB: activations, parameters, gradients, Adam state)`,
+      r?.ok ? `peak RSS +${f(over, 0)} MB over process start (includes the wasm module, JIT and worker: an upper bound)${via(R.train?.[cfg])}` : NA,
+      r?.ok ? (over <= 2 * need ? 'met' : 'not shown (RSS increase is process-wide)') : 'n/a',
+    );
+  }
   return lines;
 }
 
@@ -307,12 +361,12 @@ function renderMarkdown(R) {
     L.push('### recur GRU and RNN training (same task, GRU / Elman RNN cell)');
     L.push('');
     L.push(...STEP_HEADER);
-    for (const cfg of Object.keys(R.trainRecur)) for (const lib of Object.keys(R.trainRecur[cfg])) L.push(stepRow(cfg, lib, R.trainRecur[cfg][lib], trainFlops(CONFIGS[cfg], lib.slice(6))));
+    for (const cfg of Object.keys(R.trainRecur)) for (const lib of Object.keys(R.trainRecur[cfg])) L.push(stepRow(cfg, lib, R.trainRecur[cfg][lib], trainFlops(CONFIGS[cfg], kindOf(lib))));
     L.push('');
   }
   if (R.infer) {
     L.push('## Inference (forward only, one batch)');
-    L.push('The same weights everywhere (deterministic, generated by the benchmark): TF.js wasm `model.predict` + `dataSync`; ONNX Runtime Web 1.30 (wasm backend in Node, `numThreads` 1 and 2) on an ONNX graph the benchmark writes itself (`LSTM` opset 14 → `Reshape` → `Gemm`, protobufjs with the needed subset of onnx.proto), input time-major. The first outputs of each engine are compared with TF.js\'s below the table.');
+    L.push('The same weights everywhere (deterministic, generated by the benchmark): recur through the SDK (`model.predict(x, {batchSize: B})`, worker) and through its bindings (`Model.forward`); TF.js wasm `model.predict` + `dataSync`; ONNX Runtime Web 1.30 (wasm backend in Node, `numThreads` 1 and 2) on an ONNX graph the benchmark writes itself (`LSTM` opset 14 → `Reshape` → `Gemm`, protobufjs with the needed subset of onnx.proto), input time-major. The first outputs of each engine are compared with TF.js\'s below the table.');
     L.push('');
     L.push(...STEP_HEADER);
     for (const cfg of Object.keys(R.infer)) for (const lib of Object.keys(R.infer[cfg])) L.push(stepRow(cfg, lib, R.infer[cfg][lib], inferFlops(CONFIGS[cfg])));
@@ -325,16 +379,20 @@ function renderMarkdown(R) {
     L.push('### recur GRU and RNN inference');
     L.push('');
     L.push(...STEP_HEADER);
-    for (const cfg of Object.keys(R.inferRecur)) for (const lib of Object.keys(R.inferRecur[cfg])) L.push(stepRow(cfg, lib, R.inferRecur[cfg][lib], inferFlops(CONFIGS[cfg], lib.slice(6))));
+    for (const cfg of Object.keys(R.inferRecur)) for (const lib of Object.keys(R.inferRecur[cfg])) L.push(stepRow(cfg, lib, R.inferRecur[cfg][lib], inferFlops(CONFIGS[cfg], kindOf(lib))));
     L.push('');
   }
   if (R.gemm) {
     L.push('## GEMM on the LSTM shapes');
-    L.push('TF.js wasm (XNNPACK, simd128, 1 thread) `tf.matMul(a, b)` + `dataSync()` + `dispose()`, repeated inside one timed call for the small shapes; GFLOP/s = 2·M·N·K / time, best (median).');
+    L.push('TF.js wasm (XNNPACK, simd128, 1 thread): `tf.matMul(a, b).dispose()` (the wasm backend runs the kernel synchronously; no read-back). recur: the bindings\' benchmark export `gemmRepeat(m, k, n, false, iterations)` (C = A·B with the default kernel, `gemm_nn`; its inputs are filled once per call). Both repeated inside one timed call for the small shapes. GFLOP/s = 2·M·N·K / time, best (median) over the timed calls. The weight-gradient shape is timed as a plain A·B; in BPTT it is a transposed product.');
     L.push('');
     L.push(...gemmRows(R.gemm));
     L.push('');
   }
+  L.push('## recur: wasm size and load/init');
+  L.push('');
+  L.push(...loadRows(R.load));
+  L.push('');
   L.push('## Targets of issue 5');
   L.push('');
   L.push(...targets(R));

@@ -124,28 +124,33 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
   n = Math.max(minSteps, Math.min(maxSteps, n));
   if (warm > 8000) n = Math.min(n, 2);
   const times = [];
-  let maxGap = 0;
+  const spans = [];
+  const gaps = []; // [start, end] of every interval between two timer ticks
   let last = now();
-  let running = false;
   const timer = setInterval(() => {
     const t = now();
-    if (running || t - last > maxGap) {
-      // a gap that spans a step counts, idle gaps count too (they are ~1 ms)
-      if (t - last > maxGap) maxGap = t - last;
-    }
+    gaps.push(last, t);
     last = t;
   }, 1);
   for (let i = 0; i < n; i++) {
     await sleep(2);
-    running = true;
     const t0 = now();
     await step();
-    times.push(now() - t0);
-    running = false;
+    const t1 = now();
+    times.push(t1 - t0);
+    spans.push([t0, t1]);
   }
   await sleep(5);
   clearInterval(timer);
-  return { ...stats(times), times, warmups, maxStallMs: maxGap };
+  // per step: the longest tick interval that overlaps the step
+  const perStep = spans.map(([s0, s1]) => {
+    let m = 0;
+    for (let k = 0; k < gaps.length; k += 2) if (gaps[k + 1] >= s0 && gaps[k] <= s1) m = Math.max(m, gaps[k + 1] - gaps[k]);
+    return m;
+  });
+  const maxGap = Math.max(...perStep);
+  const stallMedian = stats(perStep).median;
+  return { ...stats(times), times, warmups, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep };
 }
 
 export function memoryPeak(baselineRss) {

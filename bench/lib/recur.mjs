@@ -13,20 +13,30 @@ export async function loadRecur() {
   } catch (e) {
     throw new NotAvailable(`the recur SDK did not load: ${e.message}`);
   }
-  const create = sdk.createRecur ?? sdk.default?.createRecur;
-  const createModelTop = sdk.createModel;
-  let runtime;
-  if (typeof create === 'function') runtime = create({ mode: 'worker' });
-  const createModel = runtime && typeof runtime.createModel === 'function' ? runtime.createModel.bind(runtime) : createModelTop;
-  if (typeof createModel !== 'function') {
-    await runtime?.dispose?.();
+  if (typeof sdk.createRecur !== 'function') throw new NotAvailable('the recur SDK has no createRecur');
+  const runtime = sdk.createRecur({ mode: 'worker' });
+  if (typeof runtime.createModel !== 'function') {
+    await runtime.dispose?.();
     throw new NotAvailable('the recur SDK has no createModel yet');
   }
-  const info = runtime?.init ? await runtime.init() : undefined;
-  return { sdk, runtime, createModel, info };
+  const t0 = performance.now();
+  const info = await runtime.init();
+  return { sdk, runtime, info: { ...info, initMs: performance.now() - t0 } };
 }
 
-/** The model config of recur-core (crates/recur-core/src/model/config.rs). */
+/** The model config of the SDK (packages/recur/src/model-api.ts). */
+export function sdkConfig(c, kind) {
+  return {
+    inputSize: c.I,
+    seed: 1,
+    layers: [
+      { type: kind, hiddenSize: c.H, returnSequences: false },
+      { type: 'dense', units: outputSize(c) },
+    ],
+  };
+}
+
+/** The model config of recur-core (crates/recur-core/src/model/config.rs), for the bindings. */
 export function recurConfig(c, kind) {
   return {
     input_size: c.I,
@@ -38,23 +48,111 @@ export function recurConfig(c, kind) {
   };
 }
 
-/** Returns { step, predict, dispose } or throws NotAvailable. */
-export async function recurModel(c, kind, data) {
+/**
+ * The public SDK in worker mode: one training step = `model.fit(x, y, {epochs: 1, batchSize: B})`
+ * on the fixed batch (one batch, so one step), Adam installed once with `setOptimizer`;
+ * inference = `model.predict(x, {batchSize: B})`. Returns { step, predict, dispose, info }.
+ */
+export async function recurModel(c, kind, data, weights) {
   const r = await loadRecur();
-  const model = await r.createModel(recurConfig(c, kind), { optimizer: { type: 'adam', lr: 1e-3 }, loss: 'mse' });
-  const xT = toTimeMajor(data.x, c); // recur-core's recurrent layers are time-major [T, B, I]
-  const x = { data: xT, shape: [c.T, c.B, c.I] };
+  const model = await r.runtime.createModel(sdkConfig(c, kind));
+  await model.setOptimizer({ type: 'adam', lr: 1e-3 });
+  const x = { data: data.x, shape: [c.B, c.T, c.I] }; // batch-major, the SDK's default layout
   const y = { data: data.y, shape: [c.B, outputSize(c)] };
-  const train = model.trainStep ?? model.trainBatch ?? model.fit;
-  if (typeof train !== 'function') throw new NotAvailable('the recur model has no trainStep/fit yet');
-  if (typeof model.predict !== 'function') throw new NotAvailable('the recur model has no predict yet');
+  let weightsSet = false;
+  if (weights && kind === 'lstm') {
+    const params = await model.parameters();
+    weightsSet = await setSharedWeights(
+      params.map((p) => p.name),
+      async (n) => (await model.getParam(n)).data.length,
+      (n, d) => model.setParam(n, { data: d }),
+      c,
+      weights,
+    );
+  }
   return {
-    info: r.info,
-    step: () => (model.trainStep ?? model.trainBatch) ? train.call(model, x, y) : train.call(model, x, y, { epochs: 1, batchSize: c.B }),
-    predict: () => model.predict(x),
+    info: { ...r.info, weightsSet },
+    step: () => model.fit(x, y, { epochs: 1, batchSize: c.B, shuffle: false, loss: 'mse' }),
+    predict: async () => (await model.predict(x, { batchSize: c.B })).data,
     dispose: async () => {
       await model.dispose?.();
-      await r.runtime?.dispose?.();
+      await r.runtime.dispose();
     },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// recur through its wasm bindings directly (packages/recur/wasm/<variant>/recur_wasm.js), on the
+// calling thread: the kernels' speed without the worker hop. Reported as separate rows
+// ("recur bindings"), never in place of the SDK's.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// RECUR_BENCH_WASM_DIR points at another build (a directory with <variant>/recur_wasm.js).
+const wasmDir = process.env.RECUR_BENCH_WASM_DIR ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'recur', 'wasm');
+
+export async function loadBindings(variant = 'simd') {
+  const js = path.join(wasmDir, variant, 'recur_wasm.js');
+  const bin = path.join(wasmDir, variant, 'recur_wasm_bg.wasm');
+  if (!fs.existsSync(js) || !fs.existsSync(bin)) throw new NotAvailable(`no recur wasm build in packages/recur/wasm/${variant}`);
+  const b = await import(pathToFileURL(js).href);
+  b.initSync({ module: fs.readFileSync(bin) });
+  return { b, wasmBytes: fs.statSync(bin).size };
+}
+
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_F32 = new Float32Array(0);
+
+function transpose(m, rows, cols) {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
+  return out;
+}
+
+/**
+ * Sets the shared Keras-layout LSTM weights (`lstmWeights`) by PyTorch name: weight_ih [4H, I]
+ * and weight_hh [4H, H] in gate order (i, f, g, o) = Keras's (i, f, c, o) transposed; the
+ * Keras bias goes to bias_ih, bias_hh is 0; the head's weight is [O, H]. Returns false (and
+ * sets nothing) when the names or sizes are not the expected ones.
+ */
+async function setSharedWeights(names, sizeOf, set, c, w) {
+  const find = (suffix) => names.find((n) => n.endsWith(suffix));
+  const O = outputSize(c);
+  const dense = names.filter((n) => !n.includes('_l0'));
+  const plan = [
+    [find('weight_ih_l0'), transpose(w.kernel, c.I, 4 * c.H)],
+    [find('weight_hh_l0'), transpose(w.recurrent, c.H, 4 * c.H)],
+    [find('bias_ih_l0'), w.bias],
+    [find('bias_hh_l0'), new Float32Array(4 * c.H)],
+    [dense.find((n) => n.endsWith('weight')), transpose(w.headW, c.H, O)],
+    [dense.find((n) => n.endsWith('bias')), w.headB],
+  ];
+  for (const [name, data] of plan) {
+    if (!name) return false;
+    if ((await sizeOf(name)) !== data.length) return false;
+  }
+  for (const [name, data] of plan) await set(name, data);
+  return true;
+}
+
+/** Returns { step, predict, dispose, info } or throws NotAvailable. */
+export async function recurBindingsModel(c, kind, data, weights) {
+  const { b, wasmBytes } = await loadBindings();
+  if (typeof b.Model !== 'function') throw new NotAvailable('the recur wasm build has no Model export yet');
+  const model = new b.Model(JSON.stringify(recurConfig(c, kind)));
+  model.setOptimizer(JSON.stringify({ type: 'adam', lr: 1e-3 }));
+  const x = toTimeMajor(data.x, c);
+  const opts = JSON.stringify({ loss: 'mse' });
+  let weightsSet = false;
+  if (weights && kind === 'lstm') {
+    const names = JSON.parse(model.paramsJson()).map((p) => (typeof p === 'string' ? p : p.name));
+    weightsSet = await setSharedWeights(names, (n) => model.getParam(n).length, (n, d) => model.setParam(n, d), c, weights);
+  }
+  return {
+    info: { variant: 'simd', wasmBytes, kernels: b.compiledKernels?.(), weightsSet },
+    step: () => model.trainStep(x, EMPTY_U32, c.T, c.B, EMPTY_U32, data.y, EMPTY_U32, opts),
+    predict: () => model.forward(x, EMPTY_U32, c.T, c.B, EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false),
+    dispose: async () => model.free?.(),
   };
 }
