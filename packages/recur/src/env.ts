@@ -8,7 +8,14 @@
 export type WasmVariant = 'simd' | 'scalar';
 
 /** A precompiled module for each variant, or one module (taken as the SIMD build unless told). */
-export type WasmModuleInput = WebAssembly.Module | { simd?: WebAssembly.Module; scalar?: WebAssembly.Module };
+export type WasmModuleInput =
+  | WebAssembly.Module
+  | {
+      /** The SIMD build (`wasm/simd/recur_wasm_bg.wasm`). */
+      simd?: WebAssembly.Module;
+      /** The scalar build (`wasm/scalar/recur_wasm_bg.wasm`), for runtimes without SIMD. */
+      scalar?: WebAssembly.Module;
+    };
 
 /** Flags of the WebAssembly loader. */
 export interface WasmFlags {

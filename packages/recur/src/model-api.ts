@@ -20,8 +20,18 @@ export type Activation =
   | 'tanh'
   | 'relu'
   | 'sigmoid'
-  | { type: 'leaky_relu' | 'leakyRelu'; /** Slope for x < 0 (default 0.01). */ slope?: number }
-  | { type: 'elu'; /** Scale of the negative part (default 1). */ alpha?: number };
+  | {
+      /** Leaky ReLU: `x` for x ≥ 0, `slope · x` below. */
+      type: 'leaky_relu' | 'leakyRelu';
+      /** Slope for x < 0 (default 0.01). */
+      slope?: number;
+    }
+  | {
+      /** ELU: `x` for x > 0, `alpha · (exp(x) − 1)` below. */
+      type: 'elu';
+      /** Scale of the negative part (default 1). */
+      alpha?: number;
+    };
 
 /** Options shared by `rnn`, `lstm` and `gru` layers (PyTorch's constructor arguments). */
 export interface RecurrentLayerOptions {
@@ -48,6 +58,7 @@ export interface RecurrentLayerOptions {
 
 /** An Elman RNN stack (`nn.RNN`). */
 export interface RnnLayerConfig extends RecurrentLayerOptions {
+  /** Layer kind. */
   type: 'rnn';
   /** The nonlinearity (default `'tanh'`). */
   activation?: Activation;
@@ -55,6 +66,7 @@ export interface RnnLayerConfig extends RecurrentLayerOptions {
 
 /** An LSTM stack (`nn.LSTM`). */
 export interface LstmLayerConfig extends RecurrentLayerOptions {
+  /** Layer kind. */
   type: 'lstm';
   /** ONNX-style peephole connections (`peephole_{i,f,o}_l{k}`, default false). */
   peephole?: boolean;
@@ -62,6 +74,7 @@ export interface LstmLayerConfig extends RecurrentLayerOptions {
 
 /** A GRU stack (`nn.GRU`). */
 export interface GruLayerConfig extends RecurrentLayerOptions {
+  /** Layer kind. */
   type: 'gru';
   /** PyTorch's reset-after form (default true) or the reset-before form (Keras `reset_after=False`). */
   resetAfter?: boolean;
@@ -69,6 +82,7 @@ export interface GruLayerConfig extends RecurrentLayerOptions {
 
 /** `nn.BatchNorm1d` over the features of every row (every step of every sequence). */
 export interface BatchNormLayerConfig {
+  /** Layer kind. */
   type: 'batchNorm';
   /** Added to the variance (default 1e-5). */
   eps?: number;
@@ -82,6 +96,7 @@ export interface BatchNormLayerConfig {
 
 /** Inverted dropout (`nn.Dropout`), active in training only. */
 export interface DropoutLayerConfig {
+  /** Layer kind. */
   type: 'dropout';
   /** Probability of zeroing an element. */
   p: number;
@@ -89,6 +104,7 @@ export interface DropoutLayerConfig {
 
 /** A linear layer (`nn.Linear`) plus activation, applied to every row. */
 export interface DenseLayerConfig {
+  /** Layer kind. */
   type: 'dense';
   /** Output features. */
   units: number;
@@ -102,6 +118,7 @@ export interface DenseLayerConfig {
 
 /** Token ids → vectors (`nn.Embedding`); first layer only; the model's input is then ids `[B, T]`. */
 export interface EmbeddingLayerConfig {
+  /** Layer kind. */
   type: 'embedding';
   /** Number of distinct token ids. */
   vocabSize: number;
@@ -145,9 +162,50 @@ export interface ParameterInfo {
 
 /** An optimizer with PyTorch's hyperparameter names (camelCase) and defaults. */
 export type OptimizerConfig =
-  | { type: 'sgd'; lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
-  | { type: 'adam' | 'adamw'; lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean }
-  | { type: 'rmsprop'; lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number; centered?: boolean };
+  | {
+      /** `torch.optim.SGD`. */
+      type: 'sgd';
+      /** Learning rate (default 1e-3). */
+      lr?: number;
+      /** Momentum factor (default 0); its buffer is saved as `momentum_buffer`. */
+      momentum?: number;
+      /** Dampening of the momentum (default 0). */
+      dampening?: number;
+      /** L2 penalty added to the gradient (default 0). */
+      weightDecay?: number;
+      /** Nesterov momentum (default false; needs a momentum and zero dampening). */
+      nesterov?: boolean;
+    }
+  | {
+      /** `torch.optim.Adam`, or `torch.optim.AdamW` (decoupled weight decay). */
+      type: 'adam' | 'adamw';
+      /** Learning rate (default 1e-3). */
+      lr?: number;
+      /** Decay rates of the first and second moment estimates (default `[0.9, 0.999]`). */
+      betas?: [number, number];
+      /** Added to the denominator (default 1e-8). */
+      eps?: number;
+      /** Adam: L2 penalty added to the gradient (default 0); AdamW: decoupled decay `p *= 1 − lr·wd` (default 1e-2). */
+      weightDecay?: number;
+      /** The AMSGrad variant (default false; keeps `max_exp_avg_sq`). */
+      amsgrad?: boolean;
+    }
+  | {
+      /** `torch.optim.RMSprop`. */
+      type: 'rmsprop';
+      /** Learning rate (default 1e-2). */
+      lr?: number;
+      /** Smoothing constant of the squared-gradient average (default 0.99). */
+      alpha?: number;
+      /** Added to the denominator (default 1e-8). */
+      eps?: number;
+      /** L2 penalty added to the gradient (default 0). */
+      weightDecay?: number;
+      /** Momentum factor (default 0). */
+      momentum?: number;
+      /** Normalize by the estimated variance of the gradient (default false). */
+      centered?: boolean;
+    };
 
 /** A loss: mean squared error, softmax cross-entropy from logits with class ids, or BCE with logits. */
 export type LossName = 'mse' | 'crossEntropy' | 'bce';
@@ -192,7 +250,14 @@ export interface EpochLogs {
   /** Requested metrics, on training data (`accuracy`) and on validation data (`valAccuracy`). */
   metrics: Record<string, number>;
   /** Gradient norms of the epoch (before clipping): mean and max over batches, and of the last batch per parameter. */
-  gradNorm: { mean: number; max: number; perParam: Record<string, number> };
+  gradNorm: {
+    /** Mean over the epoch's batches of the global gradient norm. */
+    mean: number;
+    /** Largest global gradient norm of a batch. */
+    max: number;
+    /** Per-parameter gradient norms of the last batch, by PyTorch name. */
+    perParam: Record<string, number>;
+  };
   /** Batches whose update was skipped because a gradient was not finite. */
   skippedBatches: number;
   /** Milliseconds the epoch took. */
@@ -236,9 +301,21 @@ export interface FitOptions extends SequenceCallOptions {
   /** Metrics reported per epoch (default none). */
   metrics?: MetricName[];
   /** Gradient clipping: elementwise `value` first, then global L2 `norm`; `nonFinite` (default `'error'`) or skip the step. */
-  clip?: { value?: number; norm?: number; nonFinite?: 'error' | 'skip' };
+  clip?: {
+    /** Clamp every gradient element to `[-value, value]` (`clip_grad_value_`). */
+    value?: number;
+    /** Rescale all gradients so their global L2 norm is at most `norm` (`clip_grad_norm_`). */
+    norm?: number;
+    /** A NaN/∞ gradient: `'error'` (default) rejects with `NonFiniteError`; `'skip'` drops that update and counts it. */
+    nonFinite?: 'error' | 'skip';
+  };
   /** Truncated BPTT every `truncate` steps; `stateful` carries states across batches (no shuffle, equal batches). */
-  bptt?: { truncate?: number; stateful?: boolean };
+  bptt?: {
+    /** Steps per truncation window: no gradient flows back across a window border (default: full BPTT). */
+    truncate?: number;
+    /** Carry the final states of a batch into the next one (default false). */
+    stateful?: boolean;
+  };
   /** Called with the latest batch at most every `progressIntervalMs`, and after every epoch's last batch. */
   onBatchEnd?: (logs: BatchLogs) => void;
   /** Called after every epoch; `fit` resolves only after the last call returned. */
@@ -301,7 +378,12 @@ export interface PredictOptions extends SequenceCallOptions {
  * Initial or final states of the recurrent layers: one tensor `[L·D, B, H]` for a model with one
  * recurrent layer, or an array with one entry per recurrent layer (`null`: zeros / none).
  */
-export type StatesInput = TensorLike | { perLayer: (TensorLike | null)[] };
+export type StatesInput =
+  | TensorLike
+  | {
+      /** One entry per recurrent layer, in order (`null`: zeros / none). */
+      perLayer: (TensorLike | null)[];
+    };
 
 /** Options of {@link Model.forward}. */
 export interface ForwardOptions extends SequenceCallOptions {
@@ -415,7 +497,12 @@ export interface Model {
   /** Every parameter's PyTorch name and shape, in PyTorch's order. */
   parameters(): ParameterInfo[];
   /** What the model outputs: a sequence `[B, T, width]` or one row per sequence `[B, width]`. */
-  readonly output: { sequence: boolean; width: number };
+  readonly output: {
+    /** True when the model outputs every step. */
+    sequence: boolean;
+    /** Features per output row. */
+    width: number;
+  };
 
   /** Trains on `x` (`[B, T, F]`) and `y` (`[B, T, out]`/`[B, out]`, class ids `[B, T]`/`[B]` for crossEntropy). */
   fit(x: TensorLike, y: TensorLike, options?: FitOptions): Promise<History>;
