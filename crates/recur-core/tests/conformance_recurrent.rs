@@ -101,17 +101,5 @@ fn run_case(case: &Value) -> Result<(), String> {
 
 #[test]
 fn every_recurrent_case_matches_pytorch() {
-    let cases = cases_of_kind("recurrent");
-    assert!(cases.len() >= 19, "expected the recurrent vectors, found {}", cases.len());
-    let mut failures = Vec::new();
-    for (file, case) in &cases {
-        match run_case(case) {
-            Ok(()) => println!("ok {file}"),
-            Err(e) => {
-                println!("FAIL {file}: {e}");
-                failures.push(format!("{file}: {e}"));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    replay_kind("recurrent", 19, run_case);
 }

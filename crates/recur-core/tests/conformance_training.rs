@@ -74,17 +74,5 @@ fn run_case(case: &Value) -> Result<(), String> {
 
 #[test]
 fn every_training_case_matches_pytorch() {
-    let cases = cases_of_kind("training");
-    assert!(cases.len() >= 3, "expected the training vectors, found {}", cases.len());
-    let mut failures = Vec::new();
-    for (file, case) in &cases {
-        match run_case(case) {
-            Ok(()) => println!("ok {file}"),
-            Err(e) => {
-                println!("FAIL {file}: {e}");
-                failures.push(format!("{file}: {e}"));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    replay_kind("training", 3, run_case);
 }

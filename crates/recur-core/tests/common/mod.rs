@@ -69,3 +69,21 @@ pub fn compare(what: &str, got: &[f32], want: &[f64], rtol: f64, atol: f64) -> R
         )),
     }
 }
+
+/// Runs `run` on every case of `kind` (at least `min_cases` must exist), printing `ok FILE` or
+/// `FAIL FILE: why` for each, and fails listing every failed case.
+pub fn replay_kind(kind: &str, min_cases: usize, run: impl Fn(&Value) -> Result<(), String>) {
+    let cases = cases_of_kind(kind);
+    assert!(cases.len() >= min_cases, "expected at least {min_cases} '{kind}' vectors, found {}", cases.len());
+    let mut failures = Vec::new();
+    for (file, case) in &cases {
+        match run(case) {
+            Ok(()) => println!("ok {file}"),
+            Err(e) => {
+                println!("FAIL {file}: {e}");
+                failures.push(format!("{file}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
