@@ -7,6 +7,8 @@
 //! Layout: tensors are `f32`, row-major; sequences are time-major `[T, B, F]` inside the core;
 //! weights keep PyTorch's `[G·H, in]` layout and names.
 #![warn(missing_docs)]
+// `memory_atomic_wait32` (the pool's sleep on wasm threads) is still unstable in core::arch.
+#![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
 
 pub mod activation;
 pub mod clip;
@@ -16,6 +18,7 @@ pub mod layers;
 pub mod loss;
 pub mod optim;
 pub mod model;
+pub mod parallel;
 pub mod param;
 pub mod recurrent;
 pub mod rng;

@@ -253,29 +253,65 @@ pub(crate) unsafe fn gemm_loop_prepacked<K: GemmKernel>(
     rsc: usize,
     csc: usize,
 ) {
-    if m == 0 || n == 0 {
+    gemm_loop_prepacked_cols::<K>(m, k, n, 0, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc)
+}
+
+/// The columns `j0..j1` of [`gemm_loop_prepacked`]'s product: `C[:, j0..j1]` from the panels of
+/// the prepacked `B` that hold those columns (`c` still points to column 0). With `j0` a
+/// multiple of `K::NR`, every element is computed by exactly the operations, in the same order,
+/// as in the whole product, so splitting the columns among threads changes no bit.
+///
+/// # Safety
+/// As [`gemm_loop_prepacked`]; `j0 <= j1 <= n` and `j0 % K::NR == 0`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    j0: usize,
+    j1: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    bpacked: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    debug_assert!(j0 <= j1 && j1 <= n && j0 % K::NR == 0);
+    if m == 0 || j0 == j1 {
         return;
     }
     if k == 0 {
-        return scale_c(m, n, beta, c, rsc, csc);
+        return scale_c(m, j1 - j0, beta, c.add(j0 * csc), rsc, csc);
     }
     let kc_max = k.min(K::KC);
     let ap_len = kc_max * m.min(K::MC).next_multiple_of(K::MR);
     with_pack_buffer(ap_len, |app| {
         let mut off = 0;
-        // LOOP 5 and LOOP 4 as in `gemm_loop`, taking each B~ block from the prepacked buffer.
+        // LOOP 5 and LOOP 4 as in `gemm_loop`, taking each B~ block from the prepacked buffer;
+        // within an NC block only the panels of columns j0..j1 are used.
         for (l5, nc) in chunks(n, K::NC) {
-            let c = c.add(l5 * K::NC * csc);
+            let (b0, b1) = (l5 * K::NC, l5 * K::NC + nc);
+            let (lo, hi) = (j0.max(b0), j1.min(b1));
+            if lo >= hi {
+                off += k * nc.next_multiple_of(K::NR);
+                continue;
+            }
+            let c = c.add(lo * csc);
             for (l4, kc) in chunks(k, K::KC) {
                 let a = a.add(l4 * K::KC * csa);
-                let bpp = bpacked.add(off);
+                // Panel (lo - b0) / NR of this KC × NC block.
+                let bpp = bpacked.add(off + (lo - b0) * kc);
                 off += kc * nc.next_multiple_of(K::NR);
                 let betap = if l4 == 0 { beta } else { 1.0 };
                 for (l3, mc) in chunks(m, K::MC) {
                     let a = a.add(l3 * K::MC * rsa);
                     let c = c.add(l3 * K::MC * rsc);
                     pack(K::MR, kc, mc, app, a, rsa, csa);
-                    gemm_packed::<K>(nc, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
+                    gemm_packed::<K>(hi - lo, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
                 }
             }
         }

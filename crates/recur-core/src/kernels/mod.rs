@@ -22,7 +22,7 @@ pub mod simd128;
 
 pub use kernel::GemmKernel;
 
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 /// Below this many multiply-adds (`m · n · k`), [`gemm`] runs a direct loop instead of packing.
 ///
@@ -30,6 +30,15 @@ use crate::{Error, Result};
 /// wins up to about 4×8×8 = 256 (≈130 ns native, ≈280 ns wasm, where packing's fixed cost is
 /// 85–120 ns), and loses by 2× at 1024 and 5–7× at 4096.
 const SMALL_PRODUCT: usize = 256;
+
+/// From this many multiply-adds (`m · n · k`) on, [`gemm`] and [`gemm_prepacked`] split the
+/// product among the threads of the pool ([`crate::parallel`]), when there is one.
+///
+/// Measured (`examples/par_bench.rs` natively, and in Node 20 with the `threads` build) on the
+/// per-step recurrent products `[B, H] · [H, 4H]`: waking a spinning worker and waiting for it
+/// costs 1–3 µs, one that sleeps 20–60 µs; the split gains from about 2¹⁷ multiply-adds
+/// (≈ 8 µs on one core) and is clearly ahead from 2¹⁸.
+const PARALLEL_MIN: usize = 1 << 18;
 
 /// A GEMM implementation that [`gemm_with`] can be asked to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,8 +114,128 @@ pub fn gemm(
         unsafe { small(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
         return;
     }
+    let threads = parallel::threads();
+    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN {
+        let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        // SAFETY: bounds checked above; `C` does not alias itself (the contract of `gemm`).
+        unsafe {
+            match BEST {
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+                KernelKind::RelaxedSimd => {
+                    par_gemm::<simd128::RelaxedSimd>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
+                }
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                KernelKind::Simd128 => par_gemm::<simd128::Simd128>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc),
+                _ => par_gemm::<scalar::Scalar>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc),
+            }
+        }
+        return;
+    }
     // SAFETY: bounds checked above, and `BEST` is compiled in.
     unsafe { run(BEST, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+}
+
+/// Raw operand pointers shared with the pool's threads for one product.
+#[derive(Clone, Copy)]
+struct Operands {
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+}
+// SAFETY: the tasks of one product read `A` and `B` and write disjoint parts of `C`.
+unsafe impl Sync for Operands {}
+unsafe impl Send for Operands {}
+
+/// Task `t` of `tasks`: its whole panels `p0..p1` out of `panels`.
+#[inline]
+fn panel_range(panels: usize, tasks: usize, t: usize) -> (usize, usize) {
+    (panels * t / tasks, panels * (t + 1) / tasks)
+}
+
+/// [`blocked::gemm_loop`] split among `threads` participants, by rows of `C` in whole
+/// `K::MR`-row panels when `m ≥ n` (each task then packs the smaller `B` again) and by columns
+/// in whole `K::NR`-column panels otherwise (each task packs `A`). Each task runs the blocked
+/// loop on its rows or columns: the cache blocks and tiles of every element, and so its
+/// operations and their order, are those of the whole product, whatever the split.
+///
+/// # Safety
+/// As [`blocked::gemm_loop`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn par_gemm<K: GemmKernel>(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    let by_rows = m >= n;
+    let panels = if by_rows { m.div_ceil(K::MR) } else { n.div_ceil(K::NR) };
+    let tasks = threads.min(panels);
+    if tasks < 2 {
+        return blocked::gemm_loop::<K>(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    }
+    let ops = Operands { a, b, c: c as *mut f32 };
+    parallel::run(tasks, &move |t| {
+        let ops = ops;
+        let (p0, p1) = panel_range(panels, tasks, t);
+        // SAFETY: the task's rows (or columns) lie inside the product, and no two tasks share one.
+        unsafe {
+            if by_rows {
+                let (i0, i1) = (p0 * K::MR, (p1 * K::MR).min(m));
+                blocked::gemm_loop::<K>(i1 - i0, k, n, alpha, ops.a.add(i0 * rsa), rsa, csa, ops.b, rsb, csb, beta, ops.c.add(i0 * rsc), rsc, csc)
+            } else {
+                let (j0, j1) = (p0 * K::NR, (p1 * K::NR).min(n));
+                blocked::gemm_loop::<K>(m, k, j1 - j0, alpha, ops.a, rsa, csa, ops.b.add(j0 * csb), rsb, csb, beta, ops.c.add(j0 * csc), rsc, csc)
+            }
+        }
+    });
+}
+
+/// [`blocked::gemm_loop_prepacked`] split among `threads` participants by columns of `C`, in
+/// whole `K::NR`-column panels of the prepacked `B` (the per-step recurrent product: each
+/// thread reads only its part of the weights). Bitwise the same as one thread.
+///
+/// # Safety
+/// As [`blocked::gemm_loop_prepacked`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn par_gemm_prepacked<K: GemmKernel>(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    bpacked: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    let panels = n.div_ceil(K::NR);
+    let tasks = threads.min(panels);
+    if tasks < 2 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
+        return blocked::gemm_loop_prepacked::<K>(m, k, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc);
+    }
+    let ops = Operands { a, b: bpacked, c };
+    parallel::run(tasks, &move |t| {
+        let ops = ops;
+        let (p0, p1) = panel_range(panels, tasks, t);
+        let (j0, j1) = (p0 * K::NR, (p1 * K::NR).min(n));
+        // SAFETY: columns j0..j1 lie inside the product, and no two tasks share one.
+        unsafe { blocked::gemm_loop_prepacked_cols::<K>(m, k, n, j0, j1, alpha, ops.a, rsa, csa, ops.b, beta, ops.c, rsc, csc) }
+    });
 }
 
 /// A `k × n` right-hand operand packed once for the default kernel, to be multiplied many
@@ -184,16 +313,17 @@ pub fn gemm_prepacked(m: usize, alpha: f32, a: &[f32], rsa: usize, csa: usize, b
         assert!((m - 1) * rsc + (n - 1) * csc < c.len(), "gemm_prepacked: C too short");
     }
     let (ap, bp, cp) = (a.as_ptr(), b.data.as_ptr(), c.as_mut_ptr());
+    let t = parallel::threads();
     // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
     unsafe {
         match BEST {
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
             KernelKind::RelaxedSimd => {
-                blocked::gemm_loop_prepacked::<simd128::RelaxedSimd>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
+                par_gemm_prepacked::<simd128::RelaxedSimd>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
             }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            KernelKind::Simd128 => blocked::gemm_loop_prepacked::<simd128::Simd128>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
-            _ => blocked::gemm_loop_prepacked::<scalar::Scalar>(m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
+            KernelKind::Simd128 => par_gemm_prepacked::<simd128::Simd128>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
+            _ => par_gemm_prepacked::<scalar::Scalar>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
         }
     }
 }

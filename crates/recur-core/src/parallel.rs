@@ -1,0 +1,311 @@
+//! A fixed pool of threads that is cheap to wake, for splitting one product over a few cores.
+//!
+//! The pool has no threads of its own: a host starts them. Natively, [`start_native_pool`]
+//! spawns `std` threads; on wasm (`+atomics`, shared memory), the JavaScript side starts workers
+//! that instantiate the same module with the same memory and call the exported entry, which
+//! runs [`worker_main`] forever. With no pool (the default) [`run`] works every task on the
+//! calling thread, in order, exactly as a plain loop.
+//!
+//! # Protocol
+//! One job at a time: a `&dyn Fn(usize)` and a number of tasks. The caller publishes it by
+//! storing the job, then one 64-bit state word `epoch | tasks | next`, then bumping a 32-bit
+//! wake word that idle workers wait on. Every participant (the caller included) claims task
+//! indices by compare-and-swap on the state word, so a task runs exactly once, and a worker
+//! that wakes late for an old job finds its epoch gone and claims nothing. The caller returns
+//! once the job's completed-task counter reaches `tasks`: no participant can then still hold the
+//! job, because it reads the job only after claiming a task that was not yet complete.
+//!
+//! Waiting: workers spin briefly on the wake word (the time loop publishes a job per step, a few
+//! microseconds apart), then sleep on it: `memory.atomic.wait32` on wasm32 with atomics, a
+//! mutex and condition variable elsewhere. The caller only notifies when a worker sleeps.
+//!
+//! Determinism is the caller's business: [`run`] promises only that every task runs once.
+//! The kernels split work so that each output element is computed by the same operations in the
+//! same order whichever thread computes it (see `kernels`).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+/// Most tasks one job may have (the task fields of the state word are 16 bits wide).
+pub const MAX_TASKS: usize = 0xffff;
+
+/// Most threads a pool may have (the caller included).
+pub const MAX_THREADS: usize = 64;
+
+/// Spins on a word before sleeping on it (iterations of `spin_loop`, about 20–60 µs).
+const SPIN: u32 = 1 << 14;
+
+/// Participants of the pool (the calling thread included); 1 = no pool.
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+/// Participants used by [`run`] now (≤ `THREADS`); workers with a higher index stay idle.
+static ACTIVE: AtomicUsize = AtomicUsize::new(1);
+/// Workers that have entered [`worker_main`].
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+/// Held by the thread running a job: a second caller runs its tasks alone.
+static BUSY: AtomicBool = AtomicBool::new(false);
+/// The job: points to a `&dyn Fn(usize)` on the caller's stack while the job runs.
+static JOB: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+/// `epoch << 32 | tasks << 16 | next`.
+static STATE: AtomicU64 = AtomicU64::new(0);
+/// Tasks of the current job that have completed.
+static DONE: AtomicU32 = AtomicU32::new(0);
+/// Bumped once per job; idle workers wait on it.
+static WAKE: AtomicU32 = AtomicU32::new(0);
+/// Workers asleep on `WAKE` (the caller notifies only when there are some).
+static SLEEPERS: AtomicU32 = AtomicU32::new(0);
+/// 1 while the caller sleeps on `DONE`.
+static CALLER_SLEEPS: AtomicU32 = AtomicU32::new(0);
+/// Jobs split among threads so far, and tasks of them that pool workers ran (diagnostics).
+static JOBS: AtomicUsize = AtomicUsize::new(0);
+static WORKER_TASKS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// True on pool workers and inside a running job: nested [`run`] calls go sequential.
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Declares a pool of `n` participants (the calling thread and `n - 1` workers, which the host
+/// must start with indices `1..n` calling [`worker_main`]) and uses all of them. Returns the
+/// pool size, clamped to `1..=MAX_THREADS`. A pool never shrinks: a smaller `n` later only
+/// lowers the number used ([`set_threads`]).
+pub fn init_pool(n: usize) -> usize {
+    let n = n.clamp(1, MAX_THREADS);
+    let size = THREADS.fetch_max(n, SeqCst).max(n);
+    ACTIVE.store(n, SeqCst);
+    size
+}
+
+/// Uses `n` participants of the pool from now on (clamped to `1..=` the pool size); returns
+/// the number in use. One participant runs everything on the calling thread.
+pub fn set_threads(n: usize) -> usize {
+    let n = n.clamp(1, THREADS.load(SeqCst));
+    ACTIVE.store(n, SeqCst);
+    n
+}
+
+/// Participants [`run`] uses now (1 with no pool).
+pub fn threads() -> usize {
+    ACTIVE.load(Relaxed)
+}
+
+/// Size of the pool (1 with no pool).
+pub fn pool_size() -> usize {
+    THREADS.load(Relaxed)
+}
+
+/// Workers that have entered [`worker_main`] so far.
+pub fn started_workers() -> usize {
+    STARTED.load(SeqCst)
+}
+
+/// Jobs [`run`] has split among threads so far, and how many of their tasks pool workers (not
+/// the calling thread) ran: diagnostics, to see that the pool is used.
+pub fn stats() -> (usize, usize) {
+    (JOBS.load(Relaxed), WORKER_TASKS.load(Relaxed))
+}
+
+/// Runs `f(0)`, …, `f(tasks - 1)`, each exactly once, on the calling thread and the pool's
+/// workers; returns when all are done. Sequential, in order, on the calling thread when there
+/// is no pool, one task, a nested call, or another job already running.
+pub fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+    if tasks <= 1 || threads() <= 1 || INSIDE.with(Cell::get) || BUSY.swap(true, Acquire) {
+        (0..tasks).for_each(f);
+        return;
+    }
+    assert!(tasks <= MAX_TASKS, "parallel::run: {tasks} tasks (at most {MAX_TASKS})");
+    INSIDE.with(|c| c.set(true));
+    // A panic in a task (a bug: the kernels do not panic) would leave workers with a dangling
+    // job; abort rather than unwind past it.
+    struct AbortOnUnwind;
+    impl Drop for AbortOnUnwind {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                std::process::abort();
+            }
+        }
+    }
+    let guard = AbortOnUnwind;
+
+    JOBS.fetch_add(1, Relaxed);
+    let job: &(dyn Fn(usize) + Sync) = f;
+    JOB.store(&job as *const &(dyn Fn(usize) + Sync) as *mut (), Relaxed);
+    DONE.store(0, Relaxed);
+    let epoch = (STATE.load(Relaxed) >> 32).wrapping_add(1) & 0xffff_ffff;
+    STATE.store(epoch << 32 | (tasks as u64) << 16, SeqCst);
+    WAKE.fetch_add(1, SeqCst);
+    if SLEEPERS.load(SeqCst) > 0 {
+        futex::wake_all(&WAKE);
+    }
+
+    work(usize::MAX);
+
+    // Wait for the tasks other threads claimed.
+    let tasks = tasks as u32;
+    let mut spins = 0;
+    loop {
+        if DONE.load(Acquire) == tasks {
+            break;
+        }
+        if spins < SPIN {
+            spins += 1;
+            std::hint::spin_loop();
+            continue;
+        }
+        CALLER_SLEEPS.store(1, SeqCst);
+        let done = DONE.load(SeqCst);
+        if done != tasks {
+            futex::wait(&DONE, done);
+        }
+        CALLER_SLEEPS.store(0, SeqCst);
+    }
+    JOB.store(std::ptr::null_mut(), Relaxed);
+    drop(guard);
+    INSIDE.with(|c| c.set(false));
+    BUSY.store(false, Release);
+}
+
+/// Claims and runs tasks of the current job until none is left. `index` is the worker's
+/// (`usize::MAX` for the caller); workers past the active count claim nothing.
+fn work(index: usize) {
+    if index != usize::MAX && index >= ACTIVE.load(Relaxed) {
+        return;
+    }
+    let mut state = STATE.load(Acquire);
+    loop {
+        let tasks = (state >> 16) & 0xffff;
+        let next = state & 0xffff;
+        if next >= tasks {
+            return;
+        }
+        match STATE.compare_exchange_weak(state, state + 1, AcqRel, Acquire) {
+            Ok(_) => {
+                // SAFETY: task `next` of this epoch is claimed and not complete, so the job's
+                // caller is still inside `run` and `JOB` points to its live `&dyn Fn`.
+                let job = unsafe { *(JOB.load(Relaxed) as *const &(dyn Fn(usize) + Sync)) };
+                job(next as usize);
+                if index != usize::MAX {
+                    WORKER_TASKS.fetch_add(1, Relaxed);
+                }
+                let done = DONE.fetch_add(1, SeqCst) + 1;
+                if done as u64 == tasks && CALLER_SLEEPS.load(SeqCst) != 0 {
+                    futex::wake_all(&DONE);
+                }
+                state = STATE.load(Acquire);
+            }
+            Err(now) => state = now,
+        }
+    }
+}
+
+/// The loop of pool worker `index` (`1..` the pool size): waits for jobs and works them,
+/// forever. Hosts start one thread per worker index and call this from it.
+pub fn worker_main(index: usize) -> ! {
+    INSIDE.with(|c| c.set(true));
+    STARTED.fetch_add(1, SeqCst);
+    let mut seen = WAKE.load(SeqCst);
+    loop {
+        let mut spins = 0;
+        loop {
+            let now = WAKE.load(Acquire);
+            if now != seen {
+                seen = now;
+                break;
+            }
+            if spins < SPIN {
+                spins += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            SLEEPERS.fetch_add(1, SeqCst);
+            if WAKE.load(SeqCst) == seen {
+                futex::wait(&WAKE, seen);
+            }
+            SLEEPERS.fetch_sub(1, SeqCst);
+        }
+        work(index);
+    }
+}
+
+/// Starts a native pool of `n` participants: `n - 1` `std` threads running [`worker_main`].
+/// Returns the pool size. Calling it again with a larger `n` starts the missing workers.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn start_native_pool(n: usize) -> usize {
+    use std::sync::Mutex;
+    static SPAWNED: Mutex<usize> = Mutex::new(1);
+    let n = n.clamp(1, MAX_THREADS);
+    let mut spawned = SPAWNED.lock().unwrap_or_else(|e| e.into_inner());
+    THREADS.fetch_max(n, SeqCst);
+    while *spawned < n {
+        let index = *spawned;
+        std::thread::Builder::new()
+            .name(format!("recur-pool-{index}"))
+            .spawn(move || worker_main(index))
+            .expect("spawning a pool thread");
+        *spawned += 1;
+    }
+    set_threads(n)
+}
+
+/// Sleeping on a 32-bit word until another thread changes it and wakes the sleepers.
+mod futex {
+    use std::sync::atomic::AtomicU32;
+
+    /// Sleeps while `word == expected` (may return spuriously).
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    pub fn wait(word: &AtomicU32, expected: u32) {
+        // SAFETY: `word` is a valid, aligned 32-bit location of shared memory.
+        unsafe {
+            core::arch::wasm32::memory_atomic_wait32(word.as_ptr() as *mut i32, expected as i32, -1);
+        }
+    }
+
+    /// Wakes every thread sleeping on `word`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    pub fn wake_all(word: &AtomicU32) {
+        // SAFETY: as above.
+        unsafe {
+            core::arch::wasm32::memory_atomic_notify(word.as_ptr() as *mut i32, u32::MAX);
+        }
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
+    mod parking {
+        use std::sync::{Condvar, Mutex};
+        pub static LOCK: Mutex<()> = Mutex::new(());
+        pub static CV: Condvar = Condvar::new();
+    }
+
+    /// Sleeps while `word == expected` (may return spuriously).
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub fn wait(word: &AtomicU32, expected: u32) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let guard = parking::LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        if word.load(SeqCst) == expected {
+            // A timeout bounds the cost of any lost wake-up to a millisecond.
+            let _ = parking::CV.wait_timeout(guard, std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Wakes every thread sleeping on `word` (here: on any word).
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub fn wake_all(_word: &AtomicU32) {
+        let _guard = parking::LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        parking::CV.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_pool_tasks_run_in_order_on_the_caller() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let me = std::thread::current().id();
+        run(5, &|i| {
+            assert_eq!(std::thread::current().id(), me);
+            seen.lock().unwrap().push(i);
+        });
+        assert_eq!(*seen.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+}
