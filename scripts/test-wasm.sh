@@ -58,6 +58,9 @@ case "$TOOLCHAIN" in
 esac
 say "runner: $RUNNER ($("$RUNNER" --version)), node $(node --version), target features $FEATURES"
 
+# No debug info in this build (the test profile's default): it would double the time spent
+# compiling std and the dependencies for wasm, and the runner reports panics without it.
+CARGO_PROFILE_TEST_DEBUG="${CARGO_PROFILE_TEST_DEBUG:-0}" \
 CARGO_TARGET_DIR="$ROOT/target/wasm/test" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$RUNNER" \
 RUSTFLAGS="$RUSTFLAGS_ALL" \
