@@ -3,12 +3,17 @@
 # recur_wasm_bg.wasm, recur_wasm.d.ts, recur_wasm_bg.wasm.d.ts; wasm-bindgen `--target web`),
 # then optimizes the .wasm with binaryen's wasm-opt -O3.
 #
-#   bash scripts/build-wasm.sh [--force] [VARIANT...]     (default variants: simd scalar)
+#   bash scripts/build-wasm.sh [--force] [VARIANT...]     (default variants: simd scalar threads)
 #
 # Variants (target features of the whole build, std included where std is built here):
 #   simd     +simd128                 packages/recur/wasm/simd/     (the default build)
 #   scalar   no SIMD                  packages/recur/wasm/scalar/   (runtimes without SIMD)
 #   relaxed  +simd128,+relaxed-simd   packages/recur/wasm/relaxed/  (not built by default)
+#   threads  +simd128,+atomics,+bulk-memory,+mutable-globals       packages/recur/wasm/threads/
+#            wasm threads: shared memory (imported, at most RECUR_WASM_MAX_MEMORY bytes, default
+#            1 GiB), the TLS exports wasm-bindgen's thread support needs, std rebuilt with
+#            atomics (-Zbuild-std=panic_abort,std, also with the plain toolchain, which then
+#            needs the rust-src component and RUSTC_BOOTSTRAP=1).
 #
 # Toolchain (README.md, "Building"):
 #   - plain: where `rustup target list --installed` shows wasm32-unknown-unknown (an ordinary
@@ -27,7 +32,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-DEFAULT_VARIANTS=(simd scalar)
+DEFAULT_VARIANTS=(simd scalar threads)
 CRATE=crates/recur-wasm
 OUT_NAME=recur_wasm
 TARGET=wasm32-unknown-unknown
@@ -40,7 +45,7 @@ variants=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     -*) die "unknown option $arg" ;;
     *) variants+=("$arg") ;;
   esac
@@ -53,7 +58,8 @@ variant_features() {
     simd) echo "+simd128" ;;
     scalar) echo "" ;;
     relaxed) echo "+simd128,+relaxed-simd" ;;
-    *) die "unknown variant '$1' (simd, scalar, relaxed)" ;;
+    threads) echo "+simd128,+atomics,+bulk-memory,+mutable-globals" ;;
+    *) die "unknown variant '$1' (simd, scalar, relaxed, threads)" ;;
   esac
 }
 variant_expect() {
@@ -61,6 +67,23 @@ variant_expect() {
     simd) echo "+simd128 -relaxed-simd" ;;
     scalar) echo "-simd128 -relaxed-simd" ;;
     relaxed) echo "+simd128 +relaxed-simd" ;;
+    threads) echo "+simd128 +atomics -relaxed-simd" ;;
+  esac
+}
+
+# Extra linker arguments of a variant. Threads: a shared memory the JS side creates (imported, so
+# that helper workers can instantiate the module on the same memory), and the exports wasm-bindgen
+# uses to give each thread its own TLS block and stack.
+RECUR_WASM_MAX_MEMORY="${RECUR_WASM_MAX_MEMORY:-1073741824}"
+variant_link_flags() {
+  case "$1" in
+    threads)
+      local a
+      for a in --shared-memory --import-memory "--max-memory=$RECUR_WASM_MAX_MEMORY" \
+        --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base; do
+        printf -- '-C link-arg=%s ' "$a"
+      done
+      ;;
   esac
 }
 
@@ -191,6 +214,17 @@ build_variant() {
   local rustflags="${RUSTFLAGS:-}"
   [[ -n "$features" ]] && rustflags+=" -C target-feature=$features"
   [[ -n "$LINK_FLAGS" ]] && rustflags+=" $LINK_FLAGS"
+  rustflags+=" $(variant_link_flags "$variant")"
+  # std must be rebuilt with atomics for threads, whatever the toolchain (the prebuilt std of the
+  # wasm32 target has none); panic_abort first, as projects with wasm threads build it.
+  local cargo_extra=("${CARGO_EXTRA[@]}")
+  local bootstrap="${RUSTC_BOOTSTRAP:-}"
+  if [[ "$variant" == threads ]]; then
+    cargo_extra=(-Zbuild-std=panic_abort,std)
+    bootstrap=1
+  fi
+  local envs=(CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags")
+  [[ -n "$bootstrap" ]] && envs+=(RUSTC_BOOTSTRAP="$bootstrap")
   rm -rf "$stage"
   mkdir -p "$stage"
 
@@ -199,12 +233,12 @@ build_variant() {
     [[ "$TOOLCHAIN" == build-std ]] && mode=(--mode force)
     # wasm-pack finds wasm-bindgen on PATH (the exact version the lock file names) and
     # downloads nothing; wasm-opt runs below, with the flags of the variant.
-    CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags" \
+    env "${envs[@]}" \
       wasm-pack build "${mode[@]}" --release --target web --no-pack --no-opt --no-gitignore \
-      --out-dir "$stage" --out-name "$OUT_NAME" "$CRATE" -- "${CARGO_EXTRA[@]}"
+      --out-dir "$stage" --out-name "$OUT_NAME" "$CRATE" -- "${cargo_extra[@]}"
   else
-    CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags" \
-      cargo build --release --lib --target "$TARGET" -p recur-wasm "${CARGO_EXTRA[@]}"
+    env "${envs[@]}" \
+      cargo build --release --lib --target "$TARGET" -p recur-wasm "${cargo_extra[@]}"
     wasm-bindgen --target web --out-dir "$stage" --out-name "$OUT_NAME" \
       "$tdir/$TARGET/release/recur_wasm.wasm"
   fi

@@ -6,6 +6,7 @@
 mod errors;
 mod model;
 mod standalone;
+mod threads;
 
 pub use model::WasmModel;
 pub use standalone::{clip_grad_norm, clip_grad_value, compiled_kernels, gemm_repeat, WasmOptimizer};

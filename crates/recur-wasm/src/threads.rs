@@ -1,0 +1,66 @@
+//! The thread pool of the `threads` build (`+atomics`, shared memory): the worker that owns the
+//! models calls `initThreadPool(n)`, then starts `n - 1` helper workers that instantiate the same
+//! module with the same memory and call `threadMain(i)` for `i` in `1..n`. Every build exports
+//! these functions; without atomics (the `simd`, `scalar`, `relaxed` builds) the pool stays at
+//! one thread and `threadMain` refuses to run.
+
+use wasm_bindgen::prelude::*;
+
+/// True when this build has wasm threads (atomics and shared memory), so a pool can be started.
+#[wasm_bindgen(js_name = hasThreads)]
+pub fn has_threads() -> bool {
+    cfg!(target_feature = "atomics")
+}
+
+/// Declares a pool of `n` threads (this one and `n - 1` helpers to be started with
+/// `threadMain(1..n)`) and uses all of them; returns the pool size (1 in a build without
+/// threads, or for `n <= 1`). Products are split only among helpers that have started.
+#[wasm_bindgen(js_name = initThreadPool)]
+pub fn init_thread_pool(n: u32) -> u32 {
+    if !has_threads() {
+        return 1;
+    }
+    recur_core::parallel::init_pool(n.max(1) as usize) as u32
+}
+
+/// Uses `n` threads of the pool from now on (clamped to its size); returns the number in use.
+#[wasm_bindgen(js_name = setNumThreads)]
+pub fn set_num_threads(n: u32) -> u32 {
+    recur_core::parallel::set_threads(n.max(1) as usize) as u32
+}
+
+/// The entry of helper `index` (`1..n`): waits for work and does it, forever (it never returns,
+/// so the helper worker handles no more messages). Throws in a build without threads.
+#[wasm_bindgen(js_name = threadMain)]
+pub fn thread_main(index: u32) -> Result<(), JsError> {
+    if !has_threads() {
+        return Err(JsError::new("threadMain: this build has no wasm threads (use the threads build)"));
+    }
+    let size = recur_core::parallel::pool_size() as u32;
+    if index == 0 || index >= size {
+        return Err(JsError::new(&format!("threadMain: index {index} is outside the pool's helpers 1..{size}")));
+    }
+    recur_core::parallel::worker_main(index as usize)
+}
+
+/// The pool as JSON: `{"threads", "poolSize", "startedWorkers", "jobs", "workerTasks",
+/// "atomics"}` (jobs split so far, and tasks of them the helpers ran).
+#[wasm_bindgen(js_name = threadPoolInfo)]
+pub fn thread_pool_info() -> String {
+    let (jobs, worker_tasks) = recur_core::parallel::stats();
+    format!(
+        "{{\"threads\":{},\"poolSize\":{},\"startedWorkers\":{},\"jobs\":{},\"workerTasks\":{},\"atomics\":{}}}",
+        recur_core::parallel::threads(),
+        recur_core::parallel::pool_size(),
+        recur_core::parallel::started_workers(),
+        jobs,
+        worker_tasks,
+        has_threads()
+    )
+}
+
+/// The module's memory (a shared `WebAssembly.Memory` in the threads build), to hand to helpers.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
