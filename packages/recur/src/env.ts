@@ -4,8 +4,11 @@
  * @module
  */
 
-/** Which WebAssembly build to load. */
-export type WasmVariant = 'simd' | 'scalar';
+/**
+ * Which WebAssembly build to load: `simd` (simd128), `scalar` (no SIMD), or `threads` (simd128
+ * with wasm threads: a shared memory and a pool of helper workers).
+ */
+export type WasmVariant = 'simd' | 'scalar' | 'threads';
 
 /** A precompiled module for each variant, or one module (taken as the SIMD build unless told). */
 export type WasmModuleInput =
@@ -15,6 +18,8 @@ export type WasmModuleInput =
       simd?: WebAssembly.Module;
       /** The scalar build (`wasm/scalar/recur_wasm_bg.wasm`), for runtimes without SIMD. */
       scalar?: WebAssembly.Module;
+      /** The threads build (`wasm/threads/recur_wasm_bg.wasm`), used when `numThreads > 1`. */
+      threads?: WebAssembly.Module;
     };
 
 /** Flags of the WebAssembly loader. */
@@ -37,6 +42,16 @@ export interface WasmFlags {
   module?: WasmModuleInput;
   /** Milliseconds before init gives up with `ERR_INIT`; `0` or `undefined`: no limit. */
   initTimeout?: number;
+  /**
+   * Threads the worker that owns the models computes with: itself and `numThreads - 1` helper
+   * workers sharing its memory. Products are split among them, with bitwise the same results
+   * as one thread. `undefined` (default): `min(hardwareConcurrency, 4)` in a worker, 1
+   * in-process. More than one needs SharedArrayBuffer and Atomics (Node, Deno; browsers only
+   * when `crossOriginIsolated`), WebAssembly SIMD and threads, and a worker (an in-process
+   * runtime's calling thread may not block); otherwise the runtime runs one thread on the
+   * single-thread builds, and `init()` reports it (`threads`, `threadsFallback`).
+   */
+  numThreads?: number;
 }
 
 /** How the work is run. */

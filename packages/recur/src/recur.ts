@@ -93,6 +93,7 @@ export class Recur {
       wasmPaths: flags.wasmPaths === undefined ? undefined : String(flags.wasmPaths),
       modules: normalizeModules(flags.module),
       initTimeout: flags.initTimeout,
+      numThreads: flags.numThreads,
     };
     const factory = (): Endpoint => {
       const useWorker = mode === 'worker' || (mode === 'auto' && platform.createWorker !== undefined && platform.hasWorker());
@@ -205,5 +206,9 @@ function normalizeModules(m: WasmModuleInput | undefined): ServiceInitOptions['m
   if (m === undefined) return undefined;
   if (m instanceof WebAssembly.Module) return { simd: m, scalar: m };
   if (typeof m !== 'object' || m === null) throw new InputTypeError('wasm.module must be a WebAssembly.Module or { simd, scalar }');
-  return { ...(m.simd ? { simd: m.simd } : {}), ...(m.scalar ? { scalar: m.scalar } : {}) };
+  return {
+    ...(m.simd ? { simd: m.simd } : {}),
+    ...(m.scalar ? { scalar: m.scalar } : {}),
+    ...(m.threads ? { threads: m.threads } : {}),
+  };
 }

@@ -31,3 +31,26 @@ export function hasSimd(): boolean {
     return false;
   }
 }
+
+/** The smallest module with a shared memory: `(memory 1 1 shared)`; validates where wasm threads exist. */
+const SHARED_MEMORY_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 3, 1, 1]);
+
+/**
+ * Why this runtime cannot run the `threads` build (SIMD, shared memory, SharedArrayBuffer and
+ * Atomics, and in browsers cross-origin isolation), or `undefined` when it can.
+ */
+export function threadsUnsupported(): string | undefined {
+  const g = globalThis as { SharedArrayBuffer?: unknown; Atomics?: unknown; crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp), so SharedArrayBuffer is unavailable';
+  }
+  if (typeof g.SharedArrayBuffer !== 'function' || typeof g.Atomics !== 'object') return 'SharedArrayBuffer or Atomics is unavailable';
+  if (!hasSimd()) return 'WebAssembly SIMD is unavailable (the threads build needs it)';
+  try {
+    if (!WebAssembly.validate(SHARED_MEMORY_PROBE)) return 'WebAssembly threads (shared memory) are unavailable';
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
+  } catch (e) {
+    return `WebAssembly shared memory is unavailable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return undefined;
+}

@@ -28,9 +28,14 @@ export function defaultWasmUrl(variant: WasmVariant, options: SourceOptions = {}
     const base = options.wasmPaths.endsWith('/') ? options.wasmPaths : `${options.wasmPaths}/`;
     return new URL(`${variant}/recur_wasm_bg.wasm`, new URL(base, String(import.meta.url)));
   }
-  return variant === 'simd'
-    ? new URL('../../wasm/simd/recur_wasm_bg.wasm', import.meta.url)
-    : new URL('../../wasm/scalar/recur_wasm_bg.wasm', import.meta.url);
+  switch (variant) {
+    case 'simd':
+      return new URL('../../wasm/simd/recur_wasm_bg.wasm', import.meta.url);
+    case 'threads':
+      return new URL('../../wasm/threads/recur_wasm_bg.wasm', import.meta.url);
+    default:
+      return new URL('../../wasm/scalar/recur_wasm_bg.wasm', import.meta.url);
+  }
 }
 
 /**
@@ -49,7 +54,7 @@ export const webSource: WasmSource = async (variant, options) => {
 };
 
 /** A source that hands out precompiled modules (workerd, or a caller that compiled them). */
-export function moduleSource(modules: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module }): WasmSource {
+export function moduleSource(modules: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module; threads?: WebAssembly.Module }): WasmSource {
   return async (variant) => {
     const module = modules[variant];
     if (module === undefined) {

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
+import { nodeDefaultThreads, spawnNodeHelper } from './helpers-node.js';
 import { RecurService } from './service.js';
 import './transfer-handlers.js';
 
@@ -17,4 +18,13 @@ function releaseCallback(callback: unknown): void {
 }
 
 if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
-expose(new RecurService({ source: nodeSource, transfer: (value, list) => transfer(value, list), release: releaseCallback }), nodeEndpoint(parentPort as never));
+expose(
+  new RecurService({
+    source: nodeSource,
+    transfer: (value, list) => transfer(value, list),
+    release: releaseCallback,
+    spawnHelper: spawnNodeHelper,
+    defaultThreads: nodeDefaultThreads,
+  }),
+  nodeEndpoint(parentPort as never),
+);

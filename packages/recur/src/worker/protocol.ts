@@ -43,9 +43,11 @@ export interface ServiceInitOptions {
   /** Base URL of the wasm folder (browsers, Deno). */
   wasmPaths?: string | undefined;
   /** Precompiled modules, if the caller has them. */
-  modules?: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module } | undefined;
+  modules?: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module; threads?: WebAssembly.Module } | undefined;
   /** Milliseconds before init gives up. */
   initTimeout?: number | undefined;
+  /** Threads to compute with (`undefined`: the service's default). */
+  numThreads?: number | undefined;
 }
 
 /** What a runtime reports once its wasm is loaded. */
@@ -54,6 +56,17 @@ export interface RuntimeInfo {
   version: string;
   /** The build that was loaded. */
   variant: WasmVariant;
+  /**
+   * Threads the service computes with: 1, or the owner of the models and its running helper
+   * workers (the `threads` build).
+   */
+  threads: number;
+  /**
+   * Why the service runs fewer threads than asked for (or than the default would give), e.g.
+   * no SharedArrayBuffer (a browser page that is not cross-origin isolated), in-process mode,
+   * or helpers that failed to start; absent when it runs what was asked.
+   */
+  threadsFallback?: string;
   /** The runtime the service runs in. */
   runtime: RuntimeName;
   /** Where the work runs: a worker, or the calling thread. */

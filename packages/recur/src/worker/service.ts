@@ -7,7 +7,7 @@
  * @module
  */
 import { errorFromCode, RecurError, StateError, ValueRangeError, InputTypeError, toRecurError } from '../errors.js';
-import { loadWasm, type LoadedWasm } from '../loader/wasm.js';
+import { loadWasm, type HelperSpawner, type LoadedWasm } from '../loader/wasm.js';
 import { moduleSource, type WasmSource } from '../loader/sources.js';
 import { detectRuntime } from '../runtime.js';
 import { runSteps } from './chunks.js';
@@ -30,6 +30,19 @@ export interface ServiceHost {
    * MessagePort, which would otherwise keep a Node process alive). Called when the call ends.
    */
   release?: (callback: unknown) => void;
+  /**
+   * Starts a helper worker for the `threads` build (worker hosts that can share memory with a
+   * nested worker). Without it the service computes on one thread.
+   */
+  spawnHelper?: HelperSpawner;
+  /** Threads when `numThreads` is not given (worker hosts: `min(hardwareConcurrency, 4)`). */
+  defaultThreads?: () => number;
+}
+
+/** `min(hardwareConcurrency, 4)`, or 1 when the runtime does not say. */
+export function defaultThreadCount(hardwareConcurrency: number | undefined): number {
+  const n = Number.isSafeInteger(hardwareConcurrency) && hardwareConcurrency! > 0 ? hardwareConcurrency! : 1;
+  return Math.min(n, 4);
 }
 
 /** The service object. See {@link ServiceApi} for what each method does. */
@@ -197,9 +210,22 @@ export class RecurService implements ServiceApi {
         simd: options.simd,
         wasmPaths: options.wasmPaths,
         initTimeout: options.initTimeout,
+        numThreads: options.numThreads,
+        defaultThreads: this.host.defaultThreads?.(),
+        spawnHelper: this.host.spawnHelper,
+        noThreadsBuild:
+          options.modules !== undefined && options.modules.threads === undefined
+            ? 'precompiled modules were given without the threads build (wasm.module.threads)'
+            : undefined,
       });
-      const { api, variant } = await this.wasm;
-      return { version: api.version(), variant, runtime: detectRuntime() };
+      const { api, variant, threads, threadsFallback } = await this.wasm;
+      return {
+        version: api.version(),
+        variant,
+        threads,
+        ...(threadsFallback === undefined ? {} : { threadsFallback }),
+        runtime: detectRuntime(),
+      };
     });
   }
 

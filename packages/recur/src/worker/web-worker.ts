@@ -4,6 +4,7 @@
  */
 import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import { webSource } from '../loader/sources.js';
+import { spawnWebHelper, webDefaultThreads } from './helpers-web.js';
 import { RecurService } from './service.js';
 import './transfer-handlers.js';
 
@@ -13,4 +14,12 @@ function releaseCallback(callback: unknown): void {
   if (typeof release === 'function') release.call(callback);
 }
 
-expose(new RecurService({ source: webSource, transfer: (value, list) => transfer(value, list), release: releaseCallback }));
+expose(
+  new RecurService({
+    source: webSource,
+    transfer: (value, list) => transfer(value, list),
+    release: releaseCallback,
+    spawnHelper: spawnWebHelper,
+    defaultThreads: webDefaultThreads,
+  }),
+);

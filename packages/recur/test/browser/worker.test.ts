@@ -5,7 +5,15 @@ it('loads the real wasm in a module Worker and calls version()', async () => {
   const recur = createRecur();
   try {
     const info = await recur.init();
-    expect(info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', runtime: 'browser', mode: 'worker' });
+    // Threads only where the page is cross-origin isolated; otherwise one thread, and why.
+    if (globalThis.crossOriginIsolated) {
+      const threads = Math.min(navigator.hardwareConcurrency, 4);
+      expect(info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: threads > 1 ? 'threads' : 'simd', threads, runtime: 'browser', mode: 'worker' });
+    } else {
+      const { threadsFallback, ...rest } = info;
+      expect(rest).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', threads: 1, runtime: 'browser', mode: 'worker' });
+      expect(threadsFallback).toMatch(/cross-origin isolated/);
+    }
     expect(await recur.version()).toBe(__RECUR_CRATE_VERSION__);
     // Errors cross the Worker boundary with their class and code.
     const err = await recur.diagnostics.raise('ERR_SHAPE', 'bad', { details: { axis: 2 } }).catch((e: unknown) => e);
@@ -55,7 +63,9 @@ it('fit in the Chromium Worker gives bitwise the same weights as Node (computed 
   try {
     const info = await recur.init();
     expect(info.mode).toBe('worker');
-    expect(info.variant).toBe(reference.variant);
+    // The simd and threads builds run the same kernels: the same bits whatever the thread count.
+    expect(['simd', 'threads']).toContain(info.variant);
+    expect(['simd', 'threads']).toContain(reference.variant);
     const result = (await runFitCase(recur)) as { hash: string; losses: number[] };
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]!);
     expect(result.hash).toBe(reference.hash);

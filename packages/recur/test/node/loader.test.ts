@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createRecur, hasSimd, hasWebAssembly, InitError, version, dispose } from '../../dist/entrypoints/node.js';
 import { chooseVariant } from '../../dist/loader/wasm.js';
@@ -17,7 +18,10 @@ describe.each(['worker', 'inprocess'] as const)('loading the real wasm (%s)', (m
     const recur = createRecur({ mode });
     try {
       const info = await recur.init();
-      expect(info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', runtime: 'node', mode });
+      // A worker runs min(cores, 4) threads on the threads build (threads.test.ts); in-process, one.
+      const threads = mode === 'worker' ? Math.min(availableParallelism(), 4) : 1;
+      const variant = threads > 1 ? 'threads' : 'simd';
+      expect(info).toEqual({ version: __RECUR_CRATE_VERSION__, variant, threads, runtime: 'node', mode });
       expect(await recur.version()).toBe(__RECUR_CRATE_VERSION__);
     } finally {
       await recur.dispose();

@@ -13,7 +13,7 @@ it('every export condition points at a built file, with its .d.ts', () => {
     expect(existsSync(`${pkgDir}${root[cond]}`), root[cond]).toBe(true);
     expect(existsSync(`${pkgDir}${String(root[cond]).replace(/\.js$/, '.d.ts')}`), cond).toBe(true);
   }
-  for (const v of ['simd', 'scalar']) {
+  for (const v of ['simd', 'scalar', 'threads']) {
     for (const f of ['recur_wasm.js', 'recur_wasm.d.ts', 'recur_wasm_bg.wasm']) {
       expect(pkg.files).toContain(`wasm/${v}/${f}`);
       expect(existsSync(`${pkgDir}wasm/${v}/${f}`)).toBe(true);

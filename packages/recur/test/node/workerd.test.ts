@@ -81,7 +81,7 @@ it('workerd runs the SDK in-process with a precompiled module: version(), errors
   const res = await fetch(`http://127.0.0.1:${port}/`);
   const body = (await res.json()) as Record<string, any>;
   expect(body.failure, log).toBeUndefined();
-  expect(body.info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', runtime: 'workerd', mode: 'inprocess' });
+  expect(body.info).toEqual({ version: __RECUR_CRATE_VERSION__, variant: 'simd', threads: 1, runtime: 'workerd', mode: 'inprocess' });
   expect(body.version).toBe(__RECUR_CRATE_VERSION__);
   expect(body.error).toEqual({ name: 'StateError', code: 'ERR_STATE' });
   expect(body.aborted.completedSteps).toBeGreaterThan(0);

@@ -1,0 +1,37 @@
+/**
+ * Browsers and Deno: helper threads of the `threads` build, as nested module Workers (they end
+ * with the worker that started them).
+ * @module
+ */
+import type { HelperInit, HelperSpawner } from '../loader/wasm.js';
+import { defaultThreadCount } from './service.js';
+
+/** Starts one helper and resolves once it has instantiated the module. */
+export const spawnWebHelper: HelperSpawner = (init: HelperInit) =>
+  new Promise((resolve, reject) => {
+    let worker: Worker;
+    try {
+      // Kept literal, so that bundlers find and bundle the helper script.
+      worker = new Worker(new URL('./thread-helper-web.js', import.meta.url), { type: 'module', name: `recur-thread-${init.index}` });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    const fail = (e: unknown): void => {
+      worker.terminate();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    worker.addEventListener('error', (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      fail(new Error(`helper thread ${init.index} failed: ${ev.message || 'error event (the script may not have loaded)'}`));
+    });
+    worker.addEventListener('message', (ev: MessageEvent<{ ready?: number; error?: string }>) => {
+      if (ev.data?.ready === init.index) resolve({ terminate: () => worker.terminate() });
+      else fail(new Error(`helper thread ${init.index} failed: ${ev.data?.error ?? 'unexpected message'}`));
+    });
+    worker.postMessage(init);
+  });
+
+/** `min(navigator.hardwareConcurrency, 4)`. */
+export const webDefaultThreads = (): number =>
+  defaultThreadCount((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency);

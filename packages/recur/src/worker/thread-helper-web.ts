@@ -1,0 +1,26 @@
+/**
+ * A helper thread of the `threads` build in browsers and Deno (a nested module Worker): receives
+ * the compiled module (or its bytes, where modules cannot be posted), the shared memory and its
+ * pool index, instantiates the module on that memory, says so, and enters the pool's loop.
+ * @module
+ */
+import { initSync, threadMain } from '../../wasm/threads/recur_wasm.js';
+import type { HelperInit } from '../loader/wasm.js';
+
+interface Scope {
+  onmessage: ((ev: MessageEvent<HelperInit>) => void) | null;
+  postMessage(message: unknown): void;
+}
+const scope = globalThis as unknown as Scope;
+scope.onmessage = (ev) => {
+  scope.onmessage = null;
+  const init = ev.data;
+  try {
+    initSync({ module: init.module, memory: init.memory });
+  } catch (e) {
+    scope.postMessage({ error: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  scope.postMessage({ ready: init.index });
+  threadMain(init.index); // never returns
+};
