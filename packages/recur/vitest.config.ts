@@ -27,6 +27,11 @@ function nodeFitReference(): Promise<unknown> {
 
 export default defineConfig({
   define: { __RECUR_CRATE_VERSION__: JSON.stringify(crateVersion) },
+  // Cross-origin isolated pages (COOP + COEP), so that SharedArrayBuffer exists and the Chromium
+  // tests' worker runs the threads build with helper workers, as a site that opts in would.
+  server: {
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
   test: {
     projects: [
       {

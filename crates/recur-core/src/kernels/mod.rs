@@ -34,10 +34,11 @@ const SMALL_PRODUCT: usize = 256;
 /// From this many multiply-adds (`m · n · k`) on, [`gemm`] and [`gemm_prepacked`] split the
 /// product among the threads of the pool ([`crate::parallel`]), when there is one.
 ///
-/// Measured (`examples/par_bench.rs` natively, and in Node 20 with the `threads` build) on the
-/// per-step recurrent products `[B, H] · [H, 4H]`: waking a spinning worker and waiting for it
-/// costs 1–3 µs, one that sleeps 20–60 µs; the split gains from about 2¹⁷ multiply-adds
-/// (≈ 8 µs on one core) and is clearly ahead from 2¹⁸.
+/// Measured in Node 20 with the `threads` build, 2 threads against 1, on products of the
+/// per-step recurrent shapes `[B, H] · [H, 4H]` (2 cores, one of them partly busy with another
+/// process): 2¹⁸ (16×64×256) 21 → 17 µs, 2¹⁹ (32×64×256) 34 → 20 µs, 2²¹ (32×128×512)
+/// 124 → 71 µs. A wake-up and join costs a few µs when the helper still spins, more when it
+/// sleeps, so products much below 2¹⁸ (≈ 20 µs on one core) stay on one thread.
 const PARALLEL_MIN: usize = 1 << 18;
 
 /// A GEMM implementation that [`gemm_with`] can be asked to use.

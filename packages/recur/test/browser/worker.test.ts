@@ -73,3 +73,26 @@ it('fit in the Chromium Worker gives bitwise the same weights as Node (computed 
     await recur.dispose();
   }
 });
+
+it('cross-origin isolated (the test server sends COOP/COEP): helper workers, bitwise the same training as one thread', async () => {
+  expect(globalThis.crossOriginIsolated).toBe(true);
+  const one = createRecur({ wasm: { numThreads: 1 } });
+  const two = createRecur({ wasm: { numThreads: 2 } });
+  try {
+    const [a, b] = [await one.init(), await two.init()];
+    expect([a.variant, a.threads, b.variant, b.threads, b.threadsFallback]).toEqual(['simd', 1, 'threads', 2, undefined]);
+    const config = { inputSize: 4, layers: [{ type: 'lstm' as const, hiddenSize: 64, returnSequences: false }, { type: 'dense' as const, units: 1 }], seed: 3 };
+    const x = { data: new Float32Array(16 * 10 * 4).map((_, i) => Math.fround(Math.sin(i * 0.1))), shape: [16, 10, 4] };
+    const y = { data: new Float32Array(16).map((_, i) => Math.fround(Math.cos(i))), shape: [16, 1] };
+    const saved: Uint8Array[] = [];
+    for (const recur of [one, two]) {
+      const m = await recur.createModel(config);
+      await m.fit(x, y, { epochs: 2, batchSize: 16, optimizer: { type: 'adam', lr: 0.01 }, loss: 'mse' });
+      saved.push(await m.save());
+      await m.dispose();
+    }
+    expect(saved[1]).toEqual(saved[0]);
+  } finally {
+    await Promise.all([one.dispose(), two.dispose()]);
+  }
+});

@@ -167,3 +167,30 @@ describe('precompiled modules', () => {
     }
   });
 });
+
+describe('feature detection of threads', () => {
+  it('a page that is not cross-origin isolated (or lacks SharedArrayBuffer) gets one thread, and why', async () => {
+    const { threadsUnsupported } = await import('../../dist/loader/simd.js');
+    const { chooseThreads } = await import('../../dist/loader/wasm.js');
+    const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+    expect(threadsUnsupported()).toBeUndefined();
+    const spawnHelper = spawnNodeHelper;
+    expect(chooseThreads({ numThreads: 3, spawnHelper })).toEqual({ want: 3, threads: 3 });
+    g.crossOriginIsolated = false;
+    try {
+      expect(threadsUnsupported()).toMatch(/cross-origin isolated/);
+      expect(chooseThreads({ numThreads: 3, spawnHelper })).toMatchObject({ want: 3, threads: 1, fallback: expect.stringMatching(/COOP/) });
+    } finally {
+      delete g.crossOriginIsolated;
+    }
+    const sab = g.SharedArrayBuffer;
+    g.SharedArrayBuffer = undefined;
+    try {
+      expect(threadsUnsupported()).toMatch(/SharedArrayBuffer/);
+    } finally {
+      g.SharedArrayBuffer = sab;
+    }
+    // One thread asked for: nothing to report.
+    expect(chooseThreads({ numThreads: 1, spawnHelper })).toEqual({ want: 1, threads: 1 });
+  });
+});
