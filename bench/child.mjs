@@ -61,8 +61,9 @@ async function train() {
     return { ...m, info: r.info, loss: [loss0, loss1] };
   }
   if (lib.startsWith('recur-')) {
-    const { recurModel } = await import('./lib/recur.mjs');
-    const r = await recurModel(c, lib.slice(6), data);
+    const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
+    const { kind, threads } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, undefined, threads);
     const h0 = await r.step();
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
     const h1 = await r.step();
@@ -123,8 +124,9 @@ async function infer() {
     return { ...m, info: r.info, ...(r.info.weightsSet ? { out: sample(out) } : {}) };
   }
   if (lib.startsWith('recur-')) {
-    const { recurModel } = await import('./lib/recur.mjs');
-    const r = await recurModel(c, lib.slice(6), data, w);
+    const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
+    const { kind, threads } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, w, threads);
     const out = await r.predict();
     const m = await measure(() => r.predict(), { budgetMs, maxSteps: maxSteps * 4 });
     await r.dispose();

@@ -6,15 +6,24 @@ import { outputSize, toTimeMajor } from './common.mjs';
 
 export class NotAvailable extends Error {}
 
-export async function loadRecur() {
+/** 'recur-lstm' → { kind: 'lstm', threads: 1 }; 'recur-lstm-2t' → { kind: 'lstm', threads: 2 }. */
+export function parseRecurLib(lib) {
+  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?$/.exec(lib);
+  if (!m) throw new Error(`unknown recur lib ${lib}`);
+  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1 };
+}
+
+export async function loadRecur(numThreads = 1) {
   let sdk;
   try {
     sdk = await import('recur');
   } catch (e) {
-    throw new NotAvailable(`the recur SDK did not load: ${e.message}`);
+    // a load failure is not a missing API: report it as a failure, with its message
+    throw new Error(`the recur SDK did not load: ${e.message}`);
   }
   if (typeof sdk.createRecur !== 'function') throw new NotAvailable('the recur SDK has no createRecur');
-  const runtime = sdk.createRecur({ mode: 'worker' });
+  // numThreads: the worker's compute threads (1: the single-thread builds)
+  const runtime = sdk.createRecur({ mode: 'worker', wasm: { numThreads } });
   if (typeof runtime.createModel !== 'function') {
     await runtime.dispose?.();
     throw new NotAvailable('the recur SDK has no createModel yet');
@@ -53,8 +62,8 @@ export function recurConfig(c, kind) {
  * on the fixed batch (one batch, so one step), Adam installed once with `setOptimizer`;
  * inference = `model.predict(x, {batchSize: B})`. Returns { step, predict, dispose, info }.
  */
-export async function recurModel(c, kind, data, weights) {
-  const r = await loadRecur();
+export async function recurModel(c, kind, data, weights, threads = 1) {
+  const r = await loadRecur(threads);
   const model = await r.runtime.createModel(sdkConfig(c, kind));
   await model.setOptimizer({ type: 'adam', lr: 1e-3 });
   const x = { data: data.x, shape: [c.B, c.T, c.I] }; // batch-major, the SDK's default layout

@@ -9,7 +9,10 @@ const COLORS = {
   'ort-1t': '#2ca02c',
   'ort-2t': '#98df8a',
   'recur-bind-lstm': '#f7b6b2',
+  'recur-lstm-2t': '#8c2d04',
 };
+
+const SHORT = { 'recur-lstm': 'recur LSTM (SDK, worker)', 'recur-lstm-2t': 'recur LSTM (SDK, 2 threads)', 'recur-bind-lstm': 'recur LSTM (bindings)' };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -63,16 +66,16 @@ export function renderSvg(R, { LABEL }) {
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="16">recur benchmark — ${esc(R.machine.cpu)}, Node ${esc(R.machine.node)}, ${esc(R.machine.date.slice(0, 10))}${R.quick ? ' (--quick)' : ''} — lower is better, log scale</text>`,
   ];
-  const trainLibs = ['recur-lstm', 'recur-bind-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs'];
-  const inferLibs = ['recur-lstm', 'recur-bind-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t'];
+  const trainLibs = ['recur-lstm', 'recur-lstm-2t', 'recur-bind-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs'];
+  const inferLibs = ['recur-lstm', 'recur-lstm-2t', 'recur-bind-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t'];
   parts.push(...panel('LSTM training step, ms (median; line: min–max)', R.train, trainLibs, LABEL, 80, 70, 390, 360));
   parts.push(...panel('LSTM forward pass, ms (median; line: min–max)', R.infer, inferLibs, LABEL, 580, 70, 390, 360));
   const libs = [...new Set([...trainLibs, ...inferLibs])];
   libs.forEach((lib, i) => {
     const x = 20 + (i % 4) * 245;
-    const y = 470 + Math.floor(i / 4) * 18;
+    const y = 466 + Math.floor(i / 4) * 17;
     parts.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${COLORS[lib]}"/>`);
-    parts.push(`<text x="${x + 16}" y="${y}" font-size="12">${esc(LABEL[lib])}</text>`);
+    parts.push(`<text x="${x + 16}" y="${y}" font-size="12">${esc(SHORT[lib] ?? LABEL[lib])}</text>`);
   });
   const naRecur = !Object.values(R.train ?? {}).some((c) => c['recur-lstm']?.ok || c['recur-bind-lstm']?.ok);
   if (naRecur) parts.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle" font-size="12" fill="#d62728">recur: n/a (API not available at the time of this run)</text>`);
