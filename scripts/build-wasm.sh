@@ -102,29 +102,51 @@ if [[ "$TOOLCHAIN" == auto ]]; then
 fi
 CARGO_EXTRA=()   # arguments after the cargo subcommand's own
 LINK_FLAGS=""
+VARIANT_TOOLCHAIN="$TOOLCHAIN"
+# use_toolchain plain|build-std: sets up the environment of one toolchain (in a subshell per variant).
+use_toolchain() {
+  VARIANT_TOOLCHAIN="$1"
+  case "$1" in
+    plain)
+      CARGO_EXTRA=()
+      LINK_FLAGS=""
+      say "toolchain: plain ($(rustc --version)); rustup has the $TARGET target"
+      ;;
+    build-std)
+      [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] || die "Debian's rustc-web/cargo-web missing: run scripts/setup.sh"
+      local wasm_ld
+      wasm_ld="$(command -v wasm-ld-19 || true)"
+      [[ -n "$wasm_ld" ]] || wasm_ld=/usr/lib/llvm-19/bin/wasm-ld
+      [[ -x "$wasm_ld" ]] || die "wasm-ld (lld-19) missing: run scripts/setup.sh"
+      # wasm-pack runs `cargo` and `rustc` from PATH: put Debian's first (not all of /usr/bin, which
+      # would also shadow ~/.cargo/bin's tools), and make cargo use Debian's rustc, whose std source
+      # (rust-web-src) matches it.
+      local shim="$ROOT/target/wasm/toolchain-bin"
+      mkdir -p "$shim"
+      ln -sfn /usr/bin/cargo "$shim/cargo"
+      ln -sfn /usr/bin/rustc "$shim/rustc"
+      export PATH="$shim:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+      CARGO_EXTRA=(-Zbuild-std=std,panic_abort)
+      LINK_FLAGS="-C linker=$wasm_ld"
+      say "toolchain: build-std ($(/usr/bin/rustc --version), linker $wasm_ld)"
+      ;;
+    *) die "RECUR_WASM_TOOLCHAIN must be plain or build-std, not '$1'" ;;
+  esac
+}
 case "$TOOLCHAIN" in
-  plain)
-    say "toolchain: plain ($(rustc --version)); rustup has the $TARGET target"
-    ;;
-  build-std)
-    [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] || die "Debian's rustc-web/cargo-web missing: run scripts/setup.sh"
-    WASM_LD="$(command -v wasm-ld-19 || true)"
-    [[ -n "$WASM_LD" ]] || WASM_LD=/usr/lib/llvm-19/bin/wasm-ld
-    [[ -x "$WASM_LD" ]] || die "wasm-ld (lld-19) missing: run scripts/setup.sh"
-    # wasm-pack runs `cargo` and `rustc` from PATH: put Debian's first (not all of /usr/bin, which
-    # would also shadow ~/.cargo/bin's tools), and make cargo use Debian's rustc, whose std source
-    # (rust-web-src) matches it.
-    SHIM="$ROOT/target/wasm/toolchain-bin"
-    mkdir -p "$SHIM"
-    ln -sfn /usr/bin/cargo "$SHIM/cargo"
-    ln -sfn /usr/bin/rustc "$SHIM/rustc"
-    export PATH="$SHIM:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
-    CARGO_EXTRA=(-Zbuild-std=std,panic_abort)
-    LINK_FLAGS="-C linker=$WASM_LD"
-    say "toolchain: build-std ($(/usr/bin/rustc --version), linker $WASM_LD); rustup has no $TARGET target here"
-    ;;
+  plain|build-std) ;;
   *) die "RECUR_WASM_TOOLCHAIN must be plain or build-std, not '$TOOLCHAIN'" ;;
 esac
+# The threads variant rebuilds std whatever the toolchain: with the plain one that needs rustup's
+# rust-src component; without it, that variant takes the build-std toolchain (Debian's rustc-web).
+toolchain_for() {
+  if [[ "$1" == threads && "$TOOLCHAIN" == plain ]] \
+    && ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    echo build-std
+  else
+    echo "$TOOLCHAIN"
+  fi
+}
 
 FRONTEND="${RECUR_WASM_FRONTEND:-auto}"
 if [[ "$FRONTEND" == auto ]]; then
@@ -230,7 +252,7 @@ build_variant() {
 
   if [[ "$FRONTEND" == wasm-pack ]]; then
     local mode=()
-    [[ "$TOOLCHAIN" == build-std ]] && mode=(--mode force)
+    [[ "$VARIANT_TOOLCHAIN" == build-std ]] && mode=(--mode force)
     # wasm-pack finds wasm-bindgen on PATH (the exact version the lock file names) and
     # downloads nothing; wasm-opt runs below, with the flags of the variant.
     env "${envs[@]}" \
@@ -277,7 +299,7 @@ build_variant() {
 }
 
 for v in "${variants[@]}"; do
-  build_variant "$v"
+  ( use_toolchain "$(toolchain_for "$v")"; build_variant "$v" )
 done
 
 say "sizes:"
