@@ -33,7 +33,10 @@ export interface CallOptions {
 interface Running {
   endpoint: Endpoint;
   info: Promise<RuntimeInfo>;
-  crashed: Promise<never>;
+  /** Rejecters of the calls now running, told when the service crashes. */
+  crashListeners: Set<(e: WorkerError) => void>;
+  /** The crash, once it happened. */
+  crash?: WorkerError;
 }
 
 /** A lazily started, queued, abortable connection to one service. */
@@ -120,18 +123,15 @@ export class ServiceBridge {
   private ensureRunning(): Running {
     if (this.running !== undefined) return this.running;
     const endpoint = this.factory();
-    let onCrash!: (e: WorkerError) => void;
-    const crashed = new Promise<never>((_, reject) => {
-      onCrash = reject;
-    });
-    crashed.catch(() => undefined);
-    const running: Running = { endpoint, crashed, info: Promise.resolve() as never };
+    const running: Running = { endpoint, crashListeners: new Set(), info: Promise.resolve() as never };
     endpoint.onCrash((e) => {
       if (this.running === running) this.running = undefined; // the next call starts a new service
-      onCrash(e);
+      running.crash = e;
+      for (const reject of running.crashListeners) reject(e);
+      running.crashListeners.clear();
     });
     endpoint.ref();
-    running.info = Promise.race([endpoint.service.init(this.initOptions), crashed]).then(
+    running.info = Promise.race([endpoint.service.init(this.initOptions), crashPromise(running)]).then(
       (info) => {
         endpoint.unref();
         return { ...info, mode: endpoint.mode };
@@ -176,7 +176,9 @@ export class ServiceBridge {
         proxy: (f) => endpoint.proxy(f),
         transfer: endpoint.transfer,
       };
-      return await Promise.race([fn(endpoint.service, ctx), running.crashed, disposedWhileRunning]);
+      // A crash promise made for this call: edge runtimes (workerd) refuse to let a request await
+      // a promise created by an earlier request, so nothing long-lived is raced here.
+      return await Promise.race([fn(endpoint.service, ctx), crashPromise(running), disposedWhileRunning]);
     } catch (e) {
       const err = toRecurError(e);
       // An abort that raced with the end of the call's last step still reports the signal's reason.
@@ -201,4 +203,14 @@ export class ServiceBridge {
 
 function abortErrorFrom(signal: AbortSignal): AbortError {
   return new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+/** A promise that rejects when `running`'s service crashes (at once if it already has). */
+function crashPromise(running: Running): Promise<never> {
+  const p = new Promise<never>((_, reject) => {
+    if (running.crash !== undefined) reject(running.crash);
+    else running.crashListeners.add(reject);
+  });
+  p.catch(() => undefined);
+  return p;
 }

@@ -89,3 +89,10 @@ it('workerd runs the SDK in-process with a precompiled module: version(), errors
   expect(body.counter).toBe(body.aborted.completedSteps);
   expect(body.missingModule).toBe('ERR_INIT');
 });
+
+it('workerd reuses one runtime across requests', async () => {
+  for (let i = 0; i < 3; i++) {
+    const body = (await (await fetch(`http://127.0.0.1:${port}/shared`)).json()) as Record<string, unknown>;
+    expect(body, log).toEqual({ version: __RECUR_CRATE_VERSION__, outputs: 8 });
+  }
+});

@@ -6,10 +6,27 @@ import simd from './simd.wasm';
 // @ts-expect-error: likewise
 import scalar from './scalar.wasm';
 
+/** One runtime kept across requests, as an edge function caches its model per isolate. */
+let shared: ReturnType<typeof createRecur> | undefined;
+let sharedModel: Awaited<ReturnType<ReturnType<typeof createRecur>['createModel']>> | undefined;
+
 export default {
   async fetch(request: Request): Promise<Response> {
-    // The test polls /health until workerd listens; only / touches the SDK (once per isolate).
-    if (new URL(request.url).pathname === '/health') return new Response('ok');
+    // The test polls /health until workerd listens; only / and /shared touch the SDK.
+    const path = new URL(request.url).pathname;
+    if (path === '/health') return new Response('ok');
+    if (path === '/shared') {
+      // Every request reuses the runtime and model made by the first one: no call may wait on
+      // a promise that an earlier (ended) request created.
+      shared ??= createRecur({ wasm: { module: { simd, scalar } } });
+      try {
+        sharedModel ??= await shared.createModel({ inputSize: 1, layers: [{ type: 'gru', hiddenSize: 4 }], seed: 1 });
+        const y = await sharedModel.predict([[[0.5], [0.25]]]);
+        return Response.json({ version: await shared.version(), outputs: Array.from(y.data).length });
+      } catch (e) {
+        return Response.json({ failure: String(e) });
+      }
+    }
     const out: Record<string, unknown> = {};
     // First, before any wasm is loaded in this isolate: without a module, init fails clearly.
     const missing = await createRecur().init().catch((e: unknown) => e);
