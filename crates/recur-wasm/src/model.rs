@@ -37,36 +37,41 @@ fn target<'a>(values: &'a [f32], classes: &'a [u32]) -> LossTarget<'a> {
 }
 
 impl WasmModel {
-    /// Sizes `[L·D·B·H]` of the state of every recurrent layer for batch `batch`.
-    fn state_sizes(&self, batch: usize) -> Vec<usize> {
+    /// Sizes `[L·D·B·H]` of the state of every recurrent layer for batch `batch`; with
+    /// `cell`, `None` for the layers without a cell state (RNN, GRU).
+    fn state_sizes(&self, batch: usize, cell: bool) -> Vec<Option<usize>> {
         self.inner
             .config()
             .layers
             .iter()
             .filter_map(|l| match l {
-                recur_core::model::LayerConfig::Rnn(c) | recur_core::model::LayerConfig::Lstm(c) | recur_core::model::LayerConfig::Gru(c) => {
-                    Some(c.num_layers * if c.bidirectional { 2 } else { 1 } * batch * c.hidden_size)
-                }
+                recur_core::model::LayerConfig::Rnn(c) | recur_core::model::LayerConfig::Gru(c) => Some(
+                    (!cell).then(|| c.num_layers * if c.bidirectional { 2 } else { 1 } * batch * c.hidden_size),
+                ),
+                recur_core::model::LayerConfig::Lstm(c) => Some(Some(c.num_layers * if c.bidirectional { 2 } else { 1 } * batch * c.hidden_size)),
                 _ => None,
             })
             .collect()
     }
 
-    /// Splits a concatenation of per-layer states (empty = none) into per-layer slices.
-    fn split<'a>(&self, what: &str, flat: &'a [f32], batch: usize) -> recur_core::Result<Vec<Option<&'a [f32]>>> {
-        let sizes = self.state_sizes(batch);
+    /// Splits a concatenation of per-layer states (empty = none) into per-layer slices; cell
+    /// states (`cell`) are concatenated over the LSTM layers only.
+    fn split<'a>(&self, what: &str, flat: &'a [f32], batch: usize, cell: bool) -> recur_core::Result<Vec<Option<&'a [f32]>>> {
+        let sizes = self.state_sizes(batch, cell);
         if flat.is_empty() {
             return Ok(vec![None; sizes.len()]);
         }
-        let total: usize = sizes.iter().sum();
+        let total: usize = sizes.iter().flatten().sum();
         if flat.len() != total {
             return Err(Error::shape(what, [total], [flat.len()]));
         }
         let mut out = Vec::new();
         let mut at = 0;
         for s in sizes {
-            out.push(Some(&flat[at..at + s]));
-            at += s;
+            out.push(s.map(|s| {
+                at += s;
+                &flat[at - s..at]
+            }));
         }
         Ok(out)
     }
@@ -132,7 +137,7 @@ impl WasmModel {
 
     /// Forward pass over `x` (`[T, B, F]` time-major) or `tokens` (`[T, B]`; pass an empty `x`).
     /// `lengths` empty = full length; `h0`/`c0` are the recurrent layers' initial states
-    /// concatenated in layer order (empty = zeros). Returns the output; its shape is
+    /// concatenated in layer order (empty = zeros; `c0` over the LSTM layers only). Returns the output; its shape is
     /// [`WasmModel::output_shape`].
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
@@ -148,8 +153,8 @@ impl WasmModel {
         stateful: bool,
     ) -> JsResult<Vec<f32>> {
         let lens = lengths(lengths_);
-        let hs = js(self.split("h0", h0, batch))?;
-        let cs = js(self.split("c0", c0, batch))?;
+        let hs = js(self.split("h0", h0, batch, false))?;
+        let cs = js(self.split("c0", c0, batch, true))?;
         let initial: Vec<InitialState> = hs.iter().zip(&cs).map(|(h, c)| InitialState { h: *h, c: *c }).collect();
         let opts = ForwardOptions { lengths: lens.as_deref(), initial: &initial, training, stateful };
         let (out, shape) = js(self.inner.forward(input(x, tokens), steps, batch, opts))?;
@@ -185,8 +190,8 @@ impl WasmModel {
     /// in [`WasmModel::grad_h0`] / [`WasmModel::grad_c0`].
     pub fn backward(&mut self, d_output: &[f32], d_hn: &[f32], d_cn: &[f32], tbptt: usize) -> JsResult<Vec<f32>> {
         let batch = self.shape.map(|s| s.batch).ok_or_else(|| crate::errors::to_js(Error::state("backward called before a forward pass")))?;
-        let hs = js(self.split("d_h_n", d_hn, batch))?;
-        let cs = js(self.split("d_c_n", d_cn, batch))?;
+        let hs = js(self.split("d_h_n", d_hn, batch, false))?;
+        let cs = js(self.split("d_c_n", d_cn, batch, true))?;
         let finals: Vec<(Option<&[f32]>, Option<&[f32]>)> = hs.into_iter().zip(cs).collect();
         let g = js(self.inner.backward(d_output, &finals, (tbptt > 0).then_some(tbptt)))?;
         self.d_initial = g.initial;

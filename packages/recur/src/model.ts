@@ -191,10 +191,6 @@ export class ModelImpl implements Model {
   private states(input: StatesInput | undefined, batch: number, what: string, cell: boolean): Float32Array {
     if (input === undefined) return new Float32Array(0);
     const layers = this.info.recurrent;
-    if (cell && layers.some((l) => l.type !== 'lstm')) {
-      // The bindings take the cell states of all recurrent layers or of none.
-      throw new UnsupportedError(`${what}: cell states can be given only when every recurrent layer is an LSTM`, { details: { what } });
-    }
     let perLayer: (TensorLike | null)[];
     if (typeof input === 'object' && input !== null && !Array.isArray(input) && 'perLayer' in input) {
       if (!Array.isArray(input.perLayer) || input.perLayer.length !== layers.length) {
@@ -205,7 +201,8 @@ export class ModelImpl implements Model {
       if (layers.length !== 1) throw new ShapeError(`${what}: this model has ${layers.length} recurrent layers: give { perLayer: [...] }`, { details: { what, layers: layers.length } });
       perLayer = [input as TensorLike];
     }
-    const sizes = layers.map((l) => l.stateRows * batch * l.hiddenSize);
+    // Cell states are concatenated over the LSTM layers only (the others have none).
+    const sizes = layers.map((l) => (cell && l.type !== 'lstm' ? 0 : l.stateRows * batch * l.hiddenSize));
     const out = new Float32Array(sizes.reduce((a, b) => a + b, 0));
     let at = 0;
     layers.forEach((l, i) => {

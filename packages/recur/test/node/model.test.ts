@@ -293,6 +293,43 @@ describe('model API (worker)', () => {
     await model.dispose();
   });
 
+  it('cell states of a mixed GRU + LSTM stack: c0 for the LSTM only, its gradient matches finite differences', async () => {
+    const model = await recur.createModel({
+      inputSize: 2,
+      layers: [{ type: 'gru', hiddenSize: 3 }, { type: 'lstm', hiddenSize: 4 }],
+      seed: 9,
+    });
+    const B = 2;
+    const T = 3;
+    const x = { data: Float32Array.from({ length: B * T * 2 }, (_, i) => Math.cos(i * 0.9)), shape: [B, T, 2] };
+    const c0data = Float32Array.from({ length: B * 4 }, (_, i) => 0.3 * Math.sin(i + 1));
+    const w = Float32Array.from({ length: B * T * 4 }, (_, i) => Math.cos(i * 0.37));
+    const loss = async (c: Float32Array): Promise<number> => {
+      const out = await model.forward({ x, c0: { perLayer: [null, { data: c, shape: [1, B, 4] }] } });
+      return out.output.data.reduce((acc, v, i) => acc + v * w[i]!, 0);
+    };
+    const fwd = await model.forward({ x, c0: { perLayer: [null, { data: c0data, shape: [1, B, 4] }] }, training: true });
+    expect(fwd.cN[0]).toBeNull();
+    expect(fwd.cN[1]!.shape).toEqual([1, B, 4]);
+    const back = await model.backward({ dOutput: { data: w, shape: [B, T, 4] } });
+    expect(back.c0[0]).toBeNull();
+    const analytic = back.c0[1]!.data;
+    const eps = 1e-2;
+    for (let k = 0; k < c0data.length; k++) {
+      const up = Float32Array.from(c0data);
+      up[k]! += eps;
+      const down = Float32Array.from(c0data);
+      down[k]! -= eps;
+      const numeric = ((await loss(up)) - (await loss(down))) / (2 * eps);
+      expect(Math.abs(numeric - analytic[k]!)).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+    }
+    // A cell state for the GRU is an error that names the layer, not a silent fallback.
+    await expect(model.forward({ x, c0: { perLayer: [{ data: new Float32Array(B * 3), shape: [1, B, 3] }, null] } })).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED',
+    });
+    await model.dispose();
+  });
+
   it('predictStep carries states and matches predict on the whole sequence; resetStates starts over', async () => {
     const model = await recur.createModel({ inputSize: 2, layers: [{ type: 'gru', hiddenSize: 6 }, { type: 'dense', units: 3 }], seed: 1 });
     const T = 5;
