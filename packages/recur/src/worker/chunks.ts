@@ -7,10 +7,35 @@
 import { AbortError } from '../errors.js';
 import type { ChunkProgress, ProgressCallback } from './protocol.js';
 
-/** Yields one macrotask turn (`setImmediate` in Node, which runs after pending messages). */
+/**
+ * Yields one macrotask turn: `setImmediate` in Node (it runs after pending messages); else a
+ * message on a fresh `MessageChannel` (browsers, Deno, workerd), which is not clamped to 4 ms as a
+ * nested `setTimeout(0)` is in browsers; else `setTimeout(0)`. The globals are looked up on each
+ * call, so a runtime (or a test) that adds or wraps them later is honoured.
+ */
 export function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
+  const g = globalThis as { setImmediate?: (cb: () => void) => unknown; MessageChannel?: typeof MessageChannel };
   if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof g.MessageChannel === 'function') {
+    let channel: MessageChannel | undefined;
+    try {
+      channel = new g.MessageChannel();
+    } catch {
+      channel = undefined; // a stub that cannot be constructed: fall back to the timer
+    }
+    if (channel !== undefined) {
+      const { port1, port2 } = channel;
+      return new Promise((resolve) => {
+        port1.onmessage = () => {
+          // Both ends closed once the message arrived: no port is left open to keep a runtime alive.
+          port1.close();
+          port2.close();
+          resolve();
+        };
+        port2.postMessage(null);
+      });
+    }
+  }
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
