@@ -3,17 +3,21 @@
 # recur_wasm_bg.wasm, recur_wasm.d.ts, recur_wasm_bg.wasm.d.ts; wasm-bindgen `--target web`),
 # then optimizes the .wasm with binaryen's wasm-opt -O3.
 #
-#   bash scripts/build-wasm.sh [--force] [VARIANT...]     (default variants: simd scalar threads)
+#   bash scripts/build-wasm.sh [--force] [VARIANT...]
+#        (default variants: simd scalar threads relaxed relaxed-threads)
 #
-# Variants (target features of the whole build, std included where std is built here):
-#   simd     +simd128                 packages/recur/wasm/simd/     (the default build)
+# Variants (target features of the whole build, std included where std is built here); the SDK
+# picks one at load time by feature detection (relaxed-threads > threads, relaxed > simd > scalar):
+#   simd     +simd128                 packages/recur/wasm/simd/     (the default single-thread build)
 #   scalar   no SIMD                  packages/recur/wasm/scalar/   (runtimes without SIMD)
-#   relaxed  +simd128,+relaxed-simd   packages/recur/wasm/relaxed/  (not built by default)
+#   relaxed  +simd128,+relaxed-simd   packages/recur/wasm/relaxed/  (f32x4.relaxed_madd GEMM kernel:
+#            fused multiply-add where the host CPU has FMA, so its rounding differs from simd's)
 #   threads  +simd128,+atomics,+bulk-memory,+mutable-globals       packages/recur/wasm/threads/
 #            wasm threads: shared memory (imported, at most RECUR_WASM_MAX_MEMORY bytes, default
 #            1 GiB), the TLS exports wasm-bindgen's thread support needs, std rebuilt with
 #            atomics (-Zbuild-std=panic_abort,std, also with the plain toolchain, which then
 #            needs the rust-src component and RUSTC_BOOTSTRAP=1).
+#   relaxed-threads  threads + relaxed-simd                  packages/recur/wasm/relaxed-threads/
 #
 # Toolchain (README.md, "Building"):
 #   - plain: where `rustup target list --installed` shows wasm32-unknown-unknown (an ordinary
@@ -32,7 +36,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-DEFAULT_VARIANTS=(simd scalar threads)
+DEFAULT_VARIANTS=(simd scalar threads relaxed relaxed-threads)
 CRATE=crates/recur-wasm
 OUT_NAME=recur_wasm
 TARGET=wasm32-unknown-unknown
@@ -45,7 +49,7 @@ variants=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     -*) die "unknown option $arg" ;;
     *) variants+=("$arg") ;;
   esac
@@ -59,7 +63,8 @@ variant_features() {
     scalar) echo "" ;;
     relaxed) echo "+simd128,+relaxed-simd" ;;
     threads) echo "+simd128,+atomics,+bulk-memory,+mutable-globals" ;;
-    *) die "unknown variant '$1' (simd, scalar, relaxed, threads)" ;;
+    relaxed-threads) echo "+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals" ;;
+    *) die "unknown variant '$1' (simd, scalar, relaxed, threads, relaxed-threads)" ;;
   esac
 }
 variant_expect() {
@@ -68,6 +73,7 @@ variant_expect() {
     scalar) echo "-simd128 -relaxed-simd" ;;
     relaxed) echo "+simd128 +relaxed-simd" ;;
     threads) echo "+simd128 +atomics -relaxed-simd" ;;
+    relaxed-threads) echo "+simd128 +relaxed-simd +atomics" ;;
   esac
 }
 
@@ -77,7 +83,7 @@ variant_expect() {
 RECUR_WASM_MAX_MEMORY="${RECUR_WASM_MAX_MEMORY:-1073741824}"
 variant_link_flags() {
   case "$1" in
-    threads)
+    threads|relaxed-threads)
       local a
       for a in --shared-memory --import-memory "--max-memory=$RECUR_WASM_MAX_MEMORY" \
         --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base; do
@@ -140,7 +146,7 @@ esac
 # The threads variant rebuilds std whatever the toolchain: with the plain one that needs rustup's
 # rust-src component; without it, that variant takes the build-std toolchain (Debian's rustc-web).
 toolchain_for() {
-  if [[ "$1" == threads && "$TOOLCHAIN" == plain ]] \
+  if [[ "$1" == *threads && "$TOOLCHAIN" == plain ]] \
     && ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
     echo build-std
   else
@@ -168,11 +174,19 @@ fi
 WASM_OPT_VERSION="$("$WASM_OPT" --version | sed -nE 's/^wasm-opt version ([0-9]+).*/\1/p')"
 ((${WASM_OPT_VERSION:-0} >= 116)) || die "$WASM_OPT is binaryen ${WASM_OPT_VERSION:-?}; 116 or newer is needed: run scripts/setup.sh"
 command -v node >/dev/null 2>&1 || die "node missing"
+# Node flags that make this node accept relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd;
+# newer Node: none), to read and load the relaxed builds.
+RELAXED_PROBE='new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,19,1,17,0,65,0,253,15,65,0,253,15,65,0,253,15,253,133,2,11])'
+NODE_RELAXED_FLAGS=()
+if ! node -e "process.exit(WebAssembly.validate($RELAXED_PROBE) ? 0 : 1)" 2>/dev/null; then
+  node --experimental-wasm-relaxed-simd -e "process.exit(WebAssembly.validate($RELAXED_PROBE) ? 0 : 1)" 2>/dev/null \
+    && NODE_RELAXED_FLAGS=(--experimental-wasm-relaxed-simd)
+fi
 say "front end: $FRONTEND ($( [[ $FRONTEND == wasm-pack ]] && wasm-pack --version || cargo --version)), $(wasm-bindgen --version), wasm-opt $WASM_OPT_VERSION ($WASM_OPT)"
 
 # target_features FILE: the features a .wasm declares in its `target_features` section.
 target_features() {
-  node -e '
+  node "${NODE_RELAXED_FLAGS[@]}" -e '
     const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
     const out = [];
     for (const s of WebAssembly.Module.customSections(m, "target_features")) {
@@ -241,7 +255,7 @@ build_variant() {
   # wasm32 target has none); panic_abort first, as projects with wasm threads build it.
   local cargo_extra=("${CARGO_EXTRA[@]}")
   local bootstrap="${RUSTC_BOOTSTRAP:-}"
-  if [[ "$variant" == threads ]]; then
+  if [[ "$variant" == *threads ]]; then
     cargo_extra=(-Zbuild-std=panic_abort,std)
     bootstrap=1
   fi
@@ -290,7 +304,7 @@ build_variant() {
     cp "$stage/$f" "$out/$f.tmp" && mv "$out/$f.tmp" "$out/$f"   # the .wasm last: it is the stamp
   done
   # Must load: instantiate it in Node and call version().
-  node --input-type=module -e '
+  node "${NODE_RELAXED_FLAGS[@]}" --input-type=module -e '
     import { readFile } from "node:fs/promises";
     const dir = process.argv[1];
     const mod = await import(dir + "/recur_wasm.js");
@@ -305,5 +319,5 @@ done
 say "sizes:"
 for v in "${variants[@]}"; do
   w="packages/recur/wasm/$v/${OUT_NAME}_bg.wasm"
-  printf '[build-wasm]   %-8s %8d bytes  %s\n' "$v" "$(stat -c %s "$w")" "$w"
+  printf '[build-wasm]   %-15s %8d bytes  %s\n' "$v" "$(stat -c %s "$w")" "$w"
 done

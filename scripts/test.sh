@@ -74,9 +74,22 @@ else
   done_stage "skipped"
 fi
 
+# Once per wasm build (each forced with --variant; the threads builds with 2 threads), then with
+# the build the SDK detects. The relaxed builds need a node that validates relaxed SIMD: Node 20
+# only with --experimental-wasm-relaxed-simd (newer Node: no flag).
 stage "sdk: conformance replay"
 if [[ -f test/conformance/run.mjs ]]; then
-  node test/conformance/run.mjs
+  relaxed_probe='WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,19,1,17,0,65,0,253,15,65,0,253,15,65,0,253,15,253,133,2,11]))'
+  relaxed_flags=()
+  node -e "process.exit($relaxed_probe ? 0 : 1)" || relaxed_flags=(--experimental-wasm-relaxed-simd)
+  for run in "scalar" "simd" "threads --threads 2" "relaxed" "relaxed-threads --threads 2" "auto"; do
+    read -r variant rest <<<"$run"
+    flags=()
+    [[ "$variant" == relaxed* ]] && flags=("${relaxed_flags[@]}")
+    echo "--- node ${flags[*]} test/conformance/run.mjs --variant $variant $rest"
+    # shellcheck disable=SC2086
+    node "${flags[@]}" test/conformance/run.mjs --variant "$variant" $rest
+  done
   done_stage
 else
   echo "skip: no test/conformance/run.mjs"

@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 // Replays conformance cases (FORMAT.md) through the PUBLIC recur SDK, in its Node worker.
 //
-//   node test/conformance/run.mjs [DIR...]     (default: test/conformance/vectors)
+//   node test/conformance/run.mjs [--variant V] [--threads N] [DIR...]
+//        (default: test/conformance/vectors, the variant the SDK detects, its default threads)
 //
-// One line per case: `ok NAME` or `FAIL NAME: what, max error`; then `N passed, M failed`.
-// Exit 1 on any failure. An unknown kind, cell, field or option is a failure, never a skip.
+//   --variant auto|relaxed-threads|threads|relaxed|simd|scalar   force a wasm build
+//        (`env.wasm.variant`); the relaxed builds need a node that validates relaxed SIMD
+//        (Node 20: `node --experimental-wasm-relaxed-simd test/conformance/run.mjs ...`)
+//   --threads N   the worker's compute threads (`env.wasm.numThreads`)
+//
+// A header line names the build, threads and runtime that ran; then one line per case: `ok NAME`
+// or `FAIL NAME: what, max error`; then `N passed, M failed`. Exit 1 on any failure (or a forced
+// variant that does not load, or that loaded with fewer threads than asked). An unknown kind,
+// cell, field or option is a failure, never a skip.
 // Needs the built package: `bash scripts/build-wasm.sh && pnpm --filter recur build`.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -217,13 +225,54 @@ function listCases(dirs) {
   return files;
 }
 
-const dirs = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((d) => resolve(d)) : [join(here, 'vectors')];
-const recur = sdk.createRecur({ mode: 'worker' });
+const VARIANTS = ['auto', 'relaxed-threads', 'threads', 'relaxed', 'simd', 'scalar'];
+function parseArgs(argv) {
+  const out = { variant: 'auto', threads: undefined, dirs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--variant' || a.startsWith('--variant=')) {
+      out.variant = value();
+      if (!VARIANTS.includes(out.variant)) throw new Error(`--variant must be one of ${VARIANTS.join(', ')}, got ${out.variant}`);
+    } else if (a === '--threads' || a.startsWith('--threads=')) {
+      const v = value();
+      out.threads = Number(v);
+      if (!Number.isSafeInteger(out.threads) || out.threads < 1) throw new Error(`--threads must be an integer >= 1, got ${v}`);
+    } else if (a.startsWith('--')) {
+      throw new Error(`unknown option ${a}`);
+    } else {
+      out.dirs.push(resolve(a));
+    }
+  }
+  return out;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const dirs = args.dirs.length > 0 ? args.dirs : [join(here, 'vectors')];
+// A forced single-thread build runs one thread unless --threads says otherwise.
+const single = args.variant !== 'auto' && !args.variant.endsWith('threads');
+const numThreads = args.threads ?? (single ? 1 : undefined);
+const wasm = {
+  ...(args.variant === 'auto' ? {} : { variant: args.variant }),
+  ...(numThreads === undefined ? {} : { numThreads }),
+};
+const recur = sdk.createRecur({ mode: 'worker', wasm });
 let passed = 0;
 let failed = 0;
 try {
   const info = await recur.init();
+  console.log(
+    `conformance: variant ${info.variant}${args.variant === 'auto' ? ' (detected)' : ' (forced)'}, ${info.threads} thread(s)` +
+      `${info.threadsFallback ? ` (fallback: ${info.threadsFallback})` : ''}, ${info.runtime} ${process.version} ${info.mode}, wasm ${info.version}`,
+  );
   if (info.mode !== 'worker') throw new Error(`expected the worker, got ${info.mode}`);
+  if (args.variant !== 'auto' && info.variant !== args.variant) throw new Error(`asked for the ${args.variant} build, got ${info.variant}`);
+  if (args.threads !== undefined && info.threads !== args.threads) throw new Error(`asked for ${args.threads} threads, got ${info.threads}`);
   for (const file of listCases(dirs)) {
     let name = basename(file, '.json');
     const report = { maxError: 0 };

@@ -5,10 +5,25 @@
  */
 
 /**
- * Which WebAssembly build to load: `simd` (simd128), `scalar` (no SIMD), or `threads` (simd128
- * with wasm threads: a shared memory and a pool of helper workers).
+ * Which WebAssembly build to load:
+ * - `relaxed-threads`: relaxed SIMD (`f32x4.relaxed_madd`, a fused multiply-add where the CPU has
+ *   one) with wasm threads;
+ * - `threads`: simd128 with wasm threads (a shared memory and a pool of helper workers);
+ * - `relaxed`: relaxed SIMD, one thread;
+ * - `simd`: simd128, one thread;
+ * - `scalar`: no SIMD, for runtimes without it.
+ *
+ * By default the loader picks the first of these the runtime can run, in that order (threads
+ * only when more than one thread is to run), by feature detection with `WebAssembly.validate`.
+ * `simd`, `threads` and `scalar` compute bitwise the same results (whatever the thread count);
+ * the relaxed builds round the products' multiply-adds once instead of twice where the CPU has
+ * FMA, so their results differ from those in the last bits (well inside the PyTorch
+ * conformance tolerances), and `relaxed` and `relaxed-threads` agree bitwise with each other.
  */
-export type WasmVariant = 'simd' | 'scalar' | 'threads';
+export type WasmVariant = 'simd' | 'scalar' | 'threads' | 'relaxed' | 'relaxed-threads';
+
+/** Every build variant, in the order the loader prefers them. */
+export const WASM_VARIANTS: readonly WasmVariant[] = ['relaxed-threads', 'threads', 'relaxed', 'simd', 'scalar'];
 
 /** A precompiled module for each variant, or one module (taken as the SIMD build unless told). */
 export type WasmModuleInput =
@@ -20,6 +35,10 @@ export type WasmModuleInput =
       scalar?: WebAssembly.Module;
       /** The threads build (`wasm/threads/recur_wasm_bg.wasm`), used when `numThreads > 1`. */
       threads?: WebAssembly.Module;
+      /** The relaxed-SIMD build (`wasm/relaxed/recur_wasm_bg.wasm`), where relaxed SIMD validates. */
+      relaxed?: WebAssembly.Module;
+      /** The relaxed-SIMD threads build (`wasm/relaxed-threads/recur_wasm_bg.wasm`). */
+      'relaxed-threads'?: WebAssembly.Module;
     };
 
 /** Flags of the WebAssembly loader. */
@@ -31,7 +50,24 @@ export interface WasmFlags {
    */
   simd?: boolean;
   /**
-   * Base URL of the folder holding `simd/` and `scalar/` (browsers, Deno). Defaults to the
+   * `undefined` (default): use a relaxed-SIMD build (`relaxed`, `relaxed-threads`) when
+   * `WebAssembly.validate` accepts a module with `f32x4.relaxed_madd` (Chromium, Deno, Node 22+;
+   * Node 20 only with `--experimental-wasm-relaxed-simd`). `false`: never (results then match
+   * the `simd` build bitwise). `true`: require it (init fails with `ERR_INIT` without it).
+   */
+  relaxedSimd?: boolean;
+  /**
+   * Forces one build instead of feature detection: `'relaxed-threads'`, `'threads'`,
+   * `'relaxed'`, `'simd'` or `'scalar'` (`'auto'` or `undefined`: detect). A forced build the
+   * runtime cannot run fails init with `ERR_INIT` (never a silent fallback). A threads build runs
+   * `numThreads` threads (one is allowed, with no helper); a single-thread build runs one, and
+   * `init()` reports why in `threadsFallback` when more were asked for. Examples:
+   * `env.wasm.variant = 'scalar'`, `createRecur({ wasm: { variant: 'relaxed', numThreads: 1 } })`.
+   */
+  variant?: WasmVariant | 'auto';
+  /**
+   * Base URL of the folder holding the builds' folders (`simd/`, `scalar/`, `threads/`,
+   * `relaxed/`, `relaxed-threads/`) (browsers, Deno). Defaults to the
    * package's own `wasm/` folder, resolved relative to `import.meta.url`.
    */
   wasmPaths?: string | URL;
@@ -75,5 +111,9 @@ export interface Env {
   worker: WorkerFlags;
 }
 
-/** Global flags. Example: `env.wasm.simd = false` forces the scalar build. */
+/**
+ * Global flags. Examples: `env.wasm.simd = false` forces the scalar build,
+ * `env.wasm.relaxedSimd = false` keeps the results bitwise those of the simd build,
+ * `env.wasm.variant = 'threads'` forces the threads build.
+ */
 export const env: Env = { wasm: {}, worker: {} };

@@ -78,4 +78,4 @@ export type {
 export type { AbortOptions, BusyCallOptions, Diagnostics, RecurOptions } from './recur.js';
 export type { BusyOptions, ChunkProgress, RuntimeInfo } from './worker/protocol.js';
 export type { RuntimeName } from './runtime.js';
-export { hasSimd, hasWebAssembly } from './loader/simd.js';
+export { hasRelaxedSimd, hasSimd, hasWebAssembly } from './loader/simd.js';

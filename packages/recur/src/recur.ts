@@ -90,6 +90,8 @@ export class Recur {
     const flags: WasmFlags = { ...env.wasm, ...options.wasm };
     const initOptions: ServiceInitOptions = {
       simd: flags.simd,
+      relaxedSimd: flags.relaxedSimd,
+      variant: flags.variant,
       wasmPaths: flags.wasmPaths === undefined ? undefined : String(flags.wasmPaths),
       modules: normalizeModules(flags.module),
       initTimeout: flags.initTimeout,
@@ -205,10 +207,11 @@ export class Recur {
 function normalizeModules(m: WasmModuleInput | undefined): ServiceInitOptions['modules'] {
   if (m === undefined) return undefined;
   if (m instanceof WebAssembly.Module) return { simd: m, scalar: m };
-  if (typeof m !== 'object' || m === null) throw new InputTypeError('wasm.module must be a WebAssembly.Module or { simd, scalar }');
-  return {
-    ...(m.simd ? { simd: m.simd } : {}),
-    ...(m.scalar ? { scalar: m.scalar } : {}),
-    ...(m.threads ? { threads: m.threads } : {}),
-  };
+  if (typeof m !== 'object' || m === null) throw new InputTypeError('wasm.module must be a WebAssembly.Module or { simd, scalar, threads, relaxed, ... }');
+  const out: NonNullable<ServiceInitOptions['modules']> = {};
+  for (const v of ['simd', 'scalar', 'threads', 'relaxed', 'relaxed-threads'] as const) {
+    const mod = m[v];
+    if (mod) out[v] = mod;
+  }
+  return out;
 }

@@ -11,6 +11,17 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
+/**
+ * A module that uses relaxed SIMD: `(func (result v128) i32.const 0 i8x16.splat i32.const 0
+ * i8x16.splat i32.const 0 i8x16.splat f32x4.relaxed_madd)`, the instruction the relaxed builds'
+ * GEMM kernel is made of. Validates in V8 11.4+ (Chromium 114+, Deno, Node 22+), and in Node 20
+ * only under `--experimental-wasm-relaxed-simd`.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 133, 2,
+  11,
+]);
+
 /** The smallest valid module with one function: `(func)`. */
 const MVP_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 11]);
 
@@ -27,6 +38,18 @@ export function hasWebAssembly(): boolean {
 export function hasSimd(): boolean {
   try {
     return hasWebAssembly() && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when the runtime validates a relaxed-SIMD module (`f32x4.relaxed_madd`), so the
+ * `relaxed` and `relaxed-threads` builds can be loaded.
+ */
+export function hasRelaxedSimd(): boolean {
+  try {
+    return hasSimd() && WebAssembly.validate(RELAXED_SIMD_PROBE);
   } catch {
     return false;
   }

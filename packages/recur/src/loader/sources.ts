@@ -12,7 +12,7 @@ export type WasmInput =
 
 /** Options a source receives. */
 export interface SourceOptions {
-  /** Base URL of the folder holding `simd/` and `scalar/`, overriding the package's own. */
+  /** Base URL of the folder holding the builds' folders (`simd/`, …), overriding the package's own. */
   wasmPaths?: string | undefined;
 }
 
@@ -33,6 +33,10 @@ export function defaultWasmUrl(variant: WasmVariant, options: SourceOptions = {}
       return new URL('../../wasm/simd/recur_wasm_bg.wasm', import.meta.url);
     case 'threads':
       return new URL('../../wasm/threads/recur_wasm_bg.wasm', import.meta.url);
+    case 'relaxed':
+      return new URL('../../wasm/relaxed/recur_wasm_bg.wasm', import.meta.url);
+    case 'relaxed-threads':
+      return new URL('../../wasm/relaxed-threads/recur_wasm_bg.wasm', import.meta.url);
     default:
       return new URL('../../wasm/scalar/recur_wasm_bg.wasm', import.meta.url);
   }
@@ -54,14 +58,14 @@ export const webSource: WasmSource = async (variant, options) => {
 };
 
 /** A source that hands out precompiled modules (workerd, or a caller that compiled them). */
-export function moduleSource(modules: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module; threads?: WebAssembly.Module }): WasmSource {
+export function moduleSource(modules: Partial<Record<WasmVariant, WebAssembly.Module>>): WasmSource {
   return async (variant) => {
     const module = modules[variant];
     if (module === undefined) {
       throw new Error(
         `no precompiled module was given for the ${variant} build ` +
           `(import it, e.g. \`import wasm from 'recur/wasm/${variant}/recur_wasm_bg.wasm'\`, ` +
-          `and pass it as createRecur({ wasm: { module: { ${variant}: wasm } } }))`,
+          `and pass it as createRecur({ wasm: { module: { '${variant}': wasm } } }))`,
       );
     }
     return { kind: 'module', module };

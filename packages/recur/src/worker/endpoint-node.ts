@@ -8,7 +8,8 @@ import { proxy, releaseProxy, transfer, wrap } from 'comlink/dist/esm/comlink.mj
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { WorkerError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
-import type { ServiceApi } from './protocol.js';
+import { prestartNode } from './helpers-node.js';
+import type { ServiceApi, ServiceInitOptions } from './protocol.js';
 import './transfer-handlers.js';
 
 /** Starts a worker thread and wraps it. */
@@ -21,6 +22,18 @@ export function createNodeWorkerEndpoint(): Endpoint {
   }
   worker.unref();
   const remote = wrap<ServiceApi>(nodeEndpoint(worker as never));
+  // While the worker boots, this thread compiles the wasm and starts the helper workers
+  // (prestartNode); init hands both to the service.
+  const helpers: Worker[] = [];
+  const init = async (options: ServiceInitOptions): ReturnType<ServiceApi['init']> => {
+    const pre = await prestartNode(options);
+    if (pre === undefined) return remote.init(options);
+    helpers.push(...pre.helpers);
+    return remote.init(transfer(pre.options, pre.ports as unknown as Transferable[]));
+  };
+  const service = new Proxy(remote as unknown as ServiceApi, {
+    get: (target, prop) => (prop === 'init' ? init : (target as unknown as Record<string | symbol, unknown>)[prop]),
+  });
   let crashListener: ((e: WorkerError) => void) | undefined;
   let terminated = false;
   worker.on('error', (e: Error) => {
@@ -31,7 +44,7 @@ export function createNodeWorkerEndpoint(): Endpoint {
   });
   return {
     mode: 'worker',
-    service: remote as unknown as ServiceApi,
+    service,
     proxy: (fn) => proxy(fn) as typeof fn,
     transfer: (value, list) => transfer(value, list),
     onCrash: (listener) => {
@@ -42,7 +55,7 @@ export function createNodeWorkerEndpoint(): Endpoint {
     terminate: async () => {
       terminated = true;
       remote[releaseProxy]();
-      await worker.terminate();
+      await Promise.all([worker.terminate(), ...helpers.map((h) => h.terminate())]);
     },
   };
 }

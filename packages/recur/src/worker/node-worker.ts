@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
-import { nodeDefaultThreads, spawnNodeHelper } from './helpers-node.js';
+import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
 import { RecurService } from './service.js';
 import './transfer-handlers.js';
 
@@ -24,6 +24,7 @@ expose(
     transfer: (value, list) => transfer(value, list),
     release: releaseCallback,
     spawnHelper: spawnNodeHelper,
+    helperOnPort: nodeHelperOnPort,
     defaultThreads: nodeDefaultThreads,
   }),
   nodeEndpoint(parentPort as never),

@@ -40,10 +40,25 @@ export type ModelOp =
 export interface ServiceInitOptions {
   /** Force (`true`/`false`) or auto-detect (`undefined`) the SIMD build. */
   simd?: boolean | undefined;
+  /** Force (`true`/`false`) or auto-detect (`undefined`) the relaxed-SIMD builds. */
+  relaxedSimd?: boolean | undefined;
+  /** Force one build (`'auto'`/`undefined`: feature detection). */
+  variant?: WasmVariant | 'auto' | undefined;
   /** Base URL of the wasm folder (browsers, Deno). */
   wasmPaths?: string | undefined;
   /** Precompiled modules, if the caller has them. */
-  modules?: { simd?: WebAssembly.Module; scalar?: WebAssembly.Module; threads?: WebAssembly.Module } | undefined;
+  modules?: Partial<Record<WasmVariant, WebAssembly.Module>> | undefined;
+  /**
+   * The build the client expects the service to load, compiled already (Node: on the calling
+   * thread while the worker starts): used when the service's choice is that build.
+   */
+  precompiled?: { variant: WasmVariant; module: WebAssembly.Module } | undefined;
+  /**
+   * Ports to helper workers the client started already (Node: at the same time as the worker,
+   * so that they boot side by side), for pool indices 1, 2, …; the service starts any more it
+   * needs itself.
+   */
+  helperPorts?: unknown[] | undefined;
   /** Milliseconds before init gives up. */
   initTimeout?: number | undefined;
   /** Threads to compute with (`undefined`: the service's default). */
@@ -58,7 +73,7 @@ export interface RuntimeInfo {
   variant: WasmVariant;
   /**
    * Threads the service computes with: 1, or the owner of the models and its running helper
-   * workers (the `threads` build).
+   * workers (the `threads` and `relaxed-threads` builds).
    */
   threads: number;
   /**

@@ -7,9 +7,10 @@
  * @module
  */
 import { errorFromCode, RecurError, StateError, ValueRangeError, InputTypeError, toRecurError } from '../errors.js';
-import { loadWasm, type HelperSpawner, type LoadedWasm } from '../loader/wasm.js';
+import { loadWasm, type HelperHandle, type HelperInit, type HelperSpawner, type LoadedWasm } from '../loader/wasm.js';
 import { moduleSource, type WasmSource } from '../loader/sources.js';
 import { detectRuntime } from '../runtime.js';
+import type { WasmVariant } from '../env.js';
 import { runSteps } from './chunks.js';
 import type { BusyOptions, ChunkProgress, ProgressCallback, RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
@@ -37,6 +38,11 @@ export interface ServiceHost {
   spawnHelper?: HelperSpawner;
   /** Threads when `numThreads` is not given (worker hosts: `min(hardwareConcurrency, 4)`). */
   defaultThreads?: () => number;
+  /**
+   * Hands the module to a helper worker the client started already, through its port
+   * ({@link ServiceInitOptions.helperPorts}); the same contract as a {@link HelperSpawner}.
+   */
+  helperOnPort?: (port: unknown, index: number, init: Promise<HelperInit>) => Promise<HelperHandle>;
 }
 
 /** `min(hardwareConcurrency, 4)`, or 1 when the runtime does not say. */
@@ -205,17 +211,33 @@ export class RecurService implements ServiceApi {
 
   async init(options: ServiceInitOptions = {}): Promise<Omit<RuntimeInfo, 'mode'>> {
     return guard(async () => {
-      const source = options.modules !== undefined ? moduleSource(options.modules) : this.host.source;
+      let source = options.modules !== undefined ? moduleSource(options.modules) : this.host.source;
+      const pre = options.modules === undefined ? options.precompiled : undefined;
+      if (pre !== undefined) {
+        const base = source;
+        source = async (variant, opts) => (variant === pre.variant ? { kind: 'module', module: pre.module } : base(variant, opts));
+      }
+      let spawnHelper = this.host.spawnHelper;
+      const ports = options.helperPorts ?? [];
+      const onPort = this.host.helperOnPort;
+      if (spawnHelper !== undefined && onPort !== undefined && ports.length > 0) {
+        const own = spawnHelper;
+        spawnHelper = (index, init) => (index <= ports.length ? onPort(ports[index - 1], index, init) : own(index, init));
+      }
+      const given = options.modules === undefined ? undefined : (Object.keys(options.modules) as WasmVariant[]);
       this.wasm ??= loadWasm(source, {
         simd: options.simd,
+        relaxedSimd: options.relaxedSimd,
+        variant: options.variant,
         wasmPaths: options.wasmPaths,
         initTimeout: options.initTimeout,
         numThreads: options.numThreads,
         defaultThreads: this.host.defaultThreads?.(),
-        spawnHelper: this.host.spawnHelper,
+        spawnHelper,
+        available: given,
         noThreadsBuild:
-          options.modules !== undefined && options.modules.threads === undefined
-            ? 'precompiled modules were given without the threads build (wasm.module.threads)'
+          given !== undefined && !given.includes('threads') && !given.includes('relaxed-threads')
+            ? "precompiled modules were given without the threads build (wasm.module.threads or wasm.module['relaxed-threads'])"
             : undefined,
       });
       const { api, variant, threads, threadsFallback } = await this.wasm;

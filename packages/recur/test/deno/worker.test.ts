@@ -2,7 +2,10 @@
 // Run by `pnpm test:deno` (node_modules/.bin/deno test --allow-read ...).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AbortError, createRecur, ShapeError, type ModelConfig } from '../../dist/entrypoints/deno.js';
+import { AbortError, createRecur, hasRelaxedSimd, ShapeError, type ModelConfig } from '../../dist/entrypoints/deno.js';
+
+// Deno validates relaxed SIMD: the loader then prefers the relaxed builds.
+const relaxed = hasRelaxedSimd();
 
 const cargoToml = readFileSync(new URL('../../../../Cargo.toml', import.meta.url), 'utf8');
 const crateVersion = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(cargoToml)?.[1];
@@ -11,9 +14,10 @@ Deno.test('loads the real wasm in a module Worker and calls version()', async ()
   const recur = createRecur();
   try {
     const info = await recur.init();
-    // Deno has SharedArrayBuffer: the worker runs min(cores, 4) threads on the threads build.
+    // Deno has SharedArrayBuffer: the worker runs min(cores, 4) threads on a threads build.
     const threads = Math.min(navigator.hardwareConcurrency, 4);
-    assert.deepEqual(info, { version: crateVersion, variant: threads > 1 ? 'threads' : 'simd', threads, runtime: 'deno', mode: 'worker' });
+    const variant = threads > 1 ? (relaxed ? 'relaxed-threads' : 'threads') : relaxed ? 'relaxed' : 'simd';
+    assert.deepEqual(info, { version: crateVersion, variant, threads, runtime: 'deno', mode: 'worker' });
     assert.equal(await recur.version(), crateVersion);
     const err = await recur.diagnostics.raise('ERR_SHAPE', 'bad').catch((e: unknown) => e);
     assert.ok(err instanceof ShapeError);
@@ -47,7 +51,9 @@ Deno.test('fit in the Deno worker gives bitwise the same weights as Node (comput
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const reference = JSON.parse(new TextDecoder().decode(out.stdout)) as { hash: string; variant: string; mode: string };
   assert.equal(reference.mode, 'worker');
-  const recur = createRecur();
+  // Node 20 (no flag) runs simd/threads: the relaxed builds, whose multiply-adds may be fused, are
+  // left out here to compare bits.
+  const recur = createRecur({ wasm: { relaxedSimd: false } });
   try {
     const info = await recur.init();
     assert.equal(info.mode, 'worker');
@@ -66,7 +72,8 @@ Deno.test('three threads in the Deno worker (two helpers) train bitwise like one
   const three = createRecur({ wasm: { numThreads: 3 } });
   try {
     const [a, b] = [await one.init(), await three.init()];
-    assert.deepEqual([a.variant, a.threads, b.variant, b.threads], ['simd', 1, 'threads', 3]);
+    const v = relaxed ? ['relaxed', 'relaxed-threads'] : ['simd', 'threads'];
+    assert.deepEqual([a.variant, a.threads, b.variant, b.threads], [v[0], 1, v[1], 3]);
     assert.equal(b.threadsFallback, undefined);
     const model: ModelConfig = { inputSize: 4, layers: [{ type: 'lstm', hiddenSize: 64, returnSequences: false }, { type: 'dense', units: 1 }], seed: 3 };
     const x = { data: new Float32Array(16 * 10 * 4).map((_, i) => Math.fround(Math.sin(i * 0.1))), shape: [16, 10, 4] };

@@ -194,3 +194,30 @@ describe('feature detection of threads', () => {
     expect(chooseThreads({ numThreads: 1, spawnHelper })).toEqual({ want: 1, threads: 1 });
   });
 });
+
+describe('helpers the client starts next to the worker (Node)', () => {
+  it('a helper whose port closes before it is ready is a failure, not a wait', async () => {
+    const { MessageChannel } = await import('node:worker_threads');
+    const { nodeHelperOnPort } = await import('../../dist/worker/helpers-node.js');
+    const { port1, port2 } = new MessageChannel();
+    const started = nodeHelperOnPort(port2, 1, new Promise(() => undefined));
+    port1.close();
+    await expect(started).rejects.toThrow(/exited before it was ready/);
+  });
+
+  it('prestartNode plans what the service will load, compiles it and starts the helpers', async () => {
+    const { prestartNode } = await import('../../dist/worker/helpers-node.js');
+    const pre = await prestartNode({ numThreads: 2 });
+    try {
+      expect(pre?.options.precompiled?.variant).toBe('threads');
+      expect(pre?.options.precompiled?.module).toBeInstanceOf(WebAssembly.Module);
+      expect(pre?.helpers.length).toBe(1);
+      expect(pre?.options.helperPorts?.length).toBe(1);
+      expect(await prestartNode({ modules: {} })).toBeUndefined();
+      expect(await prestartNode({ numThreads: 0 })).toBeUndefined();
+    } finally {
+      for (const p of pre?.ports ?? []) p.close();
+      await Promise.all((pre?.helpers ?? []).map((h) => h.terminate()));
+    }
+  });
+});
