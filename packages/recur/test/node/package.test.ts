@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { WASM_VARIANTS } from '../../src/env.js';
 
 const pkgDir = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${pkgDir}package.json`, 'utf8'));
@@ -13,11 +14,13 @@ it('every export condition points at a built file, with its .d.ts', () => {
     expect(existsSync(`${pkgDir}${root[cond]}`), root[cond]).toBe(true);
     expect(existsSync(`${pkgDir}${String(root[cond]).replace(/\.js$/, '.d.ts')}`), cond).toBe(true);
   }
-  for (const v of ['simd', 'scalar', 'threads']) {
+  // Every build the loader may choose ships with the package and is importable by edge bundlers.
+  for (const v of WASM_VARIANTS) {
     for (const f of ['recur_wasm.js', 'recur_wasm.d.ts', 'recur_wasm_bg.wasm']) {
       expect(pkg.files).toContain(`wasm/${v}/${f}`);
       expect(existsSync(`${pkgDir}wasm/${v}/${f}`)).toBe(true);
     }
+    expect(pkg.exports[`./wasm/${v}/recur_wasm_bg.wasm`]).toBe(`./wasm/${v}/recur_wasm_bg.wasm`);
   }
 });
 
