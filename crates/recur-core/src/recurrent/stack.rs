@@ -20,6 +20,15 @@ pub struct StackGradients<'a> {
     pub c0: &'a [f32],
 }
 
+/// Where the dropout masks between layers come from in a forward pass.
+#[derive(Debug, Clone, Copy)]
+enum DropoutMasks<'a> {
+    /// Drawn from the stack's generator (training with dropout > 0), or none.
+    Draw,
+    /// Given by the caller, one per layer but the last.
+    Fixed(&'a [Vec<f32>]),
+}
+
 /// `L` layers × `D` directions of one cell type.
 #[derive(Debug, Clone)]
 pub struct RecurrentStack {
@@ -194,6 +203,37 @@ impl RecurrentStack {
         training: bool,
     ) -> Result<&[f32]> {
         self.validate_forward(x, steps, batch, lengths, h0, c0)?;
+        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw);
+        Ok(&self.outputs[self.config.num_layers - 1])
+    }
+
+    /// A training forward pass (zero initial states, full lengths) with fixed dropout masks
+    /// instead of drawn ones: `masks[k]` multiplies the output of layer k < L-1 (values already
+    /// scaled by 1/(1-p)), whatever the configured dropout. For gradient checks with dropout.
+    pub fn forward_with_masks(&mut self, x: &[f32], steps: usize, batch: usize, masks: &[Vec<f32>]) -> Result<&[f32]> {
+        self.validate_forward(x, steps, batch, None, None, None)?;
+        let l = self.config.num_layers;
+        let n = steps * batch * self.config.output_size();
+        if masks.len() + 1 != l || masks.iter().any(|m| m.len() != n) {
+            return Err(Error::shape("dropout masks", [l.saturating_sub(1), n], [masks.len()]));
+        }
+        self.run_forward(x, steps, batch, None, None, None, true, DropoutMasks::Fixed(masks));
+        Ok(&self.outputs[l - 1])
+    }
+
+    /// The forward pass proper, on validated arguments.
+    #[allow(clippy::too_many_arguments)]
+    fn run_forward(
+        &mut self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        h0: Option<&[f32]>,
+        c0: Option<&[f32]>,
+        training: bool,
+        dropout: DropoutMasks<'_>,
+    ) {
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
         let bh = batch * hd;
@@ -230,9 +270,15 @@ impl RecurrentStack {
                 next.extend_from_slice(&out);
                 let mask = &mut self.masks[k];
                 mask.clear();
-                if training && c.dropout > 0.0 {
-                    let keep = 1.0 / (1.0 - c.dropout);
-                    mask.extend((0..out.len()).map(|_| if self.rng.uniform() < c.dropout { 0.0 } else { keep }));
+                match dropout {
+                    DropoutMasks::Fixed(fixed) => mask.extend_from_slice(&fixed[k]),
+                    DropoutMasks::Draw if training && c.dropout > 0.0 => {
+                        let keep = 1.0 / (1.0 - c.dropout);
+                        mask.extend((0..out.len()).map(|_| if self.rng.uniform() < c.dropout { 0.0 } else { keep }));
+                    }
+                    DropoutMasks::Draw => {}
+                }
+                if !mask.is_empty() {
                     next.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
                 }
                 self.inputs[k + 1] = next;
@@ -240,54 +286,6 @@ impl RecurrentStack {
             self.outputs[k] = out;
         }
         self.last = Some((steps, batch));
-        Ok(&self.outputs[l - 1])
-    }
-
-    /// Replaces the dropout masks drawn by the last training forward pass with fixed ones
-    /// (`masks[k]` for the output of layer k < L-1, values already scaled) and recomputes
-    /// nothing: use it before a forward with [`RecurrentStack::forward_with_masks`].
-    pub fn forward_with_masks(
-        &mut self,
-        x: &[f32],
-        steps: usize,
-        batch: usize,
-        masks: &[Vec<f32>],
-    ) -> Result<&[f32]> {
-        let l = self.config.num_layers;
-        let width = self.config.output_size();
-        if masks.len() + 1 != l || masks.iter().any(|m| m.len() != steps * batch * width) {
-            return Err(Error::shape("dropout masks", [l.saturating_sub(1), steps * batch * width], [masks.len()]));
-        }
-        // Run layer by layer with the given masks: a plain forward without dropout, then redo
-        // the upper layers with masked inputs.
-        let saved = self.config.dropout;
-        self.config.dropout = 0.0;
-        let result = self.forward(x, steps, batch, None, None, None, true).map(|_| ());
-        self.config.dropout = saved;
-        result?;
-        // Recompute with masks applied from the bottom up.
-        let (hd, dcount) = (self.config.hidden_size, self.config.directions());
-        let zeros = vec![0.0f32; batch * hd];
-        for k in 1..l {
-            let mut input = self.outputs[k - 1].clone();
-            input.iter_mut().zip(&masks[k - 1]).for_each(|(v, m)| *v *= m);
-            self.masks[k - 1] = masks[k - 1].clone();
-            self.inputs[k] = input;
-            let mut out = vec![0.0f32; steps * batch * width];
-            for d in 0..dcount {
-                let slot = k * dcount + d;
-                let dir = &mut self.dirs[slot];
-                dir.forward(&self.inputs[k], steps, batch, None, &zeros, &zeros, &mut out, width, d * hd);
-                let bh = batch * hd;
-                let (hn, cn) = dir.final_states();
-                self.h_n[slot * bh..(slot + 1) * bh].copy_from_slice(hn);
-                if !cn.is_empty() {
-                    self.c_n[slot * bh..(slot + 1) * bh].copy_from_slice(cn);
-                }
-            }
-            self.outputs[k] = out;
-        }
-        Ok(&self.outputs[l - 1])
     }
 
     /// Final hidden states of the last forward, `[L·D, B, H]`.
