@@ -1,5 +1,7 @@
 /**
- * Browsers and Deno: a module Web Worker running `web-worker.js`, wrapped by comlink.
+ * Browsers and Deno: a module Web Worker running `web-worker.js`, wrapped by comlink. From a
+ * package on another origin than the page (a CDN), the worker starts from a same-origin `blob:`
+ * module that imports the script ({@link crossOriginWorkerUrl}).
  * @module
  */
 import { proxy, releaseProxy, transfer, wrap } from 'comlink/dist/esm/comlink.mjs';
@@ -13,12 +15,57 @@ export function hasWebWorker(): boolean {
   return typeof (globalThis as { Worker?: unknown }).Worker === 'function';
 }
 
+/** `blob:` URLs made by {@link crossOriginWorkerUrl}, by script URL. */
+const blobUrls = new Map<string, string>();
+
+/**
+ * Where to start a module worker whose script is `script`. Browsers start workers from scripts of
+ * the page's own origin only; when `script` is on another origin (the package served from a CDN),
+ * this returns a same-origin `blob:` module whose only line is `import '<script>'`: a module
+ * worker may import a cross-origin script where CORS allows it (the server sends
+ * `Access-Control-Allow-Origin`). The imported script keeps its own `import.meta.url`, so what it
+ * resolves against it (the helper workers' script, the `.wasm` files) still comes from that origin.
+ *
+ * `undefined` (start from `script` itself) when it is on the page's origin, is not `http(s):`, or
+ * there is no origin to compare with (Deno without `--location`). One `blob:` URL per script,
+ * kept for the realm's lifetime (a few bytes; later workers reuse it). In a worker started from a
+ * `blob:` URL, `location.origin` is still the page's, so nested workers (the thread helpers) take
+ * the same path.
+ */
+export function crossOriginWorkerUrl(script: URL): string | undefined {
+  let origin: string | undefined;
+  try {
+    origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+  } catch {
+    return undefined; // Deno without --location: `location` throws
+  }
+  if (origin === undefined || (script.protocol !== 'http:' && script.protocol !== 'https:') || script.origin === origin) return undefined;
+  if (typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') return undefined;
+  let url = blobUrls.get(script.href);
+  if (url === undefined) {
+    url = URL.createObjectURL(new Blob([`import ${JSON.stringify(script.href)};\n`], { type: 'text/javascript' }));
+    blobUrls.set(script.href, url);
+  }
+  return url;
+}
+
+/** What to add to a worker's load error when it was started through a `blob:` module. */
+export function crossOriginHint(script: URL): string {
+  return ` (${script.origin} is another origin: it must send Access-Control-Allow-Origin, and Cross-Origin-Resource-Policy: cross-origin on cross-origin isolated pages)`;
+}
+
 /** Starts a module Worker and wraps it. */
 export function createWebWorkerEndpoint(): Endpoint {
   let worker: Worker;
+  // Not the literal form below (bundlers would take this for an asset): only read for its origin.
+  const script = new URL('web-worker.js', String(import.meta.url));
+  const viaBlob = crossOriginWorkerUrl(script);
   try {
-    // Kept literal, so that bundlers (Vite, webpack 5) find and bundle the worker script.
-    worker = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: 'recur' });
+    worker =
+      viaBlob !== undefined
+        ? new Worker(viaBlob, { type: 'module', name: 'recur' })
+        : // Kept literal, so that bundlers (Vite, webpack 5) find and bundle the worker script.
+          new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: 'recur' });
   } catch (e) {
     throw new WorkerError(`Could not start the recur worker: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
@@ -30,7 +77,8 @@ export function createWebWorkerEndpoint(): Endpoint {
   };
   worker.addEventListener('error', (ev: ErrorEvent) => {
     ev.preventDefault?.();
-    crash(`The recur worker failed: ${ev.message || 'error event (the worker script may not have loaded)'}`, ev.error);
+    const hint = viaBlob !== undefined ? crossOriginHint(script) : '';
+    crash(`The recur worker failed: ${ev.message || 'error event (the worker script may not have loaded)'}${hint}`, ev.error);
   });
   worker.addEventListener('messageerror', () => crash('A message from the recur worker could not be deserialized'));
   return {

@@ -1,9 +1,11 @@
 /**
  * Browsers and Deno: helper threads of the threads builds, as nested module Workers (they end
- * with the worker that started them).
+ * with the worker that started them). From another origin than the page's, through a `blob:`
+ * module, as the worker itself ({@link crossOriginWorkerUrl}).
  * @module
  */
 import type { HelperSpawner } from '../loader/wasm.js';
+import { crossOriginHint, crossOriginWorkerUrl } from './endpoint-web.js';
 import { defaultThreadCount } from './service.js';
 
 /**
@@ -13,9 +15,17 @@ import { defaultThreadCount } from './service.js';
 export const spawnWebHelper: HelperSpawner = (index, init) =>
   new Promise((resolve, reject) => {
     let worker: Worker;
+    // Read for its origin only (not the literal form: bundlers would take it for an asset).
+    const script = new URL('thread-helper-web.js', String(import.meta.url));
+    // From another origin than the page's (a CDN): a same-origin blob: module importing it.
+    const viaBlob = crossOriginWorkerUrl(script);
+    const name = `recur-thread-${index}`;
     try {
-      // Kept literal, so that bundlers find and bundle the helper script.
-      worker = new Worker(new URL('./thread-helper-web.js', import.meta.url), { type: 'module', name: `recur-thread-${index}` });
+      worker =
+        viaBlob !== undefined
+          ? new Worker(viaBlob, { type: 'module', name })
+          : // Kept literal, so that bundlers find and bundle the helper script.
+            new Worker(new URL('./thread-helper-web.js', import.meta.url), { type: 'module', name });
     } catch (e) {
       reject(e);
       return;
@@ -26,7 +36,8 @@ export const spawnWebHelper: HelperSpawner = (index, init) =>
     };
     worker.addEventListener('error', (ev: ErrorEvent) => {
       ev.preventDefault?.();
-      fail(new Error(`helper thread ${index} failed: ${ev.message || 'error event (the script may not have loaded)'}`));
+      const hint = viaBlob !== undefined ? crossOriginHint(script) : '';
+      fail(new Error(`helper thread ${index} failed: ${ev.message || 'error event (the script may not have loaded)'}${hint}`));
     });
     worker.addEventListener('message', (ev: MessageEvent<{ ready?: number; error?: string }>) => {
       if (ev.data?.ready === index) resolve({ terminate: () => worker.terminate() });

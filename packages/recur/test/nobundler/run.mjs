@@ -1,9 +1,12 @@
 // The SDK in a browser page with no bundler and no import map: `index.html` imports
-// dist/browser/recur.js by relative path from a plain static server. Run twice: with COOP/COEP
+// dist/browser/recur.js by relative path from a plain static server. Run with COOP/COEP
 // (cross-origin isolated: the threads build and its helper workers) and without (one thread, and
-// why). Debian's Chromium driven by playwright-core; never a downloaded browser. Fails on any
-// console error, page error, failed request or HTTP error, and on timeout (browser and server
-// are killed). `node test/nobundler/run.mjs` after `pnpm run build`.
+// why), each twice: same-origin, and cross-origin (the page from one loopback server, the package
+// from a second one on another port with CORS headers, as from a CDN: the worker and the thread
+// helpers must then start from blob: modules importing the scripts, and the .wasm come from the
+// second origin). Debian's Chromium driven by playwright-core; never a downloaded browser. Fails
+// on any console error, page error, failed request or HTTP error, and on timeout (browser and
+// servers are killed). `node test/nobundler/run.mjs` after `pnpm run build`.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -23,11 +26,13 @@ for (const f of ['dist/browser/recur.js', 'dist/browser/web-worker.js', 'dist/br
 
 let browserServer;
 let server;
-/** Closes the browser (killed if it does not close within 5 s, or at once with `kill`) and the server. */
+let cdnServer;
+/** Closes the browser (killed if it does not close within 5 s, or at once with `kill`) and the servers. */
 const cleanup = async ({ kill = false } = {}) => {
   const b = browserServer;
   const s = server;
-  browserServer = server = undefined;
+  const c = cdnServer;
+  browserServer = server = cdnServer = undefined;
   if (b !== undefined) {
     let timer;
     const closed = kill ? Promise.reject(new Error('kill')) : b.close();
@@ -36,11 +41,17 @@ const cleanup = async ({ kill = false } = {}) => {
     clearTimeout(timer);
   }
   await s?.close();
+  await c?.close();
 };
 
-/** Loads the page from a server in one mode and returns what it wrote into the DOM. */
-async function runMode(isolated) {
+/**
+ * Loads the page from a server in one mode and returns what it wrote into the DOM, the requests
+ * each server served, and the URLs of the workers the page started.
+ */
+async function runMode(isolated, crossOrigin) {
   server = await startServer({ isolated });
+  // The "CDN": another port is another origin.
+  if (crossOrigin) cdnServer = await startServer({ isolated, cors: true });
   browserServer = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
   const browser = await chromium.connect(browserServer.wsEndpoint());
   const problems = [];
@@ -53,27 +64,43 @@ async function runMode(isolated) {
   page.on('response', (res) => {
     if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
   });
-  page.on('worker', (w) => w.on('console', (msg) => msg.type() === 'error' && problems.push(`worker console error: ${msg.text()}`)));
-  await page.goto(`${server.origin}/test/nobundler/index.html`);
+  const workers = [];
+  page.on('worker', (w) => {
+    workers.push(w.url());
+    w.on('console', (msg) => msg.type() === 'error' && problems.push(`worker console error: ${msg.text()}`));
+  });
+  const query = crossOrigin ? `?cdn=${encodeURIComponent(cdnServer.origin)}` : '';
+  await page.goto(`${server.origin}/test/nobundler/index.html${query}`);
   await page.waitForFunction(() => document.body.dataset.status !== 'running', null, { timeout: MODE_TIMEOUT_MS, polling: 100 });
   const status = await page.evaluate(() => document.body.dataset.status);
   const text = await page.evaluate(() => document.getElementById('result').textContent);
-  const served = server.requests.slice();
+  const pageServed = server.requests.slice();
+  const cdnOrigin = cdnServer?.origin;
+  const served = (cdnServer ?? server).requests.slice();
   await browser.close();
   await cleanup();
   assert.equal(status, 'done', `the page failed:\n${text}`);
   assert.deepEqual(problems, [], 'console or page errors');
-  return { result: JSON.parse(text), served };
+  return { result: JSON.parse(text), served, pageServed, workers, cdnOrigin };
 }
 
 /** What the page must report in each mode. */
-function check(isolated, { result: r, served }) {
-  const label = isolated ? 'COOP/COEP' : 'plain';
-  // Only relative files of the package were loaded: the bundles, and the wasm next to the package.
+function check(isolated, crossOrigin, { result: r, served, pageServed, workers, cdnOrigin }) {
+  const label = `${isolated ? 'COOP/COEP' : 'plain'}${crossOrigin ? ', package from another origin' : ''}`;
+  // Only relative files of the package were loaded: the bundles, and the wasm next to the package
+  // (in cross-origin mode all from the second server, and nothing of the package from the page's).
   for (const p of ['/dist/browser/recur.js', '/dist/browser/web-worker.js']) {
     assert.ok(served.includes(`200 ${p}`), `${label}: ${p} was not served (${served.join(', ')})`);
   }
   assert.equal(r.crossOriginIsolated, isolated, `${label}: crossOriginIsolated`);
+  if (crossOrigin) {
+    assert.equal(r.bundle, `${cdnOrigin}/dist/browser/recur.js`, `${label}: the bundle's URL`);
+    assert.ok(pageServed.length === 1 && pageServed[0].startsWith('200 /test/nobundler/index.html?cdn='), `${label}: the page's server served ${pageServed.join(', ')}`);
+    // The worker started from a same-origin blob: module (a cross-origin script URL is refused).
+    assert.ok(workers.length > 0 && workers.every((u) => u.startsWith('blob:')), `${label}: workers ${workers.join(', ')}`);
+  } else {
+    assert.ok(workers.some((u) => u.endsWith('/dist/browser/web-worker.js')), `${label}: workers ${workers.join(', ')}`);
+  }
 
   // The runtime asked for 2 threads; the default runtime asks for min(hardwareConcurrency, 4).
   const { threadsFallback, version, ...init } = r.init;
@@ -132,15 +159,23 @@ function check(isolated, { result: r, served }) {
   );
 }
 
+/** [isolated, crossOrigin] */
+const MODES = [
+  [true, false],
+  [false, false],
+  [true, true],
+  [false, true],
+];
+
 const watchdog = setTimeout(async () => {
-  console.error(`nobundler: timed out after ${(2 * MODE_TIMEOUT_MS + 30_000) / 1000} s; killing the browser and the server`);
+  console.error(`nobundler: timed out after ${(MODES.length * MODE_TIMEOUT_MS + 30_000) / 1000} s; killing the browser and the servers`);
   await Promise.race([cleanup({ kill: true }), new Promise((r) => setTimeout(r, 5_000))]);
   process.exit(1);
-}, 2 * MODE_TIMEOUT_MS + 30_000);
+}, MODES.length * MODE_TIMEOUT_MS + 30_000);
 
 try {
-  for (const isolated of [true, false]) check(isolated, await runMode(isolated));
-  console.log('nobundler: 2 passed');
+  for (const [isolated, crossOrigin] of MODES) check(isolated, crossOrigin, await runMode(isolated, crossOrigin));
+  console.log(`nobundler: ${MODES.length} passed`);
 } catch (e) {
   console.error(`nobundler: FAIL ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   await cleanup();

@@ -1,7 +1,9 @@
 // A tiny static file server for the no-bundler test: serves the package directory on a free
 // loopback port, read-only, with real content types. `isolated: true` adds COOP/COEP to every
 // response (the page, the bundles, the workers, the .wasm), so the page is cross-origin isolated
-// and the threads build can run; without it the SDK must fall back to one thread.
+// and the threads build can run; without it the SDK must fall back to one thread. `cors: true`
+// makes it a stand-in for a CDN on another origin: `Access-Control-Allow-Origin: *` and
+// `Cross-Origin-Resource-Policy: cross-origin` on every response.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -24,7 +26,7 @@ const TYPES = {
  * Starts the server; resolves with `{ origin, close(), requests }` (`requests`: the paths served,
  * with their status, for the runner's report).
  */
-export function startServer({ isolated, root = packageRoot }) {
+export function startServer({ isolated, cors = false, corp = cors, root = packageRoot }) {
   const requests = [];
   const server = createServer(async (req, res) => {
     const headers = { 'Cache-Control': 'no-store' };
@@ -32,6 +34,8 @@ export function startServer({ isolated, root = packageRoot }) {
       headers['Cross-Origin-Opener-Policy'] = 'same-origin';
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
     }
+    if (cors) headers['Access-Control-Allow-Origin'] = '*';
+    if (corp) headers['Cross-Origin-Resource-Policy'] = 'cross-origin';
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
       requests.push(`${status} ${req.url}`);
       res.writeHead(status, { ...headers, 'Content-Type': type });
@@ -75,9 +79,15 @@ export function startServer({ isolated, root = packageRoot }) {
   });
 }
 
-// `node server.mjs [--isolated]`: serve by hand (to open the page in a browser while debugging).
+// `node server.mjs [--isolated] [--cross-origin]`: serve by hand (to open the page in a browser
+// while debugging); `--cross-origin` starts a second, CORS server the page loads the package from.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const isolated = process.argv.includes('--isolated');
   const { origin } = await startServer({ isolated });
-  console.log(`serving ${packageRoot} at ${origin}/test/nobundler/index.html${isolated ? ' (COOP/COEP)' : ''}`);
+  let query = '';
+  if (process.argv.includes('--cross-origin')) {
+    const cdn = await startServer({ isolated, cors: true });
+    query = `?cdn=${encodeURIComponent(cdn.origin)}`;
+  }
+  console.log(`serving ${packageRoot} at ${origin}/test/nobundler/index.html${query}${isolated ? ' (COOP/COEP)' : ''}`);
 }
