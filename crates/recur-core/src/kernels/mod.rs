@@ -83,6 +83,16 @@ const BEST: KernelKind = if is_compiled(KernelKind::RelaxedSimd) {
     KernelKind::Scalar
 };
 
+/// The micro-kernel type of [`BEST`], for the paths that always use it.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+type Best = simd128::RelaxedSimd;
+/// The micro-kernel type of [`BEST`], for the paths that always use it.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
+type Best = simd128::Simd128;
+/// The micro-kernel type of [`BEST`], for the paths that always use it.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+type Best = scalar::Scalar;
+
 /// `C = alpha · A · B + beta · C` for strided matrices, in the style of `matrixmultiply::sgemm`.
 ///
 /// `A` is `m × k` with element `(i, p)` at `a[i * rsa + p * csa]`, `B` is `k × n` with `(p, j)`
@@ -120,15 +130,7 @@ pub fn gemm(
         let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         // SAFETY: bounds checked above; `C` does not alias itself (the contract of `gemm`).
         unsafe {
-            match BEST {
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-                KernelKind::RelaxedSimd => {
-                    par_gemm::<simd128::RelaxedSimd>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
-                }
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                KernelKind::Simd128 => par_gemm::<simd128::Simd128>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc),
-                _ => par_gemm::<scalar::Scalar>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc),
-            }
+            par_gemm::<Best>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
         }
         return;
     }
@@ -283,23 +285,11 @@ impl PackedB {
 }
 
 fn packed_len(k: usize, n: usize) -> usize {
-    match BEST {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-        KernelKind::RelaxedSimd => blocked::packed_b_len::<simd128::RelaxedSimd>(k, n),
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelKind::Simd128 => blocked::packed_b_len::<simd128::Simd128>(k, n),
-        _ => blocked::packed_b_len::<scalar::Scalar>(k, n),
-    }
+    blocked::packed_b_len::<Best>(k, n)
 }
 
 unsafe fn pack_all(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
-    match BEST {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-        KernelKind::RelaxedSimd => blocked::pack_b_all::<simd128::RelaxedSimd>(k, n, b, rsb, csb, dst),
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelKind::Simd128 => blocked::pack_b_all::<simd128::Simd128>(k, n, b, rsb, csb, dst),
-        _ => blocked::pack_b_all::<scalar::Scalar>(k, n, b, rsb, csb, dst),
-    }
+    blocked::pack_b_all::<Best>(k, n, b, rsb, csb, dst)
 }
 
 /// `C = alpha · A · B + beta · C` with `B` packed by [`PackedB::pack`]; `A` is `m × b.k()`
@@ -317,15 +307,7 @@ pub fn gemm_prepacked(m: usize, alpha: f32, a: &[f32], rsa: usize, csa: usize, b
     let t = parallel::threads();
     // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
     unsafe {
-        match BEST {
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-            KernelKind::RelaxedSimd => {
-                par_gemm_prepacked::<simd128::RelaxedSimd>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
-            }
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            KernelKind::Simd128 => par_gemm_prepacked::<simd128::Simd128>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
-            _ => par_gemm_prepacked::<scalar::Scalar>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc),
-        }
+        par_gemm_prepacked::<Best>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
     }
 }
 
