@@ -33,6 +33,128 @@ export type Activation =
       alpha?: number;
     };
 
+/**
+ * Name of a parameter initialization (`torch.nn.init`), camelCase or snake_case
+ * (`'xavierUniform'` = `'xavier_uniform'`), with `torch.nn.init`'s default parameters. Fans are
+ * those of the `[rows, cols]` matrix: `fanIn` = cols, `fanOut` = rows.
+ *
+ * - `pytorchDefault`: PyTorch's default of the layer, `U(−1/√H, 1/√H)` (recurrent) or
+ *   `U(−1/√in, 1/√in)` (dense).
+ * - `xavierUniform`: `U(−a, a)`, `a = gain·√(6/(fanIn+fanOut))`; `xavierNormal`:
+ *   `N(0, std²)`, `std = gain·√(2/(fanIn+fanOut))` (gain 1).
+ * - `kaimingUniform`: `U(−b, b)`, `b = √3·gain/√fan`; `kaimingNormal`: `N(0, (gain/√fan)²)`
+ *   (PyTorch's defaults: `fan = fanIn`, `gain = √(2/(1+a²))` with `a = 0`).
+ * - `orthogonal`: a (semi-)orthogonal matrix (QR of a normal matrix, signs fixed by `diag(R)`),
+ *   times gain 1.
+ * - `zeros`; `uniform`: `U(0, 1)`; `normal`: `N(0, 1)`.
+ *
+ * The matrix kinds (xavier, kaiming, orthogonal) cannot initialize a bias.
+ * @inline
+ */
+type InitName =
+  | 'pytorchDefault'
+  | 'pytorch_default'
+  | 'xavierUniform'
+  | 'xavier_uniform'
+  | 'xavierNormal'
+  | 'xavier_normal'
+  | 'kaimingUniform'
+  | 'kaiming_uniform'
+  | 'kaimingNormal'
+  | 'kaiming_normal'
+  | 'orthogonal'
+  | 'zeros'
+  | 'uniform'
+  | 'normal';
+
+/**
+ * Options of the Kaiming (He) initializations, as in `torch.nn.init.kaiming_*_`.
+ * @inline
+ */
+interface KaimingOptions {
+  /** Negative slope of the rectifier, used by `leakyRelu` (default 0). */
+  a?: number;
+  /** Divide by the fan of the inputs (`'fanIn'`, default) or of the outputs (`'fanOut'`). */
+  mode?: 'fanIn' | 'fanOut' | 'fan_in' | 'fan_out';
+  /**
+   * Whose gain (`calculate_gain`): `linear`/`sigmoid` 1, `tanh` 5/3, `relu` √2,
+   * `leakyRelu` √(2/(1+a²)) (default), `selu` 3/4.
+   */
+  nonlinearity?: 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'leaky_relu' | 'selu';
+}
+
+/**
+ * How one parameter group is initialized: a kind's name (its default parameters), or an object
+ * with one key, the kind, holding its parameters (each optional but `constant`'s `value`).
+ * Drawn from the model's `seed`, so a seed fixes the weights.
+ * @example
+ * ```ts
+ * 'orthogonal'
+ * { xavierUniform: { gain: 5 / 3 } }
+ * { kaimingNormal: { mode: 'fanOut', nonlinearity: 'relu' } }
+ * { uniform: { a: -0.05, b: 0.05 } }
+ * { normal: { mean: 0, std: 0.02 } }
+ * { constant: { value: 0.1 } }
+ * ```
+ * @inline
+ */
+type ParamInit =
+  | InitName
+  | {
+      /** Glorot uniform with a gain (default 1). */
+      xavierUniform: {
+        /** Scale factor. */
+        gain?: number;
+      };
+    }
+  | {
+      /** Glorot normal with a gain (default 1). */
+      xavierNormal: {
+        /** Scale factor. */
+        gain?: number;
+      };
+    }
+  | {
+      /** He uniform. */
+      kaimingUniform: KaimingOptions;
+    }
+  | {
+      /** He normal. */
+      kaimingNormal: KaimingOptions;
+    }
+  | {
+      /** (Semi-)orthogonal times a gain (default 1). */
+      orthogonal: {
+        /** Scale factor. */
+        gain?: number;
+      };
+    }
+  | {
+      /** Every element the same value. */
+      constant: {
+        /** The value. */
+        value: number;
+      };
+    }
+  | {
+      /** `U(a, b)`, a ≤ b. */
+      uniform: {
+        /** Lower bound (default 0). */
+        a?: number;
+        /** Upper bound (default 1). */
+        b?: number;
+      };
+    }
+  | {
+      /** `N(mean, std²)`. */
+      normal: {
+        /** Mean (default 0). */
+        mean?: number;
+        /** Standard deviation, ≥ 0 (default 1). */
+        std?: number;
+      };
+    };
+
 /** Options shared by `rnn`, `lstm` and `gru` layers (PyTorch's constructor arguments). */
 export interface RecurrentLayerOptions {
   /** Hidden features H. */
@@ -49,6 +171,28 @@ export interface RecurrentLayerOptions {
   returnSequences?: boolean;
   /** Layer normalization of the gate pre-activations inside the cells (default false). */
   layerNorm?: boolean;
+  /**
+   * Initialization (default: PyTorch's `U(−1/√H, 1/√H)` for every parameter). The weights are
+   * initialized **per gate block**, as in Keras: each `[H, in]` block of `weight_ih` and
+   * `[H, H]` block of `weight_hh` is its own matrix for the fans and for orthogonality (so
+   * `weightHh: 'orthogonal'` makes every gate's recurrent matrix orthogonal). Peepholes and
+   * layer-norm parameters keep their initialization. Example:
+   * `{ weightIh: 'xavierUniform', weightHh: 'orthogonal', bias: 'zeros', forgetBias: 1 }`.
+   */
+  init?: {
+    /** The input weights `weight_ih_l{k}`, per gate block (default `'pytorchDefault'`). */
+    weightIh?: ParamInit;
+    /** The recurrent weights `weight_hh_l{k}`, per gate block (default `'pytorchDefault'`). */
+    weightHh?: ParamInit;
+    /** Both biases `bias_ih_l{k}` and `bias_hh_l{k}` (default `'pytorchDefault'`). */
+    bias?: ParamInit;
+    /**
+     * LSTM only (an error on other cells and without biases): the forget-gate block of
+     * `bias_ih` is set to this value and that of `bias_hh` to 0, so the forget gate starts at
+     * `σ(forgetBias)` (1 is the usual choice).
+     */
+    forgetBias?: number;
+  };
   /**
    * Parameter-name prefix (default the layer type, e.g. `lstm.weight_ih_l0`); `''` gives
    * PyTorch's bare names (`weight_ih_l0`), as in a state_dict of a lone `nn.LSTM`.
@@ -114,6 +258,17 @@ export interface DenseLayerConfig {
   bias?: boolean;
   /** Parameter-name prefix (default `dense{i}`). */
   name?: string;
+  /**
+   * Initialization (default: PyTorch's `U(−1/√in, 1/√in)` for both); the weight `[units, in]`
+   * is one matrix (`fanIn` = in, `fanOut` = units). Example:
+   * `{ weight: 'kaimingUniform', bias: 'zeros' }`.
+   */
+  init?: {
+    /** The weight (default `'pytorchDefault'`). */
+    weight?: ParamInit;
+    /** The bias (default `'pytorchDefault'`). */
+    bias?: ParamInit;
+  };
 }
 
 /** Token ids → vectors (`nn.Embedding`); first layer only; the model's input is then ids `[B, T]`. */

@@ -23,14 +23,14 @@ export interface ModelInfo {
 
 type Json = Record<string, unknown>;
 
-const RECURRENT_KEYS = ['type', 'hiddenSize', 'numLayers', 'bias', 'bidirectional', 'dropout', 'returnSequences', 'layerNorm', 'name'];
+const RECURRENT_KEYS = ['type', 'hiddenSize', 'numLayers', 'bias', 'bidirectional', 'dropout', 'returnSequences', 'layerNorm', 'name', 'init'];
 const LAYER_KEYS: Record<LayerConfig['type'], string[]> = {
   rnn: [...RECURRENT_KEYS, 'activation'],
   lstm: [...RECURRENT_KEYS, 'peephole'],
   gru: [...RECURRENT_KEYS, 'resetAfter'],
   batchNorm: ['type', 'eps', 'momentum', 'affine', 'name'],
   dropout: ['type', 'p'],
-  dense: ['type', 'units', 'activation', 'bias', 'name'],
+  dense: ['type', 'units', 'activation', 'bias', 'name', 'init'],
   embedding: ['type', 'vocabSize', 'dim', 'name'],
 };
 
@@ -118,6 +118,109 @@ function activationFromCore(a: Json): Activation {
   return a.type as 'linear' | 'tanh' | 'relu' | 'sigmoid';
 }
 
+/** Initialization kinds (snake_case, as the core names them) that a bare name may give. */
+const INIT_NAMES = ['pytorch_default', 'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal', 'orthogonal', 'zeros', 'uniform', 'normal'];
+/** Parameters of each initialization kind (camelCase = snake_case here). */
+const INIT_PARAMS: Record<string, string[]> = {
+  pytorch_default: [],
+  zeros: [],
+  xavier_uniform: ['gain'],
+  xavier_normal: ['gain'],
+  orthogonal: ['gain'],
+  kaiming_uniform: ['a', 'mode', 'nonlinearity'],
+  kaiming_normal: ['a', 'mode', 'nonlinearity'],
+  constant: ['value'],
+  uniform: ['a', 'b'],
+  normal: ['mean', 'std'],
+};
+const KAIMING_NONLINEARITIES = ['linear', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'];
+
+/** One parameter initialization (`'xavierUniform'`, `{ normal: { std: 0.1 } }`, ...) → the core's form. */
+function paramInitToCore(v: unknown, what: string): unknown {
+  const known = `${INIT_NAMES.map(camel).join(', ')}, or { constant: { value } }`;
+  if (typeof v === 'string') {
+    const kind = snake(v);
+    if (kind === 'constant') {
+      throw new UnsupportedError(`${what}: 'constant' needs its value: { constant: { value: ... } }`, { details: { what, init: v } });
+    }
+    if (!INIT_NAMES.includes(kind)) {
+      throw new UnsupportedError(`${what}: unknown initialization '${v}' (${known})`, { details: { what, init: v } });
+    }
+    return kind;
+  }
+  checkObject(v, what);
+  const keys = Object.keys(v).filter((k) => v[k] !== undefined);
+  if (keys.length !== 1) {
+    throw new UnsupportedError(`${what}: an initialization object has exactly one key, the kind (${known})`, { details: { what } });
+  }
+  const key = keys[0]!;
+  const kind = snake(key);
+  const allowed = INIT_PARAMS[kind];
+  if (allowed === undefined) {
+    throw new UnsupportedError(`${what}: unknown initialization '${key}' (${known})`, { details: { what, init: key } });
+  }
+  const w = `${what}.${key}`;
+  const params = v[key];
+  checkObject(params, w);
+  checkKeys(params, allowed, w);
+  const core: Json = {};
+  for (const p of allowed) {
+    const pv = params[p];
+    if (pv === undefined) {
+      if (p === 'value') throw new InputTypeError(`${w}.value must be a number, got undefined`, { details: { what: `${w}.value` } });
+      continue;
+    }
+    if (p === 'mode') {
+      const mode = typeof pv === 'string' ? snake(pv) : pv;
+      if (mode !== 'fan_in' && mode !== 'fan_out') {
+        throw new UnsupportedError(`${w}.mode must be 'fanIn' or 'fanOut', got ${JSON.stringify(pv)}`, { details: { what: `${w}.mode` } });
+      }
+      core.mode = mode;
+    } else if (p === 'nonlinearity') {
+      const nl = typeof pv === 'string' ? snake(pv) : pv;
+      if (typeof nl !== 'string' || !KAIMING_NONLINEARITIES.includes(nl)) {
+        throw new UnsupportedError(`${w}.nonlinearity: unknown ${JSON.stringify(pv)} (${KAIMING_NONLINEARITIES.map(camel).join(', ')})`, { details: { what: `${w}.nonlinearity` } });
+      }
+      core.nonlinearity = nl;
+    } else {
+      core[p] = checkNumber(pv, `${w}.${p}`, p === 'std' ? 0 : -Infinity);
+    }
+  }
+  if (kind === 'uniform' && typeof core.a === 'number' && typeof core.b === 'number' && core.a > core.b) {
+    throw new ValueRangeError(`${w}: a must be <= b, got a = ${core.a}, b = ${core.b}`, { details: { what: w, a: core.a, b: core.b } });
+  }
+  return { [kind]: core };
+}
+
+/** A layer's `init` option → the core's form (recurrent: weightIh, weightHh, bias, forgetBias; dense: weight, bias). */
+function initToCore(v: unknown, what: string, dense: boolean): Json {
+  checkObject(v, what);
+  const allowed = dense ? ['weight', 'bias'] : ['weightIh', 'weightHh', 'bias', 'forgetBias'];
+  checkKeys(v, allowed, what);
+  const core: Json = {};
+  for (const k of allowed) {
+    if (v[k] === undefined) continue;
+    core[snake(k)] = k === 'forgetBias' ? checkNumber(v[k], `${what}.${k}`) : paramInitToCore(v[k], `${what}.${k}`);
+  }
+  return core;
+}
+
+/** The core's `init` option → the public form (camelCase keys and kind names). */
+function initFromCore(core: Json): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(core)) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'string') out[camel(k)] = camel(v);
+    else if (typeof v === 'object') {
+      const [[kind, params]] = Object.entries(v as Json) as [[string, Json]];
+      const p: Json = {};
+      for (const [pk, pv] of Object.entries(params)) p[pk] = typeof pv === 'string' ? camel(pv) : pv;
+      out[camel(k)] = { [camel(kind)]: p };
+    } else out[camel(k)] = v;
+  }
+  return out;
+}
+
 /** Validates a public config and converts it to the core's JSON object. */
 export function toCoreConfig(config: ModelConfig): Json {
   checkObject(config, 'model config');
@@ -165,6 +268,9 @@ export function toCoreConfig(config: ModelConfig): Json {
         case 'activation':
           core.activation = activationToCore(v, w);
           break;
+        case 'init':
+          core.init = initToCore(v, w, type === 'dense');
+          break;
         default:
           core[snake(k)] = checkBool(v, w);
       }
@@ -182,6 +288,7 @@ export function fromCoreConfig(core: Json): ModelConfig {
       if (v === null || v === undefined) continue;
       if (k === 'type') out.type = v === 'batch_norm' ? 'batchNorm' : v;
       else if (k === 'activation') out.activation = activationFromCore(v as Json);
+      else if (k === 'init') out.init = initFromCore(v as Json);
       else out[camel(k)] = v;
     }
     // Keep only the options of this layer type (the core fills every field of every stack).

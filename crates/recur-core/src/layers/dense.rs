@@ -5,6 +5,7 @@ use super::{check_param, checked_rows, param_name};
 use crate::activation::Activation;
 use crate::error::{check_finite, check_size, checked_numel, Error, Result, MAX_ELEMENTS};
 use crate::kernels::{gemm_nn, gemm_nt, gemm_tn};
+use crate::init::DenseInit;
 use crate::param::Param;
 use crate::rng::Rng;
 
@@ -46,18 +47,37 @@ impl Dense {
         activation: Activation,
         rng: &mut Rng,
     ) -> Result<Self> {
+        Self::with_init(prefix, in_features, out_features, bias, activation, &DenseInit::default(), rng)
+    }
+
+    /// A layer initialized by `init` (see [`DenseInit`]; the weight is one `[out, in]` matrix,
+    /// `fan_in = in`, `fan_out = out`), drawn from `rng` weight first, then bias. The default
+    /// `init` gives exactly [`Dense::new`].
+    pub fn with_init(
+        prefix: &str,
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        activation: Activation,
+        init: &DenseInit,
+        rng: &mut Rng,
+    ) -> Result<Self> {
         check_size("dense in_features", in_features, MAX_ELEMENTS)?;
         check_size("dense out_features", out_features, MAX_ELEMENTS)?;
         checked_numel("dense weight", &[out_features, in_features])?;
         activation.validate()?;
+        init.validate()?;
         let bound = 1.0 / (in_features as f32).sqrt();
         let mut weight = Param::zeros(param_name(prefix, "weight"), &[out_features, in_features]);
-        weight.value.iter_mut().for_each(|w| *w = rng.uniform_range(-bound, bound));
-        let bias = bias.then(|| {
-            let mut b = Param::zeros(param_name(prefix, "bias"), &[out_features]);
-            b.value.iter_mut().for_each(|v| *v = rng.uniform_range(-bound, bound));
-            b
-        });
+        init.weight.fill_matrix(&mut weight.value, out_features, in_features, bound, rng);
+        let bias = match bias {
+            true => {
+                let mut b = Param::zeros(param_name(prefix, "bias"), &[out_features]);
+                init.bias.fill_vector("dense init.bias", &mut b.value, bound, rng)?;
+                Some(b)
+            }
+            false => None,
+        };
         Ok(Dense {
             weight,
             bias,

@@ -2,6 +2,7 @@
 
 use crate::activation::Activation;
 use crate::error::{check_size, Error, Result};
+use crate::init::{DenseInit, RecurrentInit};
 use crate::recurrent::{CellKind, RecurrentConfig, MAX_FEATURES};
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +128,12 @@ pub struct RecurrentLayerConfig {
     /// Layer normalization of the gate pre-activations inside the cells.
     #[serde(default)]
     pub layer_norm: bool,
+    /// Initialization of the weights (per gate block) and biases, and the LSTM forget-gate
+    /// bias: `{"weight_ih": ..., "weight_hh": ..., "bias": ..., "forget_bias": 1.0}`, every
+    /// field optional (default PyTorch's `U(−1/√H, 1/√H)`); see [`crate::init`]. Not written
+    /// to JSON when at its default.
+    #[serde(default, skip_serializing_if = "RecurrentInit::is_default")]
+    pub init: RecurrentInit,
 }
 
 /// Options of a `dropout` layer.
@@ -152,6 +159,10 @@ pub struct DenseConfig {
     /// Activation after the affine map.
     #[serde(default = "linear")]
     pub activation: Activation,
+    /// Initialization: `{"weight": ..., "bias": ...}`, each optional (default PyTorch's
+    /// `U(−1/√in, 1/√in)`); see [`crate::init`]. Not written to JSON when at its default.
+    #[serde(default, skip_serializing_if = "DenseInit::is_default")]
+    pub init: DenseInit,
 }
 
 impl RecurrentLayerConfig {
@@ -183,6 +194,7 @@ impl RecurrentLayerConfig {
             layer_norm: self.layer_norm,
         };
         config.validate()?;
+        self.init.validate(config.cell, config.bias)?;
         Ok(config)
     }
 }

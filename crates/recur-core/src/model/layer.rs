@@ -93,7 +93,8 @@ pub(crate) fn build(config: &ModelConfig) -> Result<Vec<Layer>> {
                 let name = c.name.clone().unwrap_or_else(|| default_name(kind));
                 let rc = c.to_recurrent(kind, width)?;
                 let prefix = if name.is_empty() { String::new() } else { format!("{name}.") };
-                let stack = RecurrentStack::new(rc.clone(), &prefix, rng.next_u32() as u64 | ((rng.next_u32() as u64) << 32))?;
+                let seed = rng.next_u32() as u64 | ((rng.next_u32() as u64) << 32);
+                let stack = RecurrentStack::with_init(rc.clone(), &c.init, &prefix, seed)?;
                 width = rc.output_size();
                 sequence = c.return_sequences;
                 (name, Kind::Recurrent(Box::new(RecurrentLayer { stack, return_sequences: c.return_sequences, carried: None })))
@@ -104,7 +105,7 @@ pub(crate) fn build(config: &ModelConfig) -> Result<Vec<Layer>> {
             }
             LayerConfig::Dense(c) => {
                 let name = c.name.clone().unwrap_or_else(|| default_name("dense"));
-                let d = Dense::new(&name, width, c.units, c.bias, c.activation, &mut rng)?;
+                let d = Dense::with_init(&name, width, c.units, c.bias, c.activation, &c.init, &mut rng)?;
                 width = c.units;
                 (name, Kind::Dense(d))
             }

@@ -5,6 +5,8 @@ use super::cells::{self, PeepholeGrads, StepBackward, StepForward};
 use super::norm::{self, Blocks};
 use super::CellKind;
 use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_prepacked, gemm_tn, PackedB};
+use crate::error::Result;
+use crate::init::RecurrentInit;
 use crate::param::Param;
 use crate::rng::Rng;
 
@@ -97,29 +99,63 @@ impl Direction {
         prefix: &str,
         rng: &mut Rng,
     ) -> Self {
+        Self::with_init(cell, input_size, hidden, bias, layer, reverse, layer_norm, prefix, &RecurrentInit::default(), rng)
+            .expect("the default initialization always applies")
+    }
+
+    /// A direction initialized by `init` (see [`RecurrentInit`]): the weights per gate block
+    /// (`[H, in]` and `[H, H]`), drawn from `rng` in PyTorch's order — `weight_ih` block by
+    /// block, `weight_hh`, `bias_ih`, `bias_hh`, then the peepholes (always `U(-1/√H, 1/√H)`).
+    /// With the default `init` this is exactly [`Direction::new`]. The kinds are not
+    /// validated here beyond what cannot apply (a matrix kind on a bias).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_init(
+        cell: CellKind,
+        input_size: usize,
+        hidden: usize,
+        bias: bool,
+        layer: usize,
+        reverse: bool,
+        layer_norm: bool,
+        prefix: &str,
+        init: &RecurrentInit,
+        rng: &mut Rng,
+    ) -> Result<Self> {
         let g = cell.gates();
         let sfx = if reverse { "_reverse" } else { "" };
         let bound = 1.0 / (hidden as f32).sqrt();
-        let mut init = |name: String, shape: &[usize]| {
-            let mut p = Param::zeros(name, shape);
-            p.value.iter_mut().for_each(|v| *v = rng.uniform_range(-bound, bound));
+        let weight = |name: String, cols: usize, rng: &mut Rng, kind: &crate::init::Init| {
+            let mut p = Param::zeros(name, &[g * hidden, cols]);
+            for block in p.value.chunks_exact_mut(hidden * cols) {
+                kind.fill_matrix(block, hidden, cols, bound, rng);
+            }
             p
         };
-        let w_ih = init(format!("{prefix}weight_ih_l{layer}{sfx}"), &[g * hidden, input_size]);
-        let w_hh = init(format!("{prefix}weight_hh_l{layer}{sfx}"), &[g * hidden, hidden]);
+        let w_ih = weight(format!("{prefix}weight_ih_l{layer}{sfx}"), input_size, rng, &init.weight_ih);
+        let w_hh = weight(format!("{prefix}weight_hh_l{layer}{sfx}"), hidden, rng, &init.weight_hh);
+        let vector = |name: String, len: usize, rng: &mut Rng, kind: &crate::init::Init| -> Result<Param> {
+            let mut p = Param::zeros(name, &[len]);
+            kind.fill_vector(&format!("init of {}", p.name), &mut p.value, bound, rng)?;
+            Ok(p)
+        };
         let (b_ih, b_hh) = if bias {
-            (
-                Some(init(format!("{prefix}bias_ih_l{layer}{sfx}"), &[g * hidden])),
-                Some(init(format!("{prefix}bias_hh_l{layer}{sfx}"), &[g * hidden])),
-            )
+            let mut b_ih = vector(format!("{prefix}bias_ih_l{layer}{sfx}"), g * hidden, rng, &init.bias)?;
+            let mut b_hh = vector(format!("{prefix}bias_hh_l{layer}{sfx}"), g * hidden, rng, &init.bias)?;
+            if let (Some(v), CellKind::Lstm { .. }) = (init.forget_bias, cell) {
+                // Gate order i, f, g, o: the forget gate is the second block.
+                b_ih.value[hidden..2 * hidden].iter_mut().for_each(|b| *b = v);
+                b_hh.value[hidden..2 * hidden].iter_mut().for_each(|b| *b = 0.0);
+            }
+            (Some(b_ih), Some(b_hh))
         } else {
             (None, None)
         };
+        let default = crate::init::Init::PytorchDefault;
         let peepholes = match cell {
             CellKind::Lstm { peephole: true } => Some([
-                init(format!("{prefix}peephole_i_l{layer}{sfx}"), &[hidden]),
-                init(format!("{prefix}peephole_f_l{layer}{sfx}"), &[hidden]),
-                init(format!("{prefix}peephole_o_l{layer}{sfx}"), &[hidden]),
+                vector(format!("{prefix}peephole_i_l{layer}{sfx}"), hidden, rng, &default)?,
+                vector(format!("{prefix}peephole_f_l{layer}{sfx}"), hidden, rng, &default)?,
+                vector(format!("{prefix}peephole_o_l{layer}{sfx}"), hidden, rng, &default)?,
             ]),
             _ => None,
         };
@@ -131,7 +167,7 @@ impl Direction {
             };
             [named("ih_weight", 1.0), named("ih_bias", 0.0), named("hh_weight", 1.0), named("hh_bias", 0.0)]
         });
-        Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, layer_norm, ws: Workspace::default() }
+        Ok(Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, layer_norm, ws: Workspace::default() })
     }
 
     /// The parameters, in PyTorch's order (weights, biases, then peepholes).

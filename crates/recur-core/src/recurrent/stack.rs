@@ -3,6 +3,7 @@
 
 use super::{Direction, RecurrentConfig};
 use crate::error::{check_finite, check_len, checked_numel, Error, Result};
+use crate::init::RecurrentInit;
 use crate::param::Param;
 use crate::rng::Rng;
 
@@ -58,13 +59,32 @@ impl RecurrentStack {
     /// A stack initialized like PyTorch (`U(-1/√H, 1/√H)`), names prefixed with `prefix`
     /// (e.g. `"lstm."`, or `""` for PyTorch's bare `weight_ih_l0`).
     pub fn new(config: RecurrentConfig, prefix: &str, seed: u64) -> Result<Self> {
+        Self::with_init(config, &RecurrentInit::default(), prefix, seed)
+    }
+
+    /// A stack initialized by `init` (weights per gate block, see [`RecurrentInit`]), every
+    /// draw from the generator seeded with `seed`; the default `init` gives exactly
+    /// [`RecurrentStack::new`]. Checks `init` against the cell (`forget_bias` is LSTM only).
+    pub fn with_init(config: RecurrentConfig, init: &RecurrentInit, prefix: &str, seed: u64) -> Result<Self> {
         config.validate()?;
+        init.validate(config.cell, config.bias)?;
         let mut rng = Rng::new(seed);
         let mut dirs = Vec::new();
         for k in 0..config.num_layers {
             let input = if k == 0 { config.input_size } else { config.output_size() };
             for d in 0..config.directions() {
-                dirs.push(Direction::new(config.cell, input, config.hidden_size, config.bias, k, d == 1, config.layer_norm, prefix, &mut rng));
+                dirs.push(Direction::with_init(
+                    config.cell,
+                    input,
+                    config.hidden_size,
+                    config.bias,
+                    k,
+                    d == 1,
+                    config.layer_norm,
+                    prefix,
+                    init,
+                    &mut rng,
+                )?);
             }
         }
         let l = config.num_layers;
