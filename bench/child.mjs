@@ -22,6 +22,16 @@ function emit(obj) {
   process.stdout.write(`RESULT ${JSON.stringify({ task, lib, config: cfgName, ...obj })}\n`);
 }
 
+/**
+ * The wasm heap of a recur model: how far the module's linear memory grew from before the model
+ * was created to after the timed steps (wasm memory never shrinks: that is its high-water mark).
+ */
+async function wasmHeap(r) {
+  const end = await r.wasmMemory();
+  if (r.wasmEmptyBytes === undefined || end === undefined) return {};
+  return { wasmEmptyMB: r.wasmEmptyBytes / 2 ** 20, wasmHeapMB: (end - r.wasmEmptyBytes) / 2 ** 20 };
+}
+
 function sample(arr, n = 8) {
   return Array.from(arr.slice(0, n), (v) => Number(v));
 }
@@ -56,9 +66,10 @@ async function train() {
     const r = await recurBindingsModel(c, lib.slice(11), data);
     const loss0 = JSON.parse(r.step()).loss;
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
+    const heap = await wasmHeap(r);
     const loss1 = JSON.parse(r.step()).loss;
     await r.dispose();
-    return { ...m, info: r.info, loss: [loss0, loss1] };
+    return { ...m, ...heap, info: r.info, loss: [loss0, loss1] };
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
@@ -66,10 +77,11 @@ async function train() {
     const r = await recurModel(c, kind, data, undefined, threads);
     const h0 = await r.step();
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
+    const heap = await wasmHeap(r);
     const h1 = await r.step();
     await r.dispose();
     const lossOf = (h) => h?.epochs?.[0]?.loss ?? h?.history?.loss?.[0];
-    return { ...m, info: r.info, loss: [lossOf(h0), lossOf(h1)] };
+    return { ...m, ...heap, info: r.info, loss: [lossOf(h0), lossOf(h1)] };
   }
   throw new Error(`unknown train lib ${lib}`);
 }

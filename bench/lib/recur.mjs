@@ -64,6 +64,9 @@ export function recurConfig(c, kind) {
  */
 export async function recurModel(c, kind, data, weights, threads = 1) {
   const r = await loadRecur(threads);
+  // the worker's wasm memory with the module loaded and no model yet (recur.diagnostics.memory())
+  const wasmMemory = async () => (typeof r.runtime.diagnostics?.memory === 'function' ? (await r.runtime.diagnostics.memory()).wasmBytes : undefined);
+  const wasmEmptyBytes = await wasmMemory();
   const model = await r.runtime.createModel(sdkConfig(c, kind));
   await model.setOptimizer({ type: 'adam', lr: 1e-3 });
   const x = { data: data.x, shape: [c.B, c.T, c.I] }; // batch-major, the SDK's default layout
@@ -81,6 +84,8 @@ export async function recurModel(c, kind, data, weights, threads = 1) {
   }
   return {
     info: { ...r.info, weightsSet },
+    wasmEmptyBytes,
+    wasmMemory,
     step: () => model.fit(x, y, { epochs: 1, batchSize: c.B, shuffle: false, loss: 'mse' }),
     predict: async () => (await model.predict(x, { batchSize: c.B })).data,
     dispose: async () => {
@@ -149,6 +154,8 @@ async function setSharedWeights(names, sizeOf, set, c, w) {
 export async function recurBindingsModel(c, kind, data, weights) {
   const { b, wasmBytes } = await loadBindings();
   if (typeof b.Model !== 'function') throw new NotAvailable('the recur wasm build has no Model export yet');
+  const wasmMemory = () => b.wasmMemoryBytes?.();
+  const wasmEmptyBytes = wasmMemory();
   const model = new b.Model(JSON.stringify(recurConfig(c, kind)));
   model.setOptimizer(JSON.stringify({ type: 'adam', lr: 1e-3 }));
   const x = toTimeMajor(data.x, c);
@@ -160,6 +167,8 @@ export async function recurBindingsModel(c, kind, data, weights) {
   }
   return {
     info: { variant: 'simd', wasmBytes, kernels: b.compiledKernels?.(), weightsSet },
+    wasmEmptyBytes,
+    wasmMemory,
     step: () => model.trainStep(x, EMPTY_U32, c.T, c.B, EMPTY_U32, data.y, EMPTY_U32, opts),
     predict: () => model.forward(x, EMPTY_U32, c.T, c.B, EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false),
     dispose: async () => model.free?.(),

@@ -76,6 +76,6 @@ export type {
   StepGradNorms,
 } from './model-api.js';
 export type { AbortOptions, BusyCallOptions, Diagnostics, RecurOptions } from './recur.js';
-export type { BusyOptions, ChunkProgress, RuntimeInfo } from './worker/protocol.js';
+export type { BusyOptions, ChunkProgress, MemoryInfo, RuntimeInfo } from './worker/protocol.js';
 export type { RuntimeName } from './runtime.js';
 export { hasRelaxedSimd, hasSimd, hasWebAssembly } from './loader/simd.js';

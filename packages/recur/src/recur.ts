@@ -11,7 +11,7 @@ import type { RuntimeName } from './runtime.js';
 import { ServiceBridge } from './worker/bridge.js';
 import type { Endpoint } from './worker/endpoint.js';
 import { createInProcessEndpoint } from './worker/endpoint-inprocess.js';
-import type { BusyOptions, ChunkProgress, RuntimeInfo, ServiceInitOptions } from './worker/protocol.js';
+import type { BusyOptions, ChunkProgress, MemoryInfo, RuntimeInfo, ServiceInitOptions } from './worker/protocol.js';
 import type { ClipNormResult, Model, ModelConfig, Optimizer, OptimizerConfig } from './model-api.js';
 import { checkBytes, flattenTensors, ModelImpl, OptimizerImpl, splitTensors } from './model.js';
 import { checkNumber, optimizerToCore, toCoreConfig } from './model-config.js';
@@ -38,8 +38,9 @@ export interface BusyCallOptions extends BusyOptions, AbortOptions {
 }
 
 /**
- * Calls that exercise the bridge itself (transfer, long calls, abort, progress). They do no
- * model work; they exist to test and to measure the runtime's plumbing.
+ * Calls that exercise the bridge itself (transfer, long calls, abort, progress) or report on the
+ * service (its wasm memory). They do no model work; they exist to test and to measure the
+ * runtime's plumbing.
  */
 export interface Diagnostics {
   /**
@@ -54,6 +55,12 @@ export interface Diagnostics {
   busy(options: BusyCallOptions): Promise<ChunkProgress>;
   /** How many `busy` steps the service has completed since it started. */
   busyCounter(): Promise<number>;
+  /**
+   * The size of the service's wasm linear memory, in bytes (loads the wasm if needed). Wasm
+   * memory never shrinks, so read after training it is the peak of the module's heap so far,
+   * e.g. `(await recur.diagnostics.memory()).wasmBytes / 2 ** 20` MB.
+   */
+  memory(): Promise<MemoryInfo>;
   /**
    * Makes the service throw an error with `code` (as a `RecurError`, or as the wasm bindings
    * throw: an `Error` with a `code` property), to check what reaches the caller.
@@ -118,6 +125,7 @@ export class Recur {
           { signal },
         ),
       busyCounter: () => bridge.call((s) => s.busyCounter()),
+      memory: () => bridge.call((s) => s.memory()),
       raise: (code, message, options = {}) => bridge.call((s) => s.raise(code, message, options.details, options.asPlainObject)),
     };
   }

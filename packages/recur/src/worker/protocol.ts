@@ -96,6 +96,17 @@ export interface ChunkProgress {
   totalSteps: number;
 }
 
+/** The service's wasm memory, from the `memory` diagnostic. */
+export interface MemoryInfo {
+  /**
+   * Size in bytes of the wasm module's linear memory (a multiple of 64 KiB). Wasm memory never
+   * shrinks, so after a training step this is the high-water mark of the module's heap: every
+   * model, activation, gradient and optimizer state in the service lives in it. In the threads
+   * builds the memory is shared by all threads of the pool.
+   */
+  wasmBytes: number;
+}
+
 /** Options of the `busy` diagnostic. */
 export interface BusyOptions {
   /** Number of steps. */
@@ -119,6 +130,8 @@ export interface ServiceApi {
   busy(callId: number, options: BusyOptions, onProgress?: ProgressCallback<ChunkProgress>): Promise<ChunkProgress>;
   /** Diagnostic: how many `busy` steps have completed in this service since it started. */
   busyCounter(): Promise<number>;
+  /** Diagnostic: the size of the wasm linear memory (loads the wasm if it is not loaded yet). */
+  memory(): Promise<MemoryInfo>;
   /**
    * Diagnostic: throws the error of `code` inside the service, either as a {@link RecurError}
    * or, with `asPlainObject`, as the wasm bindings throw (`{ code, message }`).

@@ -12,7 +12,7 @@ import { moduleSource, type WasmSource } from '../loader/sources.js';
 import { detectRuntime } from '../runtime.js';
 import type { WasmVariant } from '../env.js';
 import { runSteps } from './chunks.js';
-import type { BusyOptions, ChunkProgress, ProgressCallback, RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
+import type { BusyOptions, ChunkProgress, MemoryInfo, ProgressCallback, RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
 import { ModelStore, type BackwardReply, type FitRequest, type ForwardReply, type SeqData, type TargetData } from './models.js';
 import type { ModelHandleInfo, ModelOp } from './protocol.js';
@@ -289,6 +289,10 @@ export class RecurService implements ServiceApi {
 
   async busyCounter(): Promise<number> {
     return this.busySteps;
+  }
+
+  async memory(): Promise<MemoryInfo> {
+    return guard(async () => ({ wasmBytes: (await this.ready()).api.wasmMemoryBytes() }));
   }
 
   async raise(code: string, message: string, details?: Record<string, unknown>, asPlainObject = false): Promise<never> {
