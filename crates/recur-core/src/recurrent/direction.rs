@@ -17,7 +17,8 @@ use crate::rng::Rng;
 struct Workspace {
     steps: usize,
     batch: usize,
-    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`, t-order.
+    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`, t-order; after backward, the
+    /// gradient of that projection (the buffer is reused: the projection is dead by then).
     xp: Vec<f32>,
     /// States `h`, `[T+1, B, H]`, p-order; slot 0 is `h0`.
     hs: Vec<f32>,
@@ -32,8 +33,6 @@ struct Workspace {
     rec: Vec<f32>,
     /// Which rows are real (not padding), `[T, B]`, p-order.
     valid: Vec<bool>,
-    /// Gradient of the input projection, `[T, B, G·H]`, t-order.
-    dxp: Vec<f32>,
     /// Gradient of the recurrent projection, `[T, B, G·H]`, p-order.
     drec: Vec<f32>,
     dh: Vec<f32>,
@@ -368,7 +367,10 @@ impl Direction {
         let g = self.cell.gates();
         {
             let ws = &mut self.ws;
-            fit(&mut ws.dxp, steps * bg);
+            // `xp` is dead once the forward pass is done: backward writes the gradient of the input
+            // projection into the same buffer (every element, padding included), which saves one
+            // `[T, B, G·H]` array per direction.
+            debug_assert_eq!(ws.xp.len(), steps * bg);
             fit(&mut ws.drec, steps * bg);
             fit(&mut ws.dh, bh);
             fit(&mut ws.dc, bh);
@@ -410,7 +412,7 @@ impl Direction {
                 gates: &ws.gates[s * bg..(s + 1) * bg],
                 h_prev: &ws.hs[s * bh..(s + 1) * bh],
                 dh: &ws.dh,
-                dxp: &mut ws.dxp[t * bg..(t + 1) * bg],
+                dxp: &mut ws.xp[t * bg..(t + 1) * bg],
                 drec: &mut ws.drec[s * bg..(s + 1) * bg],
                 dh_prev: &mut ws.dh_prev,
             };
@@ -476,14 +478,14 @@ impl Direction {
         let ws = &mut self.ws;
         let tb = steps * batch;
         if let Some(b) = &mut self.b_ih {
-            ws.dxp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+            ws.xp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
         }
         if let Some(ln) = &mut self.layer_norm {
             let [gw, gb, _, _] = ln;
             let w = Blocks { rows: tb, stride: gh, col0: 0, cols: gh, hidden: hd };
-            norm::backward_in_place(&mut ws.dxp, w, &gw.value, &ws.xhat_x, &ws.rstd_x, &mut gw.grad, &mut gb.grad);
+            norm::backward_in_place(&mut ws.xp, w, &gw.value, &ws.xhat_x, &ws.rstd_x, &mut gw.grad, &mut gb.grad);
         }
-        gemm_tn(gh, inp, tb, &ws.dxp, x, 1.0, &mut self.w_ih.grad);
+        gemm_tn(gh, inp, tb, &ws.xp, x, 1.0, &mut self.w_ih.grad);
         match self.cell {
             CellKind::Gru { reset_after: false } => {
                 let (g_rz, g_n) = self.w_hh.grad.split_at_mut(2 * hd * hd);
@@ -496,7 +498,7 @@ impl Direction {
             ws.drec.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
         }
         if let Some(dx) = dx {
-            gemm_nn(tb, inp, gh, &ws.dxp, &self.w_ih.value, 1.0, dx);
+            gemm_nn(tb, inp, gh, &ws.xp, &self.w_ih.value, 1.0, dx);
         }
     }
 }
