@@ -164,6 +164,24 @@ impl RecurrentStack {
         Ok(())
     }
 
+    /// Checks optional hidden- and cell-state tensors (initial states or their gradients):
+    /// `[L·D, B, H]` each, finite, and no cell state for a cell without one.
+    fn check_states(&self, (h_name, h): (&str, Option<&[f32]>), (c_name, c): (&str, Option<&[f32]>), batch: usize) -> Result<()> {
+        let state = [self.state_slots(), batch, self.config.hidden_size];
+        if let Some(h) = h {
+            check_len(h_name, h, &state)?;
+            check_finite(h_name, h)?;
+        }
+        match (c, self.config.cell.has_cell_state()) {
+            (Some(_), false) => Err(Error::unsupported(format!("{c_name} given for a cell without a cell state"))),
+            (Some(c), true) => {
+                check_len(c_name, c, &state)?;
+                check_finite(c_name, c)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Checks the arguments of [`RecurrentStack::forward`] without changing anything.
     pub fn validate_forward(
         &self,
@@ -182,19 +200,7 @@ impl RecurrentStack {
         check_finite("x", x)?;
         // Every buffer of the workspace must stay addressable.
         checked_numel("workspace", &[steps + 1, batch, c.cell.gates() * c.hidden_size * c.directions(), 4])?;
-        let state = [self.state_slots(), batch, c.hidden_size];
-        if let Some(h0) = h0 {
-            check_len("h0", h0, &state)?;
-            check_finite("h0", h0)?;
-        }
-        match (c0, c.cell.has_cell_state()) {
-            (Some(_), false) => return Err(Error::unsupported("c0 given for a cell without a cell state")),
-            (Some(c0), true) => {
-                check_len("c0", c0, &state)?;
-                check_finite("c0", c0)?;
-            }
-            _ => {}
-        }
+        self.check_states(("h0", h0), ("c0", c0), batch)?;
         if let Some(l) = lengths {
             if l.len() != batch {
                 return Err(Error::shape("lengths", [batch], [l.len()]));
@@ -338,19 +344,7 @@ impl RecurrentStack {
         let width = c.output_size();
         check_len("d_output", d_out, &[steps, batch, width])?;
         check_finite("d_output", d_out)?;
-        let state = [self.state_slots(), batch, hd];
-        if let Some(g) = d_hn {
-            check_len("d_h_n", g, &state)?;
-            check_finite("d_h_n", g)?;
-        }
-        match (d_cn, c.cell.has_cell_state()) {
-            (Some(_), false) => return Err(Error::unsupported("d_c_n given for a cell without a cell state")),
-            (Some(g), true) => {
-                check_len("d_c_n", g, &state)?;
-                check_finite("d_c_n", g)?;
-            }
-            _ => {}
-        }
+        self.check_states(("d_h_n", d_hn), ("d_c_n", d_cn), batch)?;
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
