@@ -11,24 +11,16 @@
 // baseline.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRecur } from 'recur';
+import { co2Windows, parseCo2 } from '../data/co2.mjs';
 import { forecast } from './src/forecast.js';
 
 const WINDOW = 24;
-const csv = readFileSync(new URL('../data/co2-concentration.csv', import.meta.url), 'utf8').trim().split('\n');
-const series = csv.slice(1).map((line) => Number(line.split(',')[1]));
-const n = series.length - WINDOW;
-const nTest = Math.round(n * 0.1);
-const nTrain = n - nTest;
-let scale = 0;
-for (let i = 1; i < nTrain + WINDOW; i++) scale += (series[i] - series[i - 1]) ** 2;
-scale = Math.sqrt(scale / (nTrain + WINDOW - 1));
-const x = new Float32Array(nTrain * WINDOW);
-const y = new Float32Array(nTrain);
-for (let i = 0; i < nTrain; i++) {
-  const last = series[i + WINDOW - 1];
-  for (let t = 0; t < WINDOW; t++) x[i * WINDOW + t] = (series[i + t] - last) / scale;
-  y[i] = (series[i + WINDOW] - last) / scale;
-}
+const rows = parseCo2(readFileSync(new URL('../data/co2-concentration.csv', import.meta.url), 'utf8'));
+const series = rows.map((r) => r.co2);
+const windows = co2Windows(series, WINDOW);
+const { nTrain, nTest, scale } = windows;
+const x = windows.x.slice(0, nTrain * WINDOW);
+const y = windows.y.slice(0, nTrain);
 
 const recur = createRecur();
 const info = await recur.init();
@@ -55,7 +47,7 @@ const best = history.bestEpoch ?? history.epochs.length - 1;
 console.log(`trained ${history.steps} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; kept epoch ${best + 1}: ` +
   `loss ${history.history.loss[best].toFixed(4)}, val loss ${history.history.valLoss[best].toFixed(4)}`);
 
-const meta = { window: WINDOW, scale, unit: 'ppm', series: 'monthly mean CO2 at Mauna Loa', trainedThrough: csv[nTrain + WINDOW - 1].split(',')[0] };
+const meta = { window: WINDOW, scale, unit: 'ppm', series: 'monthly mean CO2 at Mauna Loa', trainedThrough: rows[nTrain + WINDOW - 2].date };
 let sModel = 0;
 let sLast = 0;
 for (let k = 0; k < nTest; k++) {

@@ -10,30 +10,15 @@
 // the test set; the forecast error on it is compared with two naive baselines.
 import { readFileSync } from 'node:fs';
 import { createRecur } from '../../packages/recur/dist/entrypoints/node.js';
+import { co2Windows, parseCo2 } from '../data/co2.mjs';
 
 const WINDOW = 24;
 const EPOCHS = Number(process.env.EPOCHS ?? 150);
-const csv = readFileSync(new URL('../data/co2-concentration.csv', import.meta.url), 'utf8').trim().split('\n');
-const rows = csv.slice(1).map((line) => {
-  const [date, co2] = line.split(',');
-  return { date, co2: Number(co2) };
-});
+const rows = parseCo2(readFileSync(new URL('../data/co2-concentration.csv', import.meta.url), 'utf8'));
 const series = rows.map((r) => r.co2);
 
-// Windows: x = series[i .. i+24) - series[i+23], y = series[i+24] - series[i+23].
-const n = series.length - WINDOW;
-const nTest = Math.round(n * 0.1);
-const nTrain = n - nTest;
-let scale = 0;
-for (let i = 1; i < nTrain + WINDOW; i++) scale += (series[i] - series[i - 1]) ** 2;
-scale = Math.sqrt(scale / (nTrain + WINDOW - 1));
-const x = new Float32Array(n * WINDOW);
-const y = new Float32Array(n);
-for (let i = 0; i < n; i++) {
-  const last = series[i + WINDOW - 1];
-  for (let t = 0; t < WINDOW; t++) x[i * WINDOW + t] = (series[i + t] - last) / scale;
-  y[i] = (series[i + WINDOW] - last) / scale;
-}
+// Windows: x = series[i .. i+24) - series[i+23], y = series[i+24] - series[i+23], scaled.
+const { x, y, nTrain, nTest, scale } = co2Windows(series, WINDOW);
 const train = { x: { data: x.slice(0, nTrain * WINDOW), shape: [nTrain, WINDOW, 1] }, y: { data: y.slice(0, nTrain), shape: [nTrain, 1] } };
 const test = { x: { data: x.slice(nTrain * WINDOW), shape: [nTest, WINDOW, 1] } };
 

@@ -3,32 +3,14 @@
 // value and scaled by the training set's month-to-month spread; the target is the next month.
 // The last 10 % of the windows are the held-out tail.
 import csv from '../../data/co2-concentration.csv?raw';
+import { co2Windows, parseCo2 } from '../../data/co2.mjs';
 
 export const WINDOW = 24;
 
 export function loadCo2() {
-  const rows = csv
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => {
-      const [date, co2] = line.split(',');
-      return { date, co2: Number(co2) };
-    });
+  const rows = parseCo2(csv);
   const series = rows.map((r) => r.co2);
-  const n = series.length - WINDOW;
-  const nTest = Math.round(n * 0.1);
-  const nTrain = n - nTest;
-  let scale = 0;
-  for (let i = 1; i < nTrain + WINDOW; i++) scale += (series[i] - series[i - 1]) ** 2;
-  scale = Math.sqrt(scale / (nTrain + WINDOW - 1));
-  const x = new Float32Array(n * WINDOW);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const last = series[i + WINDOW - 1];
-    for (let t = 0; t < WINDOW; t++) x[i * WINDOW + t] = (series[i + t] - last) / scale;
-    y[i] = (series[i + WINDOW] - last) / scale;
-  }
+  const { x, y, nTrain, nTest, scale } = co2Windows(series, WINDOW);
   return {
     rows,
     series,
