@@ -110,6 +110,11 @@ fn every_small_shape_matches_reference() {
                         let strided = Case { m, n, k, trans_a, trans_b, alpha: -1.5, beta: 0.75 };
                         check(kind, &strided, &mut rng);
                     }
+                    // Another quarter accumulating into C (alpha = 1, beta = 1: what BPTT does).
+                    if (m + 2 * n + 3 * k) % 4 == 1 {
+                        let acc = Case { m, n, k, trans_a: false, trans_b: false, alpha: 1.0, beta: 1.0 };
+                        check(kind, &acc, &mut rng);
+                    }
                 }
             }
         }
@@ -122,7 +127,7 @@ fn large_blocked_shapes_match_reference() {
     let shapes = [(64, 64, 64), (128, 96, 200), (257, 129, 67), (100, 300, 50), (37, 515, 260), (512, 8, 300)];
     for kind in kernels_under_test() {
         for (i, &(m, n, k)) in shapes.iter().enumerate() {
-            for (trans_a, trans_b, alpha, beta) in [(false, false, 1.0, 0.0), (i % 2 == 0, i % 2 == 1, 0.5, -1.0)] {
+            for (trans_a, trans_b, alpha, beta) in [(false, false, 1.0, 0.0), (i % 2 == 0, i % 2 == 1, 0.5, -1.0), (false, true, 1.0, 1.0)] {
                 check(kind, &Case { m, n, k, trans_a, trans_b, alpha, beta }, &mut rng);
             }
         }

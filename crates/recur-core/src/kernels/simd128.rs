@@ -76,33 +76,48 @@ impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR,
         let mut acc = [[f32x4_splat(0.0); NV]; MR];
         let mut ap = a;
         let mut bp = b;
+        // One step of k per trip: unrolling (by 2 or 4) let LLVM hoist the loads of later steps
+        // above the arithmetic of earlier ones, and V8 then spilled accumulators (slower).
         for _ in 0..k {
-            let mut bv = [f32x4_splat(0.0); NV];
-            for (v, slot) in bv.iter_mut().enumerate() {
-                *slot = v128_load(bp.add(4 * v) as *const v128);
-            }
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = v128_load32_splat(ap.add(i) as *const u32);
-                for v in 0..NV {
-                    row[v] = M::madd(row[v], ai, bv[v]);
-                }
-            }
+            step::<MR, NV, M>(&mut acc, ap, bp);
             ap = ap.add(MR);
             bp = bp.add(4 * NV);
         }
 
-        let alphav = f32x4_splat(alpha);
-        let betav = f32x4_splat(beta);
-        for (i, row) in acc.iter().enumerate() {
-            let ci = c.add(i * rsc);
-            for v in 0..NV {
-                let ab = f32x4_mul(alphav, row[v]);
-                if csc == 1 {
-                    // Contiguous row: whole-vector (unaligned) loads and stores.
-                    let cp = ci.add(4 * v) as *mut v128;
-                    let out = if beta == 0.0 { ab } else { f32x4_add(ab, f32x4_mul(betav, v128_load(cp))) };
-                    v128_store(cp, out);
-                } else {
+        if csc == 1 {
+            // Contiguous rows: whole-vector (unaligned) loads and stores. The common cases
+            // (alpha = 1 with beta = 0 or 1) skip the scaling multiplies, which matters when k
+            // is short (the input projection: k = input size).
+            if alpha == 1.0 && beta == 0.0 {
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        v128_store(c.add(i * rsc + 4 * v) as *mut v128, *x);
+                    }
+                }
+            } else if alpha == 1.0 && beta == 1.0 {
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        let cp = c.add(i * rsc + 4 * v) as *mut v128;
+                        v128_store(cp, f32x4_add(*x, v128_load(cp)));
+                    }
+                }
+            } else {
+                let (alphav, betav) = (f32x4_splat(alpha), f32x4_splat(beta));
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        let cp = c.add(i * rsc + 4 * v) as *mut v128;
+                        let ab = f32x4_mul(alphav, *x);
+                        let out = if beta == 0.0 { ab } else { f32x4_add(ab, f32x4_mul(betav, v128_load(cp))) };
+                        v128_store(cp, out);
+                    }
+                }
+            }
+        } else {
+            let alphav = f32x4_splat(alpha);
+            for (i, row) in acc.iter().enumerate() {
+                let ci = c.add(i * rsc);
+                for (v, x) in row.iter().enumerate() {
+                    let ab = f32x4_mul(alphav, *x);
                     let lanes = [
                         f32x4_extract_lane::<0>(ab),
                         f32x4_extract_lane::<1>(ab),
@@ -115,6 +130,22 @@ impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR,
                     }
                 }
             }
+        }
+    }
+}
+
+/// One step of k: `acc[i][v] += a[i] · b[4v..4v+4]` for the packed column `a` (`MR` values)
+/// and row `b` (`NV` vectors).
+#[inline(always)]
+unsafe fn step<const MR: usize, const NV: usize, M: Madd>(acc: &mut [[v128; NV]; MR], a: *const f32, b: *const f32) {
+    let mut bv = [f32x4_splat(0.0); NV];
+    for (v, slot) in bv.iter_mut().enumerate() {
+        *slot = v128_load(b.add(4 * v) as *const v128);
+    }
+    for (i, row) in acc.iter_mut().enumerate() {
+        let ai = v128_load32_splat(a.add(i) as *const u32);
+        for v in 0..NV {
+            row[v] = M::madd(row[v], ai, bv[v]);
         }
     }
 }
