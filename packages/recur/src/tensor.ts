@@ -126,13 +126,16 @@ export function toSequenceBatch(input: TensorLike, options: SequenceOptions = {}
       });
     }
   } else if (isTypedData(data)) {
-    // [B, T, F] -> [T, B, F]
+    // [B, T, F] -> [T, B, F], checking every value on the way
+    const check = !options.allowNonFinite;
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < steps; t++) {
         const src = (b * steps + t) * features;
         const dst = (t * batch + b) * features;
         for (let f = 0; f < features; f++) {
-          out[dst + f] = checkValue(data[src + f]!, [b, t, f], name, options);
+          const v = data[src + f]!;
+          if (check && !(v <= F32_MAX && v >= -F32_MAX)) checkValue(v, [b, t, f], name, options);
+          out[dst + f] = v;
         }
       }
     }
@@ -270,9 +273,19 @@ function walk(node: NestedArray, shape: readonly number[], depth: number, path: 
   }
 }
 
+/**
+ * Copies `src` into `out` after checking every value. The check is one comparison per value
+ * (false for NaN, ±Infinity and float64 values beyond float32's range); only a failing value
+ * goes through {@link checkValue}, which throws with its index.
+ */
 function copyChecked(src: Float32Array | Float64Array, out: Float32Array, options: TensorOptions): void {
-  const name = options.name ?? 'input';
-  for (let i = 0; i < src.length; i++) out[i] = checkValue(src[i]!, [i], name, options);
+  if (!options.allowNonFinite) {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i]!;
+      if (!(v <= F32_MAX && v >= -F32_MAX)) checkValue(v, [i], options.name ?? 'input', options);
+    }
+  }
+  out.set(src);
 }
 
 function checkValue(v: number, path: readonly number[], name: string, options: TensorOptions): number {

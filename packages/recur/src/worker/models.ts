@@ -132,50 +132,53 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Gathers sequences `idx` from time-major data. */
+/** True when `idx` is `0, 1, …, n − 1`: gathering it would copy the data unchanged. */
+export function isIdentity(idx: ArrayLike<number>, n: number): boolean {
+  if (idx.length !== n) return false;
+  for (let i = 0; i < n; i++) if (idx[i] !== i) return false;
+  return true;
+}
+
+/**
+ * Copies rows `idx` of `[rowsT, n, w]` time-major data into `[rowsT, idx.length, w]`. Short rows
+ * are copied element by element (a `subarray` per row would cost more than the copy).
+ */
+function gatherRows<A extends Float32Array | Uint32Array>(src: A, out: A, rowsT: number, n: number, w: number, idx: ArrayLike<number>): A {
+  const b = idx.length;
+  for (let t = 0; t < rowsT; t++) {
+    for (let j = 0; j < b; j++) {
+      const s = (t * n + idx[j]!) * w;
+      const d = (t * b + j) * w;
+      if (w >= 64) out.set(src.subarray(s, s + w), d);
+      else for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
+    }
+  }
+  return out;
+}
+
+/** Gathers sequences `idx` from time-major data (`seq` itself when `idx` takes every sequence in order). */
 export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
+  if (isIdentity(idx, seq.n)) return seq;
   const b = idx.length;
   const { steps, n, features } = seq;
   const out: SeqData = { steps, n: b, features };
-  if (seq.x !== undefined) {
-    const x = new Float32Array(steps * b * features);
-    for (let t = 0; t < steps; t++) {
-      for (let j = 0; j < b; j++) {
-        const src = (t * n + idx[j]!) * features;
-        x.set(seq.x.subarray(src, src + features), (t * b + j) * features);
-      }
-    }
-    out.x = x;
-  }
-  if (seq.tokens !== undefined) {
-    const tk = new Uint32Array(steps * b);
-    for (let t = 0; t < steps; t++) for (let j = 0; j < b; j++) tk[t * b + j] = seq.tokens[t * n + idx[j]!]!;
-    out.tokens = tk;
-  }
+  if (seq.x !== undefined) out.x = gatherRows(seq.x, new Float32Array(steps * b * features), steps, n, features, idx);
+  if (seq.tokens !== undefined) out.tokens = gatherRows(seq.tokens, new Uint32Array(steps * b), steps, n, 1, idx);
   if (seq.lengths !== undefined) out.lengths = Uint32Array.from(idx, (i) => seq.lengths![i]!);
   return out;
 }
 
-/** Gathers targets `idx`. */
+/** Gathers targets `idx` (`target` itself when `idx` takes every sequence in order). */
 export function gatherTarget(target: TargetData, steps: number, n: number, idx: ArrayLike<number>): TargetData {
+  if (isIdentity(idx, n)) return target;
   const b = idx.length;
   const w = target.width;
   const rowsT = target.sequence ? steps : 1;
-  const pick = <A extends Float32Array | Uint32Array>(src: A, make: (len: number) => A): A => {
-    const out = make(rowsT * b * w);
-    for (let t = 0; t < rowsT; t++) {
-      for (let j = 0; j < b; j++) {
-        const s = (t * n + idx[j]!) * w;
-        out.set(src.subarray(s, s + w), (t * b + j) * w);
-      }
-    }
-    return out;
-  };
   return {
     width: w,
     sequence: target.sequence,
-    values: target.values === undefined ? undefined : pick(target.values, (l) => new Float32Array(l)),
-    classes: target.classes === undefined ? undefined : pick(target.classes, (l) => new Uint32Array(l)),
+    values: target.values === undefined ? undefined : gatherRows(target.values, new Float32Array(rowsT * b * w), rowsT, n, w, idx),
+    classes: target.classes === undefined ? undefined : gatherRows(target.classes, new Uint32Array(rowsT * b * w), rowsT, n, w, idx),
   };
 }
 
@@ -280,6 +283,12 @@ export class ModelStore {
       const s = Array.from(m.outputShape());
       const width = s[2]!;
       const rowsT = s[0] === 0 ? 1 : s[0]!;
+      if (b === seq) {
+        // one batch of every sequence: the bindings' fresh array is the whole output
+        output = out;
+        shape = s[0] === 0 ? [seq.n, width] : [rowsT, seq.n, width];
+        break;
+      }
       if (output === undefined) {
         output = new Float32Array(rowsT * seq.n * width);
         shape = s[0] === 0 ? [seq.n, width] : [rowsT, seq.n, width];

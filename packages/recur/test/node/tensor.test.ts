@@ -79,6 +79,32 @@ describe('validation', () => {
     expect(toTensor([NaN], { allowNonFinite: true }).data[0]).toBeNaN();
   });
 
+  it('typed arrays: every non-finite value is found with its index, in either layout', () => {
+    // batch-major [B=2, T=3, F=2]: the index is [b, t, f] of the caller's layout
+    const bm = (i: number, v: number, C: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array) =>
+      toSequenceBatch({ data: C.from({ length: 12 }, (_, k) => (k === i ? v : k)), shape: [2, 3, 2] }, { name: 'x' });
+    for (const [i, v, text] of [[0, NaN, 'NaN'], [7, -Infinity, '-Infinity'], [11, Infinity, 'Infinity']] as const) {
+      const e = expectError(() => bm(i, v), NonFiniteError, 'ERR_NON_FINITE', new RegExp(`is ${text}$`));
+      expect(e.details.index).toEqual([Math.floor(i / 6), Math.floor(i / 2) % 3, i % 2]);
+    }
+    const o = expectError(() => bm(9, -1e39, Float64Array), NonFiniteError, 'ERR_NON_FINITE', /x\[1\]\[1\]\[1\] = -1e\+39 overflows float32/);
+    expect(o.details.index).toEqual([1, 1, 1]);
+    // time-major: the flat index, as for any tensor
+    const t = expectError(
+      () => toSequenceBatch({ data: Float64Array.from({ length: 12 }, (_, k) => (k === 5 ? 4e38 : k)), shape: [3, 2, 2] }, { layout: 'time-major' }),
+      NonFiniteError,
+      'ERR_NON_FINITE',
+      /input\[5\] = 4e\+38 overflows float32/,
+    );
+    expect(t.details.index).toEqual([5]);
+    // the largest float32 values are finite; allowNonFinite passes everything through
+    const max = 3.4028234663852886e38;
+    expect(Array.from(bm(3, -max, Float64Array).data).filter((v) => v === -max)).toHaveLength(1);
+    const kept = toSequenceBatch({ data: Float32Array.of(NaN, Infinity), shape: [2, 1, 1] }, { allowNonFinite: true }).data;
+    expect(kept[0]).toBeNaN();
+    expect(kept[1]).toBe(Infinity);
+  });
+
   it('wrong JS types are an InputTypeError', () => {
     expectError(() => toSequenceBatch('abc' as never), InputTypeError, 'ERR_TYPE', /string/);
     expectError(() => toSequenceBatch(new Int32Array(8) as never, { shape: [2, 2, 2] }), InputTypeError, 'ERR_TYPE', /Int32Array/);
