@@ -131,12 +131,15 @@ export class ServiceBridge {
       running.crashListeners.clear();
     });
     endpoint.ref();
-    running.info = Promise.race([endpoint.service.init(this.initOptions), crashPromise(running)]).then(
+    const crash = interruption(running);
+    running.info = Promise.race([endpoint.service.init(this.initOptions), crash.promise]).then(
       (info) => {
+        crash.end();
         endpoint.unref();
         return { ...info, mode: endpoint.mode };
       },
       async (e: unknown) => {
+        crash.end();
         const err = toRecurError(e);
         if (err.code === 'ERR_INIT') {
           this.initFailure = err;
@@ -162,12 +165,9 @@ export class ServiceBridge {
     const onAbort = (): void => {
       endpoint.service.abort(callId).catch(() => undefined);
     };
-    let onDispose!: (e: DisposedError) => void;
-    const disposedWhileRunning = new Promise<never>((_, reject) => {
-      onDispose = reject;
-    });
-    disposedWhileRunning.catch(() => undefined);
-    this.disposeListeners.add(onDispose);
+    // Made for this call: edge runtimes (workerd) refuse to let a request await a promise created
+    // by an earlier request, so nothing long-lived is raced here.
+    const interrupted = interruption(running, this.disposeListeners);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (this.pending++ === 0) endpoint.ref();
     try {
@@ -176,9 +176,7 @@ export class ServiceBridge {
         proxy: (f) => endpoint.proxy(f),
         transfer: endpoint.transfer,
       };
-      // A crash promise made for this call: edge runtimes (workerd) refuse to let a request await
-      // a promise created by an earlier request, so nothing long-lived is raced here.
-      return await Promise.race([fn(endpoint.service, ctx), crashPromise(running), disposedWhileRunning]);
+      return await Promise.race([fn(endpoint.service, ctx), interrupted.promise]);
     } catch (e) {
       const err = toRecurError(e);
       // An abort that raced with the end of the call's last step still reports the signal's reason.
@@ -188,7 +186,7 @@ export class ServiceBridge {
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.disposeListeners.delete(onDispose);
+      interrupted.end();
       if (--this.pending === 0 && this.running?.endpoint === endpoint) endpoint.unref();
     }
   }
@@ -205,12 +203,25 @@ function abortErrorFrom(signal: AbortSignal): AbortError {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
-/** A promise that rejects when `running`'s service crashes (at once if it already has). */
-function crashPromise(running: Running): Promise<never> {
-  const p = new Promise<never>((_, reject) => {
-    if (running.crash !== undefined) reject(running.crash);
-    else running.crashListeners.add(reject);
+/**
+ * A promise that rejects when `running`'s service crashes (at once if it already has) and, given
+ * the bridge's dispose listeners, when the bridge is disposed; `end()` unregisters it (a call that
+ * ended leaves no listener behind).
+ */
+function interruption(running: Running, disposeListeners?: Set<(e: DisposedError) => void>): { promise: Promise<never>; end: () => void } {
+  let reject!: (e: WorkerError | DisposedError) => void;
+  const promise = new Promise<never>((_, r) => {
+    reject = r;
   });
-  p.catch(() => undefined);
-  return p;
+  promise.catch(() => undefined);
+  if (running.crash !== undefined) reject(running.crash);
+  else running.crashListeners.add(reject);
+  disposeListeners?.add(reject);
+  return {
+    promise,
+    end: () => {
+      running.crashListeners.delete(reject);
+      disposeListeners?.delete(reject);
+    },
+  };
 }

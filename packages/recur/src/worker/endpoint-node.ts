@@ -1,6 +1,6 @@
 /**
  * Node: a `worker_threads` Worker running `node-worker.js`, wrapped by comlink through its node
- * adapter. The worker is `unref`'d while idle, so a script that forgets `dispose()` still exits.
+ * adapter, with the lean channel of `rpc.ts` for the calls without callbacks. The worker is `unref`'d while idle, so a script that forgets `dispose()` still exits.
  * @module
  */
 import { Worker } from 'node:worker_threads';
@@ -10,6 +10,7 @@ import { WorkerError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import { prestartNode } from './helpers-node.js';
 import type { ServiceApi, ServiceInitOptions } from './protocol.js';
+import { leanService, markTransfer, RpcClient } from './rpc.js';
 import './transfer-handlers.js';
 
 /** Starts a worker thread and wraps it. */
@@ -31,9 +32,8 @@ export function createNodeWorkerEndpoint(): Endpoint {
     helpers.push(...pre.helpers);
     return remote.init(transfer(pre.options, pre.ports as unknown as Transferable[]));
   };
-  const service = new Proxy(remote as unknown as ServiceApi, {
-    get: (target, prop) => (prop === 'init' ? init : (target as unknown as Record<string | symbol, unknown>)[prop]),
-  });
+  const rpc = new RpcClient({ postMessage: (m, t) => worker.postMessage(m, t as never), listen: (h) => worker.on('message', h) });
+  const service = leanService(remote as unknown as ServiceApi, rpc, init);
   let crashListener: ((e: WorkerError) => void) | undefined;
   let terminated = false;
   worker.on('error', (e: Error) => {
@@ -46,7 +46,7 @@ export function createNodeWorkerEndpoint(): Endpoint {
     mode: 'worker',
     service,
     proxy: (fn) => proxy(fn) as typeof fn,
-    transfer: (value, list) => transfer(value, list),
+    transfer: (value, list) => markTransfer(transfer(value, list), list),
     onCrash: (listener) => {
       crashListener = listener;
     },
@@ -55,6 +55,7 @@ export function createNodeWorkerEndpoint(): Endpoint {
     terminate: async () => {
       terminated = true;
       remote[releaseProxy]();
+      rpc.close();
       await Promise.all([worker.terminate(), ...helpers.map((h) => h.terminate())]);
     },
   };

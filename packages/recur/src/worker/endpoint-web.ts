@@ -1,13 +1,15 @@
 /**
- * Browsers and Deno: a module Web Worker running `web-worker.js`, wrapped by comlink. From a
- * package on another origin than the page (a CDN), the worker starts from a same-origin `blob:`
- * module that imports the script ({@link crossOriginWorkerUrl}).
+ * Browsers and Deno: a module Web Worker running `web-worker.js`, wrapped by comlink, with the
+ * lean channel of `rpc.ts` for the calls without callbacks. From a package on another origin than
+ * the page (a CDN), the worker starts from a same-origin `blob:` module that imports the script
+ * ({@link crossOriginWorkerUrl}).
  * @module
  */
 import { proxy, releaseProxy, transfer, wrap } from 'comlink/dist/esm/comlink.mjs';
 import { WorkerError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { ServiceApi } from './protocol.js';
+import { leanService, markTransfer, RpcClient } from './rpc.js';
 import './transfer-handlers.js';
 
 /** True when this runtime has module Workers. */
@@ -70,6 +72,7 @@ export function createWebWorkerEndpoint(): Endpoint {
     throw new WorkerError(`Could not start the recur worker: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const remote = wrap<ServiceApi>(worker);
+  const rpc = new RpcClient({ postMessage: (m, t) => worker.postMessage(m, t), listen: (h) => worker.addEventListener('message', (ev) => h(ev.data)) });
   let crashListener: ((e: WorkerError) => void) | undefined;
   let terminated = false;
   const crash = (message: string, cause?: unknown): void => {
@@ -83,9 +86,9 @@ export function createWebWorkerEndpoint(): Endpoint {
   worker.addEventListener('messageerror', () => crash('A message from the recur worker could not be deserialized'));
   return {
     mode: 'worker',
-    service: remote as unknown as ServiceApi,
+    service: leanService(remote as unknown as ServiceApi, rpc),
     proxy: (fn) => proxy(fn) as typeof fn,
-    transfer: (value, list) => transfer(value, list),
+    transfer: (value, list) => markTransfer(transfer(value, list), list),
     onCrash: (listener) => {
       crashListener = listener;
     },
@@ -94,6 +97,7 @@ export function createWebWorkerEndpoint(): Endpoint {
     terminate: async () => {
       terminated = true;
       remote[releaseProxy]();
+      rpc.close();
       worker.terminate();
     },
   };

@@ -1,6 +1,6 @@
 /**
- * An endpoint is one running service as the client sees it: a Worker wrapped by comlink, or the
- * service object itself (in-process).
+ * An endpoint is one running service as the client sees it: a Worker wrapped by comlink (and the
+ * lean channel of `rpc.ts`), or the service object itself (in-process).
  * @module
  */
 import type { WorkerError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
- * The worker script for Node (`worker_threads`): exposes one {@link RecurService} through comlink's
- * node adapter.
+ * The worker script for Node (`worker_threads`): serves one {@link RecurService} on its port,
+ * through comlink's node adapter and the lean channel of `rpc.ts`.
  * @module
  */
 import { parentPort } from 'node:worker_threads';
@@ -8,6 +8,7 @@ import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
 import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
+import { markTransfer, serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
 import './transfer-handlers.js';
 
@@ -18,14 +19,14 @@ function releaseCallback(callback: unknown): void {
 }
 
 if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
-expose(
-  new RecurService({
-    source: nodeSource,
-    transfer: (value, list) => transfer(value, list),
-    release: releaseCallback,
-    spawnHelper: spawnNodeHelper,
-    helperOnPort: nodeHelperOnPort,
-    defaultThreads: nodeDefaultThreads,
-  }),
-  nodeEndpoint(parentPort as never),
-);
+const port = parentPort;
+const service = new RecurService({
+  source: nodeSource,
+  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  release: releaseCallback,
+  spawnHelper: spawnNodeHelper,
+  helperOnPort: nodeHelperOnPort,
+  defaultThreads: nodeDefaultThreads,
+});
+expose(service, nodeEndpoint(port as never));
+serveRpc({ postMessage: (m, t) => port.postMessage(m, t as never), listen: (h) => port.on('message', h) }, service);

@@ -1,10 +1,12 @@
 /**
- * The worker script for browsers and Deno: exposes one {@link RecurService} through comlink.
+ * The worker script for browsers and Deno: serves one {@link RecurService} through comlink and the
+ * lean channel of `rpc.ts`.
  * @module
  */
 import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import { webSource } from '../loader/sources.js';
 import { spawnWebHelper, webDefaultThreads } from './helpers-web.js';
+import { markTransfer, serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
 import './transfer-handlers.js';
 
@@ -14,12 +16,13 @@ function releaseCallback(callback: unknown): void {
   if (typeof release === 'function') release.call(callback);
 }
 
-expose(
-  new RecurService({
-    source: webSource,
-    transfer: (value, list) => transfer(value, list),
-    release: releaseCallback,
-    spawnHelper: spawnWebHelper,
-    defaultThreads: webDefaultThreads,
-  }),
-);
+const service = new RecurService({
+  source: webSource,
+  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  release: releaseCallback,
+  spawnHelper: spawnWebHelper,
+  defaultThreads: webDefaultThreads,
+});
+expose(service);
+const scope = globalThis as unknown as { postMessage(m: unknown, t: Transferable[]): void; addEventListener(type: 'message', l: (ev: MessageEvent) => void): void };
+serveRpc({ postMessage: (m, t) => scope.postMessage(m, t), listen: (h) => scope.addEventListener('message', (ev) => h(ev.data)) }, service);

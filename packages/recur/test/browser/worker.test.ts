@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { AbortError, createRecur, hasRelaxedSimd, ShapeError } from '../../dist/entrypoints/browser.js';
+import { AbortError, createRecur, FormatError, hasRelaxedSimd, RecurError, ShapeError } from '../../dist/entrypoints/browser.js';
 
 // Chromium validates relaxed SIMD: the loader then prefers the relaxed builds.
 const relaxed = hasRelaxedSimd();
@@ -23,6 +23,29 @@ it('loads the real wasm in a module Worker and calls version()', async () => {
     const err = await recur.diagnostics.raise('ERR_SHAPE', 'bad', { details: { axis: 2 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ShapeError);
     expect((err as ShapeError).details).toEqual({ axis: 2 });
+  } finally {
+    await recur.dispose();
+  }
+});
+
+it('predict and fit through the Worker leave the caller\'s arrays intact; errors raised in the Worker keep their class', async () => {
+  const recur = createRecur();
+  try {
+    const model = await recur.createModel({ inputSize: 2, layers: [{ type: 'gru', hiddenSize: 3, returnSequences: false }, { type: 'dense', units: 1 }], seed: 1 });
+    const x = { data: Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => Math.sin(i)), shape: [3, 4, 2] };
+    const y = { data: Float32Array.of(0.1, 0.2, 0.3), shape: [3, 1] };
+    const before = await model.predict(x, { batchSize: 3 });
+    expect(before.shape).toEqual([3, 1]);
+    const history = await model.fit(x, y, { epochs: 2, batchSize: 2, optimizer: { type: 'sgd', lr: 0.5 } });
+    expect(history.steps).toBe(4);
+    expect(x.data.buffer.byteLength).toBe(3 * 4 * 2 * 4);
+    expect(x.data[1]).toBe(Math.fround(Math.sin(1)));
+    expect(y.data.buffer.byteLength).toBe(3 * 4);
+    expect((await model.predict(x)).data).not.toEqual(before.data); // the weights changed
+    const wasmErr = await model.fit(x, y, { optimizer: { type: 'sgd', lr: 0.1, nesterov: true } }).catch((e: unknown) => e);
+    expect(wasmErr).toBeInstanceOf(RecurError);
+    expect((wasmErr as RecurError).code).toMatch(/^ERR_(RANGE|UNSUPPORTED)$/);
+    expect(await recur.loadModel(new Uint8Array(16)).catch((e: unknown) => e)).toBeInstanceOf(FormatError);
   } finally {
     await recur.dispose();
   }

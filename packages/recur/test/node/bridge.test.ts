@@ -19,6 +19,21 @@ describe.each(['worker', 'inprocess'] as const)('bridge (%s)', (mode) => {
     }
   });
 
+  it('finished calls leave no crash or dispose listener behind', async () => {
+    const recur = createRecur({ mode });
+    try {
+      await recur.init();
+      for (let i = 0; i < 20; i++) await recur.version();
+      await recur.diagnostics.raise('ERR_SHAPE', 'a failing call').catch(() => undefined);
+      // internals: the listeners a running call registers with the bridge
+      const bridge = (recur as unknown as { bridge: { running?: { crashListeners: Set<unknown> }; disposeListeners: Set<unknown> } }).bridge;
+      expect(bridge.running!.crashListeners.size).toBe(0);
+      expect(bridge.disposeListeners.size).toBe(0);
+    } finally {
+      await recur.dispose();
+    }
+  });
+
   it('progress callbacks arrive during a long call', async () => {
     const recur = createRecur({ mode });
     try {

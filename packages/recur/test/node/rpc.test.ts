@@ -1,0 +1,95 @@
+// The lean channel beside comlink (worker/rpc.ts): one message each way per call, marked buffers
+// transferred, errors rebuilt with their class and code; and, through the SDK, the caller's arrays
+// are never detached by the calls that copy them.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { createRecur, InternalError, ShapeError, type ModelConfig } from '../../dist/entrypoints/node.js';
+import { markTransfer, RpcClient, RPC_METHODS, serveRpc } from '../../dist/worker/rpc.js';
+import type { ServiceApi } from '../../dist/worker/protocol.js';
+
+function rpcPort(port: MessagePort) {
+  return { postMessage: (m: unknown, t: Transferable[]) => port.postMessage(m, t as never), listen: (h: (d: unknown) => void) => port.on('message', h) };
+}
+
+/** A client and a fake service on the two ends of a MessageChannel. */
+function pair(service: Partial<Record<(typeof RPC_METHODS)[number], (...a: any[]) => unknown>>) {
+  const { port1, port2 } = new MessageChannel();
+  serveRpc(rpcPort(port2), service as unknown as ServiceApi);
+  const client = new RpcClient(rpcPort(port1));
+  return { client, close: () => (port1.close(), port2.close()) };
+}
+
+describe('lean channel', () => {
+  it('carries arguments and results; marked buffers are transferred both ways', async () => {
+    const { client, close } = pair({
+      echo: async (data: Float32Array) => markTransfer(data, [data.buffer]),
+      version: () => 'v1',
+    });
+    try {
+      const data = Float32Array.of(1, 2, 3);
+      const back = (await client.call('echo', [markTransfer(data, [data.buffer])])) as Float32Array;
+      expect(Array.from(back)).toEqual([1, 2, 3]);
+      expect(data.buffer.byteLength).toBe(0); // transferred, not copied
+      const kept = Float32Array.of(4, 5);
+      expect(Array.from((await client.call('echo', [kept])) as Float32Array)).toEqual([4, 5]);
+      expect(kept.buffer.byteLength).toBe(8); // not marked: cloned
+      expect(await client.call('version', [])).toBe('v1'); // a synchronous method works too
+    } finally {
+      close();
+    }
+  });
+
+  it('a thrown error, an unknown method and an uncloneable result reject with a RecurError', async () => {
+    const { client, close } = pair({
+      raise: async () => {
+        throw new ShapeError('bad shape', { details: { axis: 2 } });
+      },
+      version: async () => () => 'a function cannot be cloned',
+    });
+    try {
+      const e = await client.call('raise', []).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ShapeError);
+      expect((e as ShapeError).code).toBe('ERR_SHAPE');
+      expect((e as ShapeError).details).toEqual({ axis: 2 });
+      expect(await client.call('constructor', []).catch((x: unknown) => x)).toBeInstanceOf(InternalError);
+      expect(await client.call('version', []).catch((x: unknown) => x)).toBeInstanceOf(InternalError);
+    } finally {
+      close();
+    }
+  });
+});
+
+const CONFIG: ModelConfig = { inputSize: 2, layers: [{ type: 'lstm', hiddenSize: 4, returnSequences: true }, { type: 'dense', units: 1 }], seed: 3 };
+
+describe.each(['worker', 'inprocess'] as const)('the caller keeps its arrays (%s)', (mode) => {
+  it('predict, fit, evaluate, forward, backward and setParam copy their inputs: nothing is detached or changed', async () => {
+    const recur = createRecur({ mode });
+    try {
+      const model = await recur.createModel(CONFIG);
+      const x = { data: Float32Array.from({ length: 4 * 3 * 2 }, (_, i) => Math.sin(i)), shape: [4, 3, 2] };
+      const y = { data: Float32Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i)), shape: [4, 3, 1] };
+      const xCopy = x.data.slice();
+      const yCopy = y.data.slice();
+      const out = await model.predict(x, { batchSize: 4 });
+      await model.predict(x, { batchSize: 3 });
+      await model.fit(x, y, { epochs: 2, batchSize: 4, shuffle: false });
+      await model.fit(x, y, { epochs: 1, batchSize: 2 });
+      await model.evaluate(x, y);
+      const f = await model.forward({ x, training: true });
+      await model.backward({ dOutput: f.output });
+      const name = model.parameters()[0]!.name;
+      const w = (await model.getParam(name)).data;
+      const wCopy = w.slice();
+      await model.setParam(name, w);
+      for (const [a, b] of [[x.data, xCopy], [y.data, yCopy], [w, wCopy], [f.output.data, f.output.data.slice()]] as const) {
+        expect(a.buffer.byteLength).toBe(b.byteLength);
+        expect(a).toEqual(b);
+      }
+      expect(out.shape).toEqual([4, 3, 1]);
+      // results are new arrays the caller owns
+      expect(out.data.buffer.byteLength).toBe(4 * 3 * 4);
+    } finally {
+      await recur.dispose();
+    }
+  });
+});
