@@ -70,10 +70,17 @@ export function toIdTensor(input: TensorLike | ArrayLike<number>, name: string, 
   return { data: out, shape: t.shape };
 }
 
-/** `[A, B, W]` → `[B, A, W]`. */
+/** `[A, B, W]` → `[B, A, W]`; short rows element by element (a `subarray` per row costs more). */
 function swap01<A extends Float32Array | Uint32Array>(src: A, a: number, b: number, w: number, make: (n: number) => A): A {
   const out = make(src.length);
-  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out.set(src.subarray((i * b + j) * w, (i * b + j + 1) * w), (j * a + i) * w);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) {
+      const s = (i * b + j) * w;
+      const d = (j * a + i) * w;
+      if (w >= 64) out.set(src.subarray(s, s + w), d);
+      else for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
+    }
+  }
   return out;
 }
 
