@@ -276,11 +276,12 @@ impl Layer {
                     Some((h, c)) => (Some(&h[..]), if c.is_empty() { None } else { Some(&c[..]) }),
                     None => (ctx.initial.h, ctx.initial.c),
                 };
-                let y = r.stack.forward(x, steps, batch, ctx.lengths, h0, c0, ctx.training)?;
-                out.clear();
                 if r.return_sequences {
-                    out.extend_from_slice(y);
+                    r.stack.forward_into(x, steps, batch, ctx.lengths, h0, c0, ctx.training, Some(out))?;
                 } else {
+                    // Only the final states are used: the output sequence is not even written.
+                    r.stack.forward_into(x, steps, batch, ctx.lengths, h0, c0, ctx.training, None)?;
+                    out.clear();
                     let c = r.stack.config();
                     let (hd, dcount) = (c.hidden_size, c.directions());
                     let top = (c.num_layers - 1) * dcount;
@@ -322,10 +323,9 @@ impl Layer {
                 let c = r.stack.config().clone();
                 let (hd, dcount) = (c.hidden_size, c.directions());
                 let batch = shape.batch;
-                let steps = shape.steps.unwrap_or(1);
                 let slots = c.num_layers * dcount;
-                let (d_out, d_hn) = if r.return_sequences {
-                    (dy.to_vec(), finals.0.map(|g| g.to_vec()))
+                let grads = if r.return_sequences {
+                    r.stack.backward(dy, finals.0, finals.1, tbptt, want_dx)?
                 } else {
                     // The output was the top layer's final states: route dy into d_h_n.
                     let mut d_hn = finals.0.map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; slots * batch * hd]);
@@ -339,9 +339,8 @@ impl Layer {
                             d_hn[((top + d) * batch + b) * hd..][..hd].iter_mut().zip(src).for_each(|(g, s)| *g += s);
                         }
                     }
-                    (vec![0.0; steps * batch * dcount * hd], Some(d_hn))
+                    r.stack.backward_from_final_states(Some(&d_hn), finals.1, tbptt, want_dx)?
                 };
-                let grads = r.stack.backward(&d_out, d_hn.as_deref(), finals.1, tbptt, want_dx)?;
                 dx = grads.x.to_vec();
                 return Ok((dx, Some((grads.h0.to_vec(), grads.c0.to_vec()))));
             }

@@ -352,6 +352,18 @@ impl Model {
         d_final: &[(Option<&[f32]>, Option<&[f32]>)],
         tbptt: Option<usize>,
     ) -> Result<InputGradients> {
+        self.backward_inner(d_output, d_final, tbptt, true)
+    }
+
+    /// [`Model::backward`]; without `input_grads`, the gradient of the model's input (the first
+    /// layer's `dx`, a `[T, B, in]` product) is not computed and `x` is returned empty.
+    pub(crate) fn backward_inner(
+        &mut self,
+        d_output: &[f32],
+        d_final: &[(Option<&[f32]>, Option<&[f32]>)],
+        tbptt: Option<usize>,
+        input_grads: bool,
+    ) -> Result<InputGradients> {
         let (shape, steps, batch, training) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
         if !training {
             return Err(Error::state("backward needs a forward pass in training mode"));
@@ -361,7 +373,8 @@ impl Model {
         if d_final.len() > self.recurrent_layers() {
             return Err(Error::shape("final state gradients", [self.recurrent_layers()], [d_final.len()]));
         }
-        let mut grad = d_output.to_vec();
+        // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
+        let mut grad = Vec::new();
         let mut initial = vec![(Vec::new(), Vec::new()); self.recurrent_layers()];
         let mut recurrent_index = self.recurrent_layers();
         for i in (0..self.layers.len()).rev() {
@@ -370,15 +383,16 @@ impl Model {
                 recurrent_index -= 1;
             }
             let finals = if is_rec { d_final.get(recurrent_index).copied().unwrap_or((None, None)) } else { (None, None) };
-            let want_dx = i > 0 || matches!(self.config.input_size, Some(_));
-            let (dx, d0) = self.layers[i].backward(&grad, finals, tbptt, want_dx)?;
+            let want_dx = i > 0 || (input_grads && self.config.input_size.is_some());
+            let dy = if i + 1 == self.layers.len() { d_output } else { &grad[..] };
+            let (dx, d0) = self.layers[i].backward(dy, finals, tbptt, want_dx)?;
             if let Some(d0) = d0 {
                 initial[recurrent_index] = d0;
             }
             grad = dx;
         }
         let _ = (steps, batch);
-        Ok(InputGradients { x: if self.config.input_size.is_some() { grad } else { Vec::new() }, initial })
+        Ok(InputGradients { x: if input_grads && self.config.input_size.is_some() { grad } else { Vec::new() }, initial })
     }
 
     /// Runs the model for inference (no dropout, running statistics) and returns a copy of the

@@ -106,7 +106,8 @@ impl Model {
         // Every input was validated by the forward pass and the loss, so a non-finite error from
         // backward is an overflow inside it (an infinite gradient reaching a layer that refuses
         // it): the non-finite policy applies to it like to a non-finite parameter gradient.
-        match self.backward(&grad, &[], opts.tbptt) {
+        // The input's gradient is not needed for a step.
+        match self.backward_inner(&grad, &[], opts.tbptt, false) {
             Ok(_) => {}
             Err(Error::NonFinite { .. }) if opts.non_finite == NonFinitePolicy::Skip => {
                 return Ok(StepReport { loss, grad_norm: f32::NAN, skipped: true });

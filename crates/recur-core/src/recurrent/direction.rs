@@ -11,39 +11,47 @@ use crate::param::Param;
 use crate::rng::Rng;
 
 /// Buffers of one direction, sized for one `(T, B)` and reused while the shape repeats.
-/// `p`-order buffers are indexed by processing step `s` (the reverse direction processes time
-/// `T-1-s`), `t`-order ones by time.
+///
+/// Per-step buffers are indexed by time `t` (the reverse direction processes `t = T-1` first).
+/// The states `hs`/`cs` have `T+1` slots laid out so that `h_{prev}(t)` (the state step `t`
+/// starts from) is slot `t + r` and the state it produces is slot `t + 1 - r`, where `r = 1`
+/// for the reverse direction: the `T` previous states of every step are then contiguous
+/// (slots `r..T+r`) in time order for both directions, as the whole-sequence weight-gradient
+/// GEMM wants them.
 #[derive(Debug, Default, Clone)]
 struct Workspace {
     steps: usize,
     batch: usize,
-    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`, t-order; after backward, the
-    /// gradient of that projection (the buffer is reused: the projection is dead by then).
+    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`; after backward, the gradient of that
+    /// projection (the buffer is reused: the projection is dead by then).
     xp: Vec<f32>,
-    /// States `h`, `[T+1, B, H]`, p-order; slot 0 is `h0`.
+    /// States `h`, `[T+1, B, H]`, slots as described above.
     hs: Vec<f32>,
-    /// Cell states (LSTM), `[T+1, B, H]`, p-order.
+    /// Cell states (LSTM), `[T+1, B, H]`, same slots as `hs`.
     cs: Vec<f32>,
-    /// Gates after their nonlinearities, `[T, B, G·H]`, p-order.
+    /// Gates after their nonlinearities, `[T, B, G·H]`.
     gates: Vec<f32>,
     /// Per-cell extra: `tanh(c)` (LSTM), `W_hn h + b_hn` (GRU reset-after), `r ⊙ h` (GRU
-    /// reset-before); `[T, B, H]`, p-order.
+    /// reset-before); `[T, B, H]` (empty for RNN).
     aux: Vec<f32>,
     /// Recurrent projection of the current step, `[B, G·H]`.
     rec: Vec<f32>,
-    /// Which rows are real (not padding), `[T, B]`, p-order.
+    /// Which rows are real (not padding), `[T, B]`.
     valid: Vec<bool>,
-    /// Gradient of the recurrent projection, `[T, B, G·H]`, p-order.
+    /// Gradient of the recurrent projection: `[T, B, G·H]` where it differs from the gradient
+    /// of the input projection (GRU, layer norm); otherwise (LSTM, RNN without layer norm,
+    /// where both projections enter the same pre-activation) only the current step's `[B, G·H]`,
+    /// and the whole-sequence products read the input projection's gradient in `xp` instead.
     drec: Vec<f32>,
     dh: Vec<f32>,
     dc: Vec<f32>,
     dh_prev: Vec<f32>,
     dc_prev: Vec<f32>,
     drh: Vec<f32>,
-    /// `‖∂L/∂h_t‖` for every time step of the last backward, t-order.
+    /// `‖∂L/∂h_t‖` for every time step of the last backward.
     grad_norms: Vec<f32>,
-    /// Layer norm caches: normalized input projection `[T, B, G·H]` (t-order) and its
-    /// per-block `1/σ` `[T, B, G]`; the same for the recurrent projection (p-order).
+    /// Layer norm caches: normalized input projection `[T, B, G·H]` and its per-block `1/σ`
+    /// `[T, B, G]`; the same for the recurrent projection.
     xhat_x: Vec<f32>,
     rstd_x: Vec<f32>,
     xhat_h: Vec<f32>,
@@ -54,9 +62,31 @@ struct Workspace {
     packed_hn: PackedB,
 }
 
-fn fit(buf: &mut Vec<f32>, len: usize) {
-    buf.clear();
+/// Sizes `buf` to `len` elements without clearing it, for buffers that are written before they
+/// are read (no memset, and no pages touched twice). A new allocation is exact (no growth slack).
+pub(super) fn fit(buf: &mut Vec<f32>, len: usize) {
+    if len > buf.capacity() {
+        buf.clear();
+        buf.reserve_exact(len);
+    }
     buf.resize(len, 0.0);
+}
+
+/// Sizes `buf` to `len` zeros (for buffers read before they are written: carried gradients).
+pub(super) fn zeroed(buf: &mut Vec<f32>, len: usize) {
+    fit(buf, len);
+    buf.fill(0.0);
+}
+
+/// `(&buf[prev slot], &mut buf[new slot])` for two distinct slots of `len` elements.
+fn prev_and_new(buf: &mut [f32], len: usize, prev: usize, new: usize) -> (&[f32], &mut [f32]) {
+    if prev < new {
+        let (a, b) = buf.split_at_mut(new * len);
+        (&a[prev * len..][..len], &mut b[..len])
+    } else {
+        let (a, b) = buf.split_at_mut(prev * len);
+        (&b[..len], &mut a[new * len..][..len])
+    }
 }
 
 /// One direction of one layer.
@@ -210,9 +240,24 @@ impl Direction {
         }
     }
 
+    /// Slots of `hs`/`cs` that step `t` reads and writes: `(prev, new)` (see [`Workspace`]).
+    fn slots(&self, t: usize) -> (usize, usize) {
+        if self.reverse {
+            (t + 1, t)
+        } else {
+            (t, t + 1)
+        }
+    }
+
+    /// Whether backward keeps the recurrent projection's gradient for every step (it differs
+    /// from the input projection's: GRU, or layer norm on the projections).
+    fn keeps_drec(&self) -> bool {
+        self.layer_norm.is_some() || matches!(self.cell, CellKind::Gru { .. })
+    }
+
     /// Runs the sequence `x` (`[T, B, in]`, time-major) from `h0` (and `c0`), writing `h_t` (or
-    /// 0 at padded steps) into `out[(t·B + b)·out_stride + out_offset ..][..H]`. Shapes were
-    /// checked by the caller.
+    /// 0 at padded steps) into `out[(t·B + b)·out_stride + out_offset ..][..H]` (nothing when
+    /// `out` is empty). Shapes were checked by the caller.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward(
         &mut self,
@@ -228,22 +273,22 @@ impl Direction {
     ) {
         let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
         let (bh, bg) = (batch * hd, batch * gh);
+        self.ws.steps = steps;
+        self.ws.batch = batch;
+        let (first, _) = self.slots(if self.reverse { steps - 1 } else { 0 });
         let ws = &mut self.ws;
-        ws.steps = steps;
-        ws.batch = batch;
         fit(&mut ws.xp, steps * bg);
         fit(&mut ws.hs, (steps + 1) * bh);
         fit(&mut ws.gates, steps * bg);
-        fit(&mut ws.aux, steps * bh);
+        fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { steps * bh });
         fit(&mut ws.rec, bg);
         if self.cell.has_cell_state() {
             fit(&mut ws.cs, (steps + 1) * bh);
-            ws.cs[..bh].copy_from_slice(c0);
+            ws.cs[first * bh..][..bh].copy_from_slice(c0);
         }
-        ws.hs[..bh].copy_from_slice(h0);
+        ws.hs[first * bh..][..bh].copy_from_slice(h0);
         ws.valid.clear();
-        for s in 0..steps {
-            let t = if self.reverse { steps - 1 - s } else { s };
+        for t in 0..steps {
             ws.valid.extend((0..batch).map(|b| lengths.map_or(true, |l| t < l[b])));
         }
 
@@ -273,14 +318,13 @@ impl Direction {
         }
         for s in 0..steps {
             let t = if self.reverse { steps - 1 - s } else { s };
-            let (h_done, h_rest) = ws.hs.split_at_mut((s + 1) * bh);
-            let h_prev = &h_done[s * bh..];
-            let h_new = &mut h_rest[..bh];
+            let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
+            let (h_prev, h_new) = prev_and_new(&mut ws.hs, bh, prev, new);
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
             gemm_prepacked(batch, 1.0, h_prev, hd, 1, &ws.packed_hh, 0.0, &mut ws.rec, gh, 1);
             if let Some(ln) = &self.layer_norm {
                 let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
-                let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                let (xhat, rstd) = (&mut ws.xhat_h[t * bg..(t + 1) * bg], &mut ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
                 norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
             }
             if let Some(bhh) = b_hh {
@@ -288,17 +332,17 @@ impl Direction {
                     row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
                 }
             }
-            let valid = &ws.valid[s * batch..(s + 1) * batch];
+            let valid = &ws.valid[t * batch..(t + 1) * batch];
             let xp = &ws.xp[t * bg..(t + 1) * bg];
-            let gates = &mut ws.gates[s * bg..(s + 1) * bg];
-            let aux = &mut ws.aux[s * bh..(s + 1) * bh];
+            let gates = &mut ws.gates[t * bg..(t + 1) * bg];
             if let CellKind::Gru { reset_after: false } = self.cell {
+                let aux = &mut ws.aux[t * bh..(t + 1) * bh];
                 cells::gru_reset_before_gates(batch, hd, valid, xp, &ws.rec, h_prev, gates, aux);
                 // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
                 gemm_prepacked(batch, 1.0, aux, hd, 1, &ws.packed_hn, 0.0, &mut ws.rec[2 * hd..], gh, 1);
                 if let Some(ln) = &self.layer_norm {
                     let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
-                    let (xhat, rstd) = (&mut ws.xhat_h[s * bg..(s + 1) * bg], &mut ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                    let (xhat, rstd) = (&mut ws.xhat_h[t * bg..(t + 1) * bg], &mut ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
                     norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
                 }
                 if let Some(bhh) = b_hh {
@@ -312,17 +356,20 @@ impl Direction {
                 match self.cell {
                     CellKind::Rnn { activation } => cells::rnn_forward(step, activation),
                     CellKind::Lstm { .. } => {
-                        let (c_done, c_rest) = ws.cs.split_at_mut((s + 1) * bh);
+                        let (c_prev, c_new) = prev_and_new(&mut ws.cs, bh, prev, new);
                         let peep = self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..]));
-                        cells::lstm_forward(step, &c_done[s * bh..], &mut c_rest[..bh], aux, peep);
+                        cells::lstm_forward(step, c_prev, c_new, &mut ws.aux[t * bh..(t + 1) * bh], peep);
                     }
-                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, aux),
+                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, &mut ws.aux[t * bh..(t + 1) * bh]),
                 }
             }
-            let h_new = &ws.hs[(s + 1) * bh..(s + 2) * bh];
+            if out.is_empty() {
+                continue;
+            }
+            let h_new = &ws.hs[new * bh..(new + 1) * bh];
             for b in 0..batch {
                 let dst = &mut out[(t * batch + b) * out_stride + out_offset..][..hd];
-                if ws.valid[s * batch + b] {
+                if valid[b] {
                     dst.copy_from_slice(&h_new[b * hd..(b + 1) * hd]);
                 } else {
                     dst.iter_mut().for_each(|v| *v = 0.0);
@@ -334,9 +381,9 @@ impl Direction {
     /// Final states after the last forward (`[B, H]` each; `c` empty for cells without it).
     pub(crate) fn final_states(&self) -> (&[f32], &[f32]) {
         let bh = self.ws.batch * self.hidden;
-        let t = self.ws.steps;
-        let c = if self.cell.has_cell_state() { &self.ws.cs[t * bh..(t + 1) * bh] } else { &[][..] };
-        (&self.ws.hs[t * bh..(t + 1) * bh], c)
+        let (_, last) = self.slots(if self.reverse { 0 } else { self.ws.steps - 1 });
+        let c = if self.cell.has_cell_state() { &self.ws.cs[last * bh..(last + 1) * bh] } else { &[][..] };
+        (&self.ws.hs[last * bh..(last + 1) * bh], c)
     }
 
     /// Gradients of the initial states after the last backward (`[B, H]` each).
@@ -345,9 +392,10 @@ impl Direction {
     }
 
     /// Backpropagation through time for the last forward. `d_out` is read like `out` was
-    /// written; `d_hn`/`d_cn` are the gradients of the final states (`[B, H]`, may be empty
-    /// for zero). Parameter gradients are accumulated; `dx` (`[T, B, in]`), when given, is
-    /// accumulated too. `tbptt = Some(k)` stops the gradient at every k-th step border.
+    /// written (empty: no gradient reaches the outputs, only the final states); `d_hn`/`d_cn`
+    /// are the gradients of the final states (`[B, H]`, may be empty for zero). Parameter
+    /// gradients are accumulated; `dx` (`[T, B, in]`), when given, is accumulated too.
+    /// `tbptt = Some(k)` stops the gradient at every k-th step border.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn backward(
         &mut self,
@@ -365,17 +413,18 @@ impl Direction {
         let (bh, bg) = (batch * hd, batch * gh);
         let lstm = self.cell.has_cell_state();
         let g = self.cell.gates();
+        let keeps_drec = self.keeps_drec();
         {
             let ws = &mut self.ws;
             // `xp` is dead once the forward pass is done: backward writes the gradient of the input
             // projection into the same buffer (every element, padding included), which saves one
             // `[T, B, G·H]` array per direction.
             debug_assert_eq!(ws.xp.len(), steps * bg);
-            fit(&mut ws.drec, steps * bg);
-            fit(&mut ws.dh, bh);
-            fit(&mut ws.dc, bh);
+            fit(&mut ws.drec, if keeps_drec { steps * bg } else { bg });
+            zeroed(&mut ws.dh, bh);
+            zeroed(&mut ws.dc, if lstm { bh } else { 0 });
             fit(&mut ws.dh_prev, bh);
-            fit(&mut ws.dc_prev, bh);
+            fit(&mut ws.dc_prev, if lstm { bh } else { 0 });
             fit(&mut ws.drh, bh);
             fit(&mut ws.grad_norms, steps);
             if !d_hn.is_empty() {
@@ -395,31 +444,34 @@ impl Direction {
         }
         for s in (0..steps).rev() {
             let t = self.time(s);
+            let (prev, new) = self.slots(t);
             let ws = &mut self.ws;
-            let valid = &ws.valid[s * batch..(s + 1) * batch];
+            let valid = &ws.valid[t * batch..(t + 1) * batch];
             // Total gradient of this step's h: carried from later steps plus the output's.
-            for b in 0..batch {
-                if valid[b] {
-                    let src = &d_out[(t * batch + b) * out_stride + out_offset..][..hd];
-                    ws.dh[b * hd..(b + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+            if !d_out.is_empty() {
+                for b in 0..batch {
+                    if valid[b] {
+                        let src = &d_out[(t * batch + b) * out_stride + out_offset..][..hd];
+                        ws.dh[b * hd..(b + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+                    }
                 }
             }
             ws.grad_norms[t] = ws.dh.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt() as f32;
+            let drec_at = if keeps_drec { t * bg } else { 0 };
             let step = StepBackward {
                 batch,
                 hidden: hd,
                 valid,
-                gates: &ws.gates[s * bg..(s + 1) * bg],
-                h_prev: &ws.hs[s * bh..(s + 1) * bh],
+                gates: &ws.gates[t * bg..(t + 1) * bg],
+                h_prev: &ws.hs[prev * bh..(prev + 1) * bh],
                 dh: &ws.dh,
                 dxp: &mut ws.xp[t * bg..(t + 1) * bg],
-                drec: &mut ws.drec[s * bg..(s + 1) * bg],
+                drec: &mut ws.drec[drec_at..drec_at + bg],
                 dh_prev: &mut ws.dh_prev,
             };
-            let aux = &ws.aux[s * bh..(s + 1) * bh];
             match self.cell {
                 CellKind::Rnn { activation } => {
-                    cells::rnn_backward(step, &ws.hs[(s + 1) * bh..(s + 2) * bh], activation)
+                    cells::rnn_backward(step, &ws.hs[new * bh..(new + 1) * bh], activation)
                 }
                 CellKind::Lstm { .. } => {
                     let peep = self.peepholes.as_mut().map(|p| {
@@ -431,21 +483,21 @@ impl Direction {
                     });
                     cells::lstm_backward(
                         step,
-                        &ws.cs[s * bh..(s + 1) * bh],
-                        &ws.cs[(s + 1) * bh..(s + 2) * bh],
-                        aux,
+                        &ws.cs[prev * bh..(prev + 1) * bh],
+                        &ws.cs[new * bh..(new + 1) * bh],
+                        &ws.aux[t * bh..(t + 1) * bh],
                         &ws.dc,
                         &mut ws.dc_prev,
                         peep,
                     );
                 }
-                CellKind::Gru { reset_after: true } => cells::gru_backward_reset_after(step, aux),
+                CellKind::Gru { reset_after: true } => cells::gru_backward_reset_after(step, &ws.aux[t * bh..(t + 1) * bh]),
                 CellKind::Gru { reset_after: false } => {
                     let mut step = step;
                     cells::gru_reset_before_backward_n(&mut step);
                     if let Some(ln) = &mut self.layer_norm {
                         let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
-                        let (xhat, rstd) = (&ws.xhat_h[s * bg..(s + 1) * bg], &ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
+                        let (xhat, rstd) = (&ws.xhat_h[t * bg..(t + 1) * bg], &ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
                         recurrent_norm_backward(ln, self.b_hh.as_mut(), step.drec, w, xhat, rstd);
                     }
                     // d(r ⊙ h) = drec_n · W_hn
@@ -453,13 +505,13 @@ impl Direction {
                     cells::gru_reset_before_backward_rz(step, &ws.drh);
                 }
             }
+            let drec = &mut ws.drec[drec_at..drec_at + bg];
             if let Some(ln) = &mut self.layer_norm {
                 let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_rows, hidden: hd };
-                let (xhat, rstd) = (&ws.xhat_h[s * bg..(s + 1) * bg], &ws.rstd_h[s * batch * g..(s + 1) * batch * g]);
-                recurrent_norm_backward(ln, self.b_hh.as_mut(), &mut ws.drec[s * bg..(s + 1) * bg], w, xhat, rstd);
+                let (xhat, rstd) = (&ws.xhat_h[t * bg..(t + 1) * bg], &ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
+                recurrent_norm_backward(ln, self.b_hh.as_mut(), drec, w, xhat, rstd);
             }
             // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
-            let drec = &ws.drec[s * bg..(s + 1) * bg];
             gemm_prepacked(batch, 1.0, drec, gh, 1, &ws.packed_hh, 1.0, &mut ws.dh_prev, hd, 1);
             // Truncated BPTT: nothing crosses the border into step s from step s-1.
             if let Some(k) = tbptt {
@@ -474,9 +526,24 @@ impl Direction {
             }
         }
 
-        // 3. Weight gradients as single GEMMs over every step.
+        // 3. Weight gradients as single GEMMs over every step. Without a kept `drec`, the
+        // recurrent projection's gradient is the input projection's, in `xp`.
+        let (prev0, _) = self.slots(0);
         let ws = &mut self.ws;
         let tb = steps * batch;
+        let h_prevs = &ws.hs[prev0 * bh..][..tb * hd];
+        let drec_all = if keeps_drec { &ws.drec[..] } else { &ws.xp[..] };
+        match self.cell {
+            CellKind::Gru { reset_after: false } => {
+                let (g_rz, g_n) = self.w_hh.grad.split_at_mut(2 * hd * hd);
+                gemm(2 * hd, tb, hd, 1.0, drec_all, 1, gh, h_prevs, hd, 1, 1.0, g_rz, hd, 1);
+                gemm(hd, tb, hd, 1.0, &drec_all[2 * hd..], 1, gh, &ws.aux, hd, 1, 1.0, g_n, hd, 1);
+            }
+            _ => gemm_tn(gh, hd, tb, drec_all, h_prevs, 1.0, &mut self.w_hh.grad),
+        }
+        if let (Some(b), None) = (&mut self.b_hh, &self.layer_norm) {
+            drec_all.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+        }
         if let Some(b) = &mut self.b_ih {
             ws.xp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
         }
@@ -486,17 +553,6 @@ impl Direction {
             norm::backward_in_place(&mut ws.xp, w, &gw.value, &ws.xhat_x, &ws.rstd_x, &mut gw.grad, &mut gb.grad);
         }
         gemm_tn(gh, inp, tb, &ws.xp, x, 1.0, &mut self.w_ih.grad);
-        match self.cell {
-            CellKind::Gru { reset_after: false } => {
-                let (g_rz, g_n) = self.w_hh.grad.split_at_mut(2 * hd * hd);
-                gemm(2 * hd, tb, hd, 1.0, &ws.drec, 1, gh, &ws.hs, hd, 1, 1.0, g_rz, hd, 1);
-                gemm(hd, tb, hd, 1.0, &ws.drec[2 * hd..], 1, gh, &ws.aux, hd, 1, 1.0, g_n, hd, 1);
-            }
-            _ => gemm_tn(gh, hd, tb, &ws.drec, &ws.hs[..tb * hd], 1.0, &mut self.w_hh.grad),
-        }
-        if let (Some(b), None) = (&mut self.b_hh, &self.layer_norm) {
-            ws.drec.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
-        }
         if let Some(dx) = dx {
             gemm_nn(tb, inp, gh, &ws.xp, &self.w_ih.value, 1.0, dx);
         }

@@ -1,6 +1,7 @@
 //! A stack of `L` recurrent layers, each with one or two directions (PyTorch's `nn.RNN`,
 //! `nn.LSTM`, `nn.GRU`), with dropout between layers.
 
+use super::direction::{fit, zeroed};
 use super::{Direction, RecurrentConfig};
 use crate::error::{check_finite, check_len, checked_numel, Error, Result};
 use crate::init::RecurrentInit;
@@ -39,12 +40,15 @@ pub struct RecurrentStack {
     rng: Rng,
     /// Shape of the last forward: `(T, B)`; `None` before the first or after a failed one.
     last: Option<(usize, usize)>,
-    /// `inputs[k]`: the input sequence of layer k (layer 0's is a copy of x).
+    /// `inputs[k]`: the input sequence of layer k: layer 0's is a copy of x, layer k's the
+    /// output of layer k-1 after dropout.
     inputs: Vec<Vec<f32>>,
-    /// `outputs[k]`: layer k's output `[T, B, D·H]` (before dropout).
-    outputs: Vec<Vec<f32>>,
-    /// Dropout masks (already scaled by 1/(1-p)) applied to `outputs[k]` for k < L-1.
+    /// The last layer's output `[T, B, D·H]`, as [`RecurrentStack::forward`] returns it.
+    output: Vec<f32>,
+    /// Dropout masks (already scaled by 1/(1-p)) applied to layer k's output for k < L-1.
     masks: Vec<Vec<f32>>,
+    /// `d_inputs[k]`: the gradient of `inputs[k]` after backward (k ≥ 1: already through the
+    /// dropout of layer k-1, i.e. the gradient of that layer's output).
     h_n: Vec<f32>,
     c_n: Vec<f32>,
     d_inputs: Vec<Vec<f32>>,
@@ -95,7 +99,7 @@ impl RecurrentStack {
             rng,
             last: None,
             inputs: vec![Vec::new(); l],
-            outputs: vec![Vec::new(); l],
+            output: Vec::new(),
             masks: vec![Vec::new(); l],
             h_n: Vec::new(),
             c_n: Vec::new(),
@@ -229,8 +233,31 @@ impl RecurrentStack {
         training: bool,
     ) -> Result<&[f32]> {
         self.validate_forward(x, steps, batch, lengths, h0, c0)?;
-        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw);
-        Ok(&self.outputs[self.config.num_layers - 1])
+        let mut out = std::mem::take(&mut self.output);
+        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw, Some(&mut out));
+        self.output = out;
+        Ok(&self.output)
+    }
+
+    /// [`RecurrentStack::forward`] that writes the last layer's output (`[T, B, D·H]`) into
+    /// `out` (resized), or nowhere when `out` is `None`: when only the final states
+    /// ([`RecurrentStack::h_n`], [`RecurrentStack::c_n`]) are wanted, the output sequence is
+    /// neither stored nor copied. On error nothing changes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_into(
+        &mut self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+        h0: Option<&[f32]>,
+        c0: Option<&[f32]>,
+        training: bool,
+        out: Option<&mut Vec<f32>>,
+    ) -> Result<()> {
+        self.validate_forward(x, steps, batch, lengths, h0, c0)?;
+        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw, out);
+        Ok(())
     }
 
     /// A training forward pass (zero initial states, full lengths) with fixed dropout masks
@@ -243,11 +270,15 @@ impl RecurrentStack {
         if masks.len() + 1 != l || masks.iter().any(|m| m.len() != n) {
             return Err(Error::shape("dropout masks", [l.saturating_sub(1), n], [masks.len()]));
         }
-        self.run_forward(x, steps, batch, None, None, None, true, DropoutMasks::Fixed(masks));
-        Ok(&self.outputs[l - 1])
+        let mut out = std::mem::take(&mut self.output);
+        self.run_forward(x, steps, batch, None, None, None, true, DropoutMasks::Fixed(masks), Some(&mut out));
+        self.output = out;
+        Ok(&self.output)
     }
 
-    /// The forward pass proper, on validated arguments.
+    /// The forward pass proper, on validated arguments. Layer k < L-1 writes its output
+    /// straight into the next layer's input (then masked by dropout in place); the last layer
+    /// writes into `top_out`, if any.
     #[allow(clippy::too_many_arguments)]
     fn run_forward(
         &mut self,
@@ -259,6 +290,7 @@ impl RecurrentStack {
         c0: Option<&[f32]>,
         training: bool,
         dropout: DropoutMasks<'_>,
+        mut top_out: Option<&mut Vec<f32>>,
     ) {
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
@@ -275,9 +307,15 @@ impl RecurrentStack {
         self.inputs[0].clear();
         self.inputs[0].extend_from_slice(x);
         for k in 0..l {
-            let mut out = std::mem::take(&mut self.outputs[k]);
-            out.clear();
-            out.resize(steps * batch * width, 0.0);
+            // Every element of a layer's output is written by one of its directions.
+            let mut out = match (k + 1 < l, top_out.as_deref_mut()) {
+                (true, _) => std::mem::take(&mut self.inputs[k + 1]),
+                (false, Some(top)) => std::mem::take(top),
+                (false, None) => Vec::new(),
+            };
+            if k + 1 < l || top_out.is_some() {
+                fit(&mut out, steps * batch * width);
+            }
             for d in 0..dcount {
                 let slot = k * dcount + d;
                 let h0s = h0.map_or(&zeros[..], |h| &h[slot * bh..(slot + 1) * bh]);
@@ -291,9 +329,6 @@ impl RecurrentStack {
                 }
             }
             if k + 1 < l {
-                let mut next = std::mem::take(&mut self.inputs[k + 1]);
-                next.clear();
-                next.extend_from_slice(&out);
                 let mask = &mut self.masks[k];
                 mask.clear();
                 match dropout {
@@ -305,11 +340,12 @@ impl RecurrentStack {
                     DropoutMasks::Draw => {}
                 }
                 if !mask.is_empty() {
-                    next.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
+                    out.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
                 }
-                self.inputs[k + 1] = next;
+                self.inputs[k + 1] = out;
+            } else if let Some(top) = top_out.as_deref_mut() {
+                *top = out;
             }
-            self.outputs[k] = out;
         }
         self.last = Some((steps, batch));
     }
@@ -337,13 +373,39 @@ impl RecurrentStack {
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
         let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
+        check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
+        check_finite("d_output", d_out)?;
+        self.run_backward(Some(d_out), d_hn, d_cn, tbptt, want_dx)
+    }
+
+    /// [`RecurrentStack::backward`] when the output sequence was not used, only the final
+    /// states (e.g. after [`RecurrentStack::forward_into`] without an output): the gradient
+    /// reaches the stack through `d_hn`/`d_cn` alone, without a `[T, B, D·H]` array of zeros.
+    pub fn backward_from_final_states(
+        &mut self,
+        d_hn: Option<&[f32]>,
+        d_cn: Option<&[f32]>,
+        tbptt: Option<usize>,
+        want_dx: bool,
+    ) -> Result<StackGradients<'_>> {
+        self.run_backward(None, d_hn, d_cn, tbptt, want_dx)
+    }
+
+    /// Backward proper; `d_out` was checked by the caller (`None`: zero).
+    fn run_backward(
+        &mut self,
+        d_out: Option<&[f32]>,
+        d_hn: Option<&[f32]>,
+        d_cn: Option<&[f32]>,
+        tbptt: Option<usize>,
+        want_dx: bool,
+    ) -> Result<StackGradients<'_>> {
+        let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
         self.check_params()?;
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
         let bh = batch * hd;
         let width = c.output_size();
-        check_len("d_output", d_out, &[steps, batch, width])?;
-        check_finite("d_output", d_out)?;
         self.check_states(("d_h_n", d_hn), ("d_c_n", d_cn), batch)?;
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
@@ -354,35 +416,31 @@ impl RecurrentStack {
         if c.cell.has_cell_state() {
             self.d_c0.resize(self.state_slots() * bh, 0.0);
         }
-        let mut upstream: Vec<f32> = d_out.to_vec();
         for k in (0..l).rev() {
             let in_width = if k == 0 { c.input_size } else { width };
             let need_dx = k > 0 || want_dx;
+            // The directions accumulate into dx.
             let mut dx = std::mem::take(&mut self.d_inputs[k]);
-            dx.clear();
-            if need_dx {
-                dx.resize(steps * batch * in_width, 0.0);
-            }
+            zeroed(&mut dx, if need_dx { steps * batch * in_width } else { 0 });
+            // The gradient of this layer's output: the caller's, or (already through the
+            // dropout) the next layer's input gradient.
+            let upstream: &[f32] = if k + 1 == l { d_out.unwrap_or(&[]) } else { &self.d_inputs[k + 1] };
             for d in 0..dcount {
                 let slot = k * dcount + d;
                 let dhn = d_hn.map_or(&[][..], |g| &g[slot * bh..(slot + 1) * bh]);
                 let dcn = d_cn.map_or(&[][..], |g| &g[slot * bh..(slot + 1) * bh]);
                 let dx_arg = if need_dx { Some(&mut dx[..]) } else { None };
                 let dir = &mut self.dirs[slot];
-                dir.backward(&self.inputs[k], &upstream, width, d * hd, dhn, dcn, tbptt, dx_arg);
+                dir.backward(&self.inputs[k], upstream, width, d * hd, dhn, dcn, tbptt, dx_arg);
                 let (dh0, dc0) = dir.initial_state_grads();
                 self.d_h0[slot * bh..(slot + 1) * bh].copy_from_slice(dh0);
                 if !dc0.is_empty() {
                     self.d_c0[slot * bh..(slot + 1) * bh].copy_from_slice(dc0);
                 }
             }
-            if k > 0 {
+            if k > 0 && !self.masks[k - 1].is_empty() {
                 // Through the dropout applied to layer k-1's output.
-                upstream.clear();
-                upstream.extend_from_slice(&dx);
-                if !self.masks[k - 1].is_empty() {
-                    upstream.iter_mut().zip(&self.masks[k - 1]).for_each(|(g, m)| *g *= m);
-                }
+                dx.iter_mut().zip(&self.masks[k - 1]).for_each(|(g, m)| *g *= m);
             }
             self.d_inputs[k] = dx;
         }

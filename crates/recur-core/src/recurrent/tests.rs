@@ -68,3 +68,31 @@ fn layer_norm_gradients_match_finite_differences_for_every_cell() {
     check(CellKind::Gru { reset_after: false }, false);
     check(CellKind::Rnn { activation: Activation::Tanh }, true);
 }
+
+/// The final-states-only path (no output sequence written, no output gradient) gives the same
+/// states and gradients, bit for bit, as the full path with a zero output gradient.
+#[test]
+fn final_states_only_path_matches_the_full_path() {
+    for cell in [CellKind::Lstm { peephole: true }, CellKind::Gru { reset_after: false }, CellKind::Rnn { activation: Activation::Tanh }] {
+        let config = RecurrentConfig { cell, input_size: 3, hidden_size: 5, num_layers: 2, bias: true, bidirectional: true, dropout: 0.0, layer_norm: false };
+        let (steps, batch) = (4, 3);
+        let lengths = [4, 2, 3];
+        let mut rng = Rng::new(5);
+        let x: Vec<f32> = (0..steps * batch * 3).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+        let d_hn: Vec<f32> = (0..4 * batch * 5).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+        let mut full = RecurrentStack::new(config.clone(), "", 9).unwrap();
+        let mut states = full.clone();
+        full.forward(&x, steps, batch, Some(&lengths), None, None, true).unwrap();
+        let zeros = vec![0.0; steps * batch * 10];
+        let g_full = full.backward(&zeros, Some(&d_hn), None, None, true).unwrap();
+        let (dx_full, dh0_full) = (g_full.x.to_vec(), g_full.h0.to_vec());
+        states.forward_into(&x, steps, batch, Some(&lengths), None, None, true, None).unwrap();
+        assert_eq!(full.h_n(), states.h_n(), "{cell:?}");
+        let g = states.backward_from_final_states(Some(&d_hn), None, None, true).unwrap();
+        assert_eq!(dx_full, g.x, "{cell:?}");
+        assert_eq!(dh0_full, g.h0, "{cell:?}");
+        for (a, b) in full.params().iter().zip(states.params()) {
+            assert_eq!(a.grad, b.grad, "{cell:?} {}", a.name);
+        }
+    }
+}
