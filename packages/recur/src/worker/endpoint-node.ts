@@ -1,6 +1,7 @@
 /**
  * Node: a `worker_threads` Worker running `node-worker.js`, wrapped by comlink through its node
- * adapter, with the lean channel of `rpc.ts` for the calls without callbacks. The worker is `unref`'d while idle, so a script that forgets `dispose()` still exits.
+ * adapter, with the lean channel of `rpc.ts` for the calls without callbacks. The worker is
+ * `unref`'d while idle, so a script that forgets `dispose()` still exits.
  * @module
  */
 import { Worker } from 'node:worker_threads';
