@@ -138,3 +138,32 @@ fn large_blocked_shapes_match_reference() {
 fn version_is_the_crate_version() {
     assert_eq!(recur_wasm::version(), env!("CARGO_PKG_VERSION"));
 }
+
+/// The four-lane `exp`, `sigmoid` and `tanh` of the fused cell kernels give bitwise the scalar
+/// functions' results (so the simd build computes what the scalar build does), on a dense grid,
+/// the ends of the ranges and special values.
+#[cfg(target_feature = "simd128")]
+#[wasm_bindgen_test]
+fn four_lane_math_is_bitwise_the_scalar_math() {
+    use core::arch::wasm32::{f32x4, f32x4_extract_lane};
+    use recur_core::kernels::math::{self, x4};
+    let mut xs: Vec<f32> = (0..=400_000).map(|i| -100.0 + 200.0 * i as f32 / 400_000.0).collect();
+    xs.extend((0..=2_000).map(|i| -1e-3 + 2e-3 * i as f32 / 2_000.0));
+    xs.extend([0.0, -0.0, 0.625, -0.625, 88.0, 88.7, -87.34, -87.4, 1e30, -1e30, f32::MIN_POSITIVE, f32::INFINITY, f32::NEG_INFINITY]);
+    let lanes = |v| [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+    for chunk in xs.chunks(4) {
+        let x: [f32; 4] = core::array::from_fn(|l| chunk[l % chunk.len()]);
+        let v = f32x4(x[0], x[1], x[2], x[3]);
+        let funcs: [(&str, fn(f32) -> f32, [f32; 4]); 3] = [
+            ("exp", math::exp, lanes(x4::exp(v))),
+            ("sigmoid", math::sigmoid, lanes(x4::sigmoid(v))),
+            ("tanh", math::tanh, lanes(x4::tanh(v))),
+        ];
+        for (name, scalar, got) in funcs {
+            for l in 0..4 {
+                let want = scalar(x[l]);
+                assert_eq!(got[l].to_bits(), want.to_bits(), "{name}({}): four-lane {} vs scalar {want}", x[l], got[l]);
+            }
+        }
+    }
+}
