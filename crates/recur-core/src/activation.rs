@@ -1,11 +1,9 @@
 //! Elementwise activations shared by the RNN cell and the dense layer, with derivatives.
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// An elementwise activation function.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// The identity.
     Linear,

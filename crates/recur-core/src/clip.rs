@@ -6,15 +6,13 @@
 
 use crate::error::{Error, Result};
 use crate::param::Param;
-use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 
 /// The constant PyTorch adds to the total norm before dividing: `max_norm / (norm + 1e-6)`.
 pub const NORM_EPS: f64 = 1e-6;
 
 /// What a training step does when a gradient holds NaN or an infinity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NonFinitePolicy {
     /// Fail with [`Error::NonFinite`] naming the parameter (the default).
     #[default]
@@ -252,7 +250,7 @@ mod tests {
         assert_eq!(clip_norm_slices(&mut slices, 1.0).unwrap_err().code(), "ERR_NON_FINITE");
         assert_eq!(clip_value_slices(&mut slices, 1.0).unwrap_err().code(), "ERR_NON_FINITE");
         assert_eq!(raw[0], 1.0);
-        let p: NonFinitePolicy = serde_json::from_str("\"skip\"").unwrap();
+        let p: NonFinitePolicy = crate::json::from_str("\"skip\"").unwrap();
         assert_eq!(p, NonFinitePolicy::Skip);
     }
 

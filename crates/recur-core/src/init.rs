@@ -52,9 +52,8 @@
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{json, Map, Value};
+use crate::json::read::JResult;
+use crate::json::{map_entries, Fields, FromJson, JsonError, Kind, Value, Writer};
 
 /// Which fan the Kaiming schemes divide by (`torch.nn.init`'s `mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -321,35 +320,40 @@ impl Init {
         }
     }
 
-    fn to_json(self) -> Value {
-        let params = match self {
-            Init::XavierUniform { gain } | Init::XavierNormal { gain } | Init::Orthogonal { gain } => json!({ "gain": gain }),
-            Init::KaimingUniform { a, mode, nonlinearity } | Init::KaimingNormal { a, mode, nonlinearity } => json!({
-                "a": a,
-                "mode": if mode == FanMode::FanIn { "fan_in" } else { "fan_out" },
-                "nonlinearity": nonlinearity.name(),
-            }),
-            Init::Constant { value } => json!({ "value": value }),
-            Init::Uniform { a, b } => json!({ "a": a, "b": b }),
-            Init::Normal { mean, std } => json!({ "mean": mean, "std": std }),
-            Init::PytorchDefault | Init::Zeros => Value::Null,
+    /// Writes the JSON form (see the module docs): the name alone when every parameter is at
+    /// its default, else `{"<kind>": {params}}` (parameters written as `f64`s, as earlier
+    /// versions did).
+    pub fn write_json(self, w: &mut Writer) {
+        let params: &[(&str, f32)] = match self {
+            Init::XavierUniform { gain } | Init::XavierNormal { gain } | Init::Orthogonal { gain } => &[("gain", gain)],
+            Init::KaimingUniform { a, .. } | Init::KaimingNormal { a, .. } => &[("a", a)],
+            Init::Constant { value } => &[("value", value)],
+            Init::Uniform { a, b } => &[("a", a), ("b", b)],
+            Init::Normal { mean, std } => &[("mean", mean), ("std", std)],
+            Init::PytorchDefault | Init::Zeros => &[],
         };
         // `constant` has no default value, so it is always written with it.
-        if params.is_null() || (!matches!(self, Init::Constant { .. }) && Init::from_name(self.kind()) == Some(self)) {
-            Value::String(self.kind().to_string())
-        } else {
-            let mut m = Map::new();
-            m.insert(self.kind().to_string(), params);
-            Value::Object(m)
+        if params.is_empty() || (!matches!(self, Init::Constant { .. }) && Init::from_name(self.kind()) == Some(self)) {
+            w.string(self.kind());
+            return;
         }
+        w.open_object().key(self.kind()).open_object();
+        for &(k, v) in params {
+            w.key(k).f32_as_f64(v);
+        }
+        if let Init::KaimingUniform { mode, nonlinearity, .. } | Init::KaimingNormal { mode, nonlinearity, .. } = self {
+            w.key("mode").string(if mode == FanMode::FanIn { "fan_in" } else { "fan_out" });
+            w.key("nonlinearity").string(nonlinearity.name());
+        }
+        w.close_object().close_object();
     }
 
     fn from_json(v: &Value) -> std::result::Result<Init, String> {
         let known = || INIT_KINDS.join(", ");
-        let (name, params) = match v {
-            Value::String(s) => (s.as_str(), None),
-            Value::Object(m) if m.len() == 1 => {
-                let (k, p) = m.iter().next().expect("one entry");
+        let (name, params) = match &v.kind {
+            Kind::Str(s) => (s.as_str(), None),
+            Kind::Object(m) if map_entries(m).len() == 1 => {
+                let (k, p) = map_entries(m)[0];
                 (k.as_str(), Some(p))
             }
             _ => return Err(format!("an init must be a kind name or {{\"<kind>\": {{...}}}} with one key, got {v} (kinds: {})", known())),
@@ -361,9 +365,10 @@ impl Init {
             }
             return Ok(init);
         };
-        let Value::Object(params) = params else {
+        let Kind::Object(members) = &params.kind else {
             return Err(format!("init '{name}': its parameters must be an object, got {params}"));
         };
+        let members = map_entries(members);
         let allowed: &[&str] = match init {
             Init::PytorchDefault | Init::Zeros => &[],
             Init::XavierUniform { .. } | Init::XavierNormal { .. } | Init::Orthogonal { .. } => &["gain"],
@@ -372,7 +377,7 @@ impl Init {
             Init::Uniform { .. } => &["a", "b"],
             Init::Normal { .. } => &["mean", "std"],
         };
-        for k in params.keys() {
+        for (k, _) in &members {
             if !allowed.contains(&k.as_str()) {
                 return Err(format!("init '{name}': unknown parameter '{k}' (known: {})", allowed.join(", ")));
             }
@@ -380,11 +385,10 @@ impl Init {
         let num = |key: &str, default: f32| -> std::result::Result<f32, String> {
             match params.get(key) {
                 None => Ok(default),
-                Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(f64::NAN) as f32),
-                Some(other) => Err(format!("init '{name}': '{key}' must be a number, got {other}")),
+                Some(v) => v.to_f64().map(|x| x as f32).map_err(|_| format!("init '{name}': '{key}' must be a number, got {v}")),
             }
         };
-        if matches!(init, Init::Constant { .. }) && !params.contains_key("value") {
+        if matches!(init, Init::Constant { .. }) && params.get("value").is_none() {
             return Err(format!("init '{name}': missing parameter 'value'"));
         }
         init = match init {
@@ -395,17 +399,17 @@ impl Init {
                 let a = num("a", a)?;
                 let mode = match params.get("mode") {
                     None => mode,
-                    Some(Value::String(s)) if s == "fan_in" => FanMode::FanIn,
-                    Some(Value::String(s)) if s == "fan_out" => FanMode::FanOut,
+                    Some(v) if v.as_str() == Some("fan_in") => FanMode::FanIn,
+                    Some(v) if v.as_str() == Some("fan_out") => FanMode::FanOut,
                     Some(other) => return Err(format!("init '{name}': unknown mode {other} (fan_in, fan_out)")),
                 };
-                let nonlinearity = match params.get("nonlinearity") {
+                let nonlinearity = match params.get("nonlinearity").map(|v| (v, v.as_str())) {
                     None => nonlinearity,
-                    Some(Value::String(s)) => Nonlinearity::NAMES.iter().find(|(n, _)| n == s).map(|(_, nl)| *nl).ok_or_else(|| {
+                    Some((_, Some(s))) => Nonlinearity::NAMES.iter().find(|(n, _)| *n == s).map(|(_, nl)| *nl).ok_or_else(|| {
                         let names: Vec<&str> = Nonlinearity::NAMES.iter().map(|(n, _)| *n).collect();
                         format!("init '{name}': unknown nonlinearity '{s}' ({})", names.join(", "))
                     })?,
-                    Some(other) => return Err(format!("init '{name}': 'nonlinearity' must be a string, got {other}")),
+                    Some((other, None)) => return Err(format!("init '{name}': 'nonlinearity' must be a string, got {other}")),
                 };
                 if matches!(init, Init::KaimingUniform { .. }) {
                     Init::KaimingUniform { a, mode, nonlinearity }
@@ -422,16 +426,9 @@ impl Init {
     }
 }
 
-impl Serialize for Init {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Init {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Init::from_json(&v).map_err(D::Error::custom)
+impl FromJson for Init {
+    fn from_value(v: &Value) -> JResult<Self> {
+        Init::from_json(v).map_err(|msg| JsonError::new(msg, v.at))
     }
 }
 
@@ -482,22 +479,17 @@ fn orthogonal(out: &mut [f32], rows: usize, cols: usize, gain: f32, rng: &mut Rn
 /// (`U(−1/√H, 1/√H)`, 1 and 0). Parameters are drawn in PyTorch's order: every block of
 /// `weight_ih`, of `weight_hh`, then `bias_ih`, `bias_hh`, layer by layer and direction by
 /// direction; kinds that draw nothing (zeros, constant) consume nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RecurrentInit {
     /// Input-to-hidden weights, per gate block (default PyTorch's).
-    #[serde(default, skip_serializing_if = "Init::is_default")]
     pub weight_ih: Init,
     /// Hidden-to-hidden weights, per gate block (default PyTorch's).
-    #[serde(default, skip_serializing_if = "Init::is_default")]
     pub weight_hh: Init,
     /// Both biases (default PyTorch's); the fan-based and orthogonal kinds are not allowed.
-    #[serde(default, skip_serializing_if = "Init::is_default")]
     pub bias: Init,
     /// LSTM only: the forget-gate block of `bias_ih` is set to this value and that of
     /// `bias_hh` to 0 (after `bias`), so the forget gate starts at `σ(value)` (Jozefowicz et
     /// al., 2015 recommend 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forget_bias: Option<f32>,
 }
 
@@ -535,15 +527,12 @@ impl RecurrentInit {
 
 /// The `init` option of a `dense` layer: the whole `[out, in]` weight is one matrix
 /// (`fan_in = in`, `fan_out = out`).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DenseInit {
     /// The weight (default PyTorch's `U(−1/√in, 1/√in)`).
-    #[serde(default, skip_serializing_if = "Init::is_default")]
     pub weight: Init,
     /// The bias (default PyTorch's `U(−1/√in, 1/√in)`); the fan-based and orthogonal kinds are
     /// not allowed.
-    #[serde(default, skip_serializing_if = "Init::is_default")]
     pub bias: Init,
 }
 
@@ -564,5 +553,61 @@ impl DenseInit {
             )));
         }
         Ok(())
+    }
+}
+
+/// Reads `{"weight_ih": ..., "weight_hh": ..., "bias": ..., "forget_bias": ...}`: every field
+/// optional, unknown ones rejected.
+impl FromJson for RecurrentInit {
+    fn from_value(v: &Value) -> JResult<Self> {
+        let mut f = Fields::of(v, "struct RecurrentInit")?;
+        f.deny_unknown(&["weight_ih", "weight_hh", "bias", "forget_bias"])?;
+        Ok(RecurrentInit {
+            weight_ih: f.or("weight_ih", Init::PytorchDefault, Init::from_value)?,
+            weight_hh: f.or("weight_hh", Init::PytorchDefault, Init::from_value)?,
+            bias: f.or("bias", Init::PytorchDefault, Init::from_value)?,
+            forget_bias: f.opt("forget_bias", Value::to_f32)?,
+        })
+    }
+}
+
+impl RecurrentInit {
+    /// Writes the fields that are not at their defaults.
+    pub fn write_json(&self, w: &mut Writer) {
+        w.open_object();
+        for (k, init) in [("weight_ih", self.weight_ih), ("weight_hh", self.weight_hh), ("bias", self.bias)] {
+            if !init.is_default() {
+                init.write_json(w.key(k));
+            }
+        }
+        if let Some(v) = self.forget_bias {
+            w.key("forget_bias").f32(v);
+        }
+        w.close_object();
+    }
+}
+
+/// Reads `{"weight": ..., "bias": ...}`: both optional, unknown fields rejected.
+impl FromJson for DenseInit {
+    fn from_value(v: &Value) -> JResult<Self> {
+        let mut f = Fields::of(v, "struct DenseInit")?;
+        f.deny_unknown(&["weight", "bias"])?;
+        Ok(DenseInit {
+            weight: f.or("weight", Init::PytorchDefault, Init::from_value)?,
+            bias: f.or("bias", Init::PytorchDefault, Init::from_value)?,
+        })
+    }
+}
+
+impl DenseInit {
+    /// Writes the fields that are not at their defaults.
+    pub fn write_json(&self, w: &mut Writer) {
+        w.open_object();
+        for (k, init) in [("weight", self.weight), ("bias", self.bias)] {
+            if !init.is_default() {
+                init.write_json(w.key(k));
+            }
+        }
+        w.close_object();
     }
 }

@@ -14,6 +14,7 @@ pub mod activation;
 pub mod clip;
 pub mod error;
 pub mod init;
+pub mod json;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

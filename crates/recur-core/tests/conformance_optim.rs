@@ -19,7 +19,7 @@ fn config_of(file: &str, case: &Value) -> OptimizerConfig {
     let mut obj = case["hyperparams"].as_object().cloned().unwrap_or_default();
     let name = case["optimizer"].as_str().unwrap_or_else(|| panic!("{file}: no optimizer name"));
     obj.insert("type".into(), Value::String(name.to_string()));
-    serde_json::from_value(Value::Object(obj))
+    OptimizerConfig::from_json(&Value::Object(obj).to_string())
         .unwrap_or_else(|e| panic!("{file}: optimizer {name:?} with {}: {e}", case["hyperparams"]))
 }
 

@@ -49,8 +49,8 @@ fn run_case(case: &Value) -> Result<(), String> {
     }
     let mut opt = case["hyperparams"].clone();
     opt["type"] = case["optimizer"].clone();
-    model.set_optimizer(serde_json::from_value(opt).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let loss: LossKind = serde_json::from_value(case["loss"].clone()).map_err(|e| e.to_string())?;
+    model.set_optimizer(recur_core::optim::OptimizerConfig::from_json(&opt.to_string()).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let loss: LossKind = recur_core::json::from_str(&case["loss"].to_string())?;
     let mut opts = TrainOptions::new(loss);
     opts.clip_norm = case["clip_norm"].as_f64().map(|v| v as f32);
     let (steps, batch) = (us("seq_len")?, us("batch")?);

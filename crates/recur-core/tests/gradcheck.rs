@@ -942,7 +942,7 @@ fn model_embedding_gru_final_state_head_and_train_step_applies_the_gradient() {
         // train_step with plain SGD (lr 1) moves every parameter by exactly minus the gradient
         // that forward + loss + backward gave (up to one f32 rounding of the update).
         let before: Vec<Vec<f32>> = model.params().iter().map(|p| p.value.clone()).collect();
-        model.set_optimizer(serde_json::from_str(r#"{"type": "sgd", "lr": 1.0}"#).unwrap()).unwrap();
+        model.set_optimizer(recur_core::optim::OptimizerConfig::from_json(r#"{"type": "sgd", "lr": 1.0}"#).unwrap()).unwrap();
         let report = model
             .train_step(Input::Tokens(&ids), t, b, lens, LossTarget::Classes(&classes), &recur_core::model::TrainOptions::new(LossKind::CrossEntropy))
             .unwrap();

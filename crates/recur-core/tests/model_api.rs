@@ -22,7 +22,7 @@ fn model(config: &Value) -> Model {
 }
 
 fn with_optimizer(mut m: Model, opt: Value) -> Model {
-    m.set_optimizer(serde_json::from_value(opt).unwrap()).unwrap();
+    m.set_optimizer(recur_core::optim::OptimizerConfig::from_json(&opt.to_string()).unwrap()).unwrap();
     m
 }
 
@@ -565,7 +565,7 @@ fn training_with_dropout_resumes_identically_after_save_and_load() {
     let y: Vec<f32> = (0..t * b * 2).map(|i| ((i % 3) as f32) * 0.5).collect();
     let opts = TrainOptions::new(LossKind::Mse);
     let mut straight = Model::from_json(config).unwrap();
-    straight.set_optimizer(serde_json::from_str(r#"{"type":"adam","lr":0.01}"#).unwrap()).unwrap();
+    straight.set_optimizer(recur_core::optim::OptimizerConfig::from_json(r#"{"type":"adam","lr":0.01}"#).unwrap()).unwrap();
     let mut resumed = straight.clone();
     let step = |m: &mut Model| m.train_step(Input::Features(&x), t, b, None, LossTarget::Values(&y), &opts).unwrap().loss;
     for _ in 0..3 {

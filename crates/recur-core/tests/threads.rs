@@ -47,7 +47,7 @@ fn prepacked(m: usize, k: usize, n: usize, beta: f32, seed: u64) -> Vec<u32> {
 
 fn train(config: &Value, steps: usize, batch: usize, inp: usize, out: usize, seq_out: bool) -> (Vec<f32>, Vec<(String, Vec<u32>)>) {
     let mut m = Model::from_json(&config.to_string()).unwrap();
-    m.set_optimizer(serde_json::from_value(json!({"type": "adam", "lr": 0.01})).unwrap()).unwrap();
+    m.set_optimizer(recur_core::optim::OptimizerConfig::from_json(&json!({"type": "adam", "lr": 0.01}).to_string()).unwrap()).unwrap();
     let mut rng = Rng::new(99);
     let x = rand_vec(&mut rng, steps * batch * inp);
     let y = rand_vec(&mut rng, if seq_out { steps } else { 1 } * batch * out);

@@ -2,7 +2,8 @@
 //! the SDK converts from what users give it.
 
 use crate::errors::{js, JsResult};
-use recur_core::loss::LossTarget;
+use recur_core::json::Writer;
+use recur_core::loss::{LossKind, LossTarget};
 use recur_core::model::{load_model, ForwardOptions, InitialState, Input, Model, OutputShape, TrainOptions};
 use recur_core::optim::OptimizerConfig;
 use recur_core::Error;
@@ -34,6 +35,36 @@ fn target<'a>(values: &'a [f32], classes: &'a [u32]) -> LossTarget<'a> {
     } else {
         LossTarget::Classes(classes)
     }
+}
+
+/// `[{...}, ...]`: one object per item, written by `member` (JSON outputs list their members
+/// in key order, as the earlier writer's sorted maps did; their `f32`s are written as `f64`s).
+fn json_list<T>(items: &[T], member: impl Fn(&mut Writer, &T)) -> String {
+    let mut w = Writer::new();
+    w.open_array();
+    for item in items {
+        w.open_object();
+        member(&mut w, item);
+        w.close_object();
+    }
+    w.close_array();
+    w.finish()
+}
+
+fn shape_json(w: &mut Writer, shape: &[usize]) {
+    w.key("shape").open_array();
+    shape.iter().for_each(|&d| {
+        w.u64(d as u64);
+    });
+    w.close_array();
+}
+
+fn floats_json(w: &mut Writer, key: &str, values: &[f32]) {
+    w.key(key).open_array();
+    values.iter().for_each(|&v| {
+        w.f32_as_f64(v);
+    });
+    w.close_array();
 }
 
 impl WasmModel {
@@ -99,8 +130,10 @@ impl WasmModel {
     /// Names and shapes of every parameter, as JSON `[{name, shape}]`.
     #[wasm_bindgen(js_name = paramsJson)]
     pub fn params_json(&self) -> String {
-        let list: Vec<_> = self.inner.params().iter().map(|p| serde_json::json!({"name": p.name, "shape": p.shape})).collect();
-        serde_json::Value::Array(list).to_string()
+        json_list(&self.inner.params(), |w, p| {
+            w.key("name").string(&p.name);
+            shape_json(w, &p.shape);
+        })
     }
 
     /// The values of parameter `name`.
@@ -124,9 +157,11 @@ impl WasmModel {
     /// Buffers (batch-norm running statistics) as JSON `[{name, shape, data}]`.
     #[wasm_bindgen(js_name = buffersJson)]
     pub fn buffers_json(&self) -> String {
-        let list: Vec<_> =
-            self.inner.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.shape, "data": b.data})).collect();
-        serde_json::Value::Array(list).to_string()
+        json_list(&self.inner.buffers(), |w, b| {
+            floats_json(w, "data", &b.data);
+            w.key("name").string(&b.name);
+            shape_json(w, &b.shape);
+        })
     }
 
     /// Sets every gradient to zero.
@@ -213,8 +248,7 @@ impl WasmModel {
     /// Installs the optimizer, e.g. `{"type":"adam","lr":0.001}`.
     #[wasm_bindgen(js_name = setOptimizer)]
     pub fn set_optimizer(&mut self, json: &str) -> JsResult<()> {
-        let config: OptimizerConfig =
-            js(serde_json::from_str(json).map_err(|e| Error::unsupported(format!("optimizer config: {e}"))))?;
+        let config = js(OptimizerConfig::from_json(json))?;
         js(self.inner.set_optimizer(config))
     }
 
@@ -260,12 +294,11 @@ impl WasmModel {
         target_classes: &[u32],
         options_json: &str,
     ) -> JsResult<String> {
-        let opts: TrainOptions =
-            js(serde_json::from_str(options_json).map_err(|e| Error::unsupported(format!("training options: {e}"))))?;
+        let opts = js(TrainOptions::from_json(options_json))?;
         let lens = lengths(lengths_);
         let report = js(self.inner.train_step(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
         self.shape = None;
-        Ok(serde_json::to_string(&report).expect("report serializes"))
+        Ok(report.to_json())
     }
 
     /// The loss of a batch in inference mode.
@@ -281,8 +314,7 @@ impl WasmModel {
         target_classes: &[u32],
         loss: &str,
     ) -> JsResult<f32> {
-        let kind = js(serde_json::from_value(serde_json::Value::String(loss.to_string()))
-            .map_err(|_| Error::unsupported(format!("loss '{loss}' (mse, cross_entropy, bce)"))))?;
+        let kind = js(LossKind::from_name(loss).ok_or_else(|| Error::unsupported(format!("loss '{loss}' (mse, cross_entropy, bce)"))))?;
         let lens = lengths(lengths_);
         js(self.inner.evaluate(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), kind))
     }
@@ -297,17 +329,18 @@ impl WasmModel {
     /// as JSON `[{name, norms}]`.
     #[wasm_bindgen(js_name = stepGradNormsJson)]
     pub fn step_grad_norms_json(&self) -> String {
-        let list: Vec<_> =
-            self.inner.step_grad_norms().into_iter().map(|(name, norms)| serde_json::json!({"name": name, "norms": norms})).collect();
-        serde_json::Value::Array(list).to_string()
+        json_list(&self.inner.step_grad_norms(), |w, (name, norms)| {
+            w.key("name").string(name);
+            floats_json(w, "norms", norms);
+        })
     }
 
     /// Gradient L2 norm per parameter as JSON `[{name, norm}]`.
     #[wasm_bindgen(js_name = paramGradNormsJson)]
     pub fn param_grad_norms_json(&self) -> String {
-        let list: Vec<_> =
-            self.inner.param_grad_norms().into_iter().map(|(name, norm)| serde_json::json!({"name": name, "norm": norm})).collect();
-        serde_json::Value::Array(list).to_string()
+        json_list(&self.inner.param_grad_norms(), |w, (name, norm)| {
+            w.key("name").string(name).key("norm").f32_as_f64(*norm);
+        })
     }
 
     /// The model as safetensors bytes (optionally with the optimizer's state).

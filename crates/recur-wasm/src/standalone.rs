@@ -2,6 +2,7 @@
 //! benchmark.
 
 use crate::errors::{js, JsResult};
+use recur_core::json::Value;
 use recur_core::optim::{Optimizer, OptimizerConfig};
 use recur_core::{Error, Param};
 use wasm_bindgen::prelude::*;
@@ -59,10 +60,9 @@ impl WasmOptimizer {
     /// whose shapes are given as JSON (`[[3,4],[4]]`) and initial values concatenated.
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str, shapes_json: &str, values: &[f32]) -> JsResult<WasmOptimizer> {
-        let config: OptimizerConfig =
-            js(serde_json::from_str(config_json).map_err(|e| Error::unsupported(format!("optimizer config: {e}"))))?;
-        let shapes: Vec<Vec<usize>> =
-            js(serde_json::from_str(shapes_json).map_err(|e| Error::unsupported(format!("shapes: {e}"))))?;
+        let config = js(OptimizerConfig::from_json(config_json))?;
+        let shapes = js(recur_core::json::read_str(shapes_json, |v| v.to_vec(|s| s.to_vec(Value::to_usize)))
+            .map_err(|e| Error::unsupported(format!("shapes: {e}"))))?;
         let sizes: Vec<u32> = shapes
             .iter()
             .map(|s| recur_core::error::checked_numel("shape", s).map(|n| n as u32))

@@ -12,11 +12,9 @@ pub mod cross_entropy;
 pub mod mse;
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// Which loss, as named in configurations (`"mse"`, `"cross_entropy"`, `"bce"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LossKind {
     /// Mean squared error over counted elements ([`mse`]).
     Mse,

@@ -7,7 +7,7 @@
 use super::{Model, ModelConfig};
 use crate::error::{Error, Result};
 use crate::optim::OptimizerConfig;
-use serde_json::{json, Map, Value};
+use crate::json::{self, map_entries, Value, Writer};
 
 /// Version written into `__metadata__.format_version`; loading rejects other versions.
 pub const SAVE_FORMAT_VERSION: &str = "1";
@@ -21,7 +21,10 @@ struct Entry {
     data: Vec<f32>,
 }
 
-fn push_tensor(header: &mut Map<String, Value>, data: &mut Vec<u8>, name: &str, shape: &[usize], values: &[f32], as_i64: bool) {
+/// Header entries: a name and its JSON text.
+type Header = Vec<(String, String)>;
+
+fn push_tensor(header: &mut Header, data: &mut Vec<u8>, name: &str, shape: &[usize], values: &[f32], as_i64: bool) {
     let begin = data.len();
     if as_i64 {
         values.iter().for_each(|v| data.extend_from_slice(&(*v as i64).to_le_bytes()));
@@ -29,14 +32,36 @@ fn push_tensor(header: &mut Map<String, Value>, data: &mut Vec<u8>, name: &str, 
         values.iter().for_each(|v| data.extend_from_slice(&v.to_le_bytes()));
     }
     let dtype = if as_i64 { "I64" } else { "F32" };
-    header.insert(name.to_string(), json!({"dtype": dtype, "shape": shape, "data_offsets": [begin, data.len()]}));
+    let mut w = Writer::new();
+    w.open_object().key("data_offsets").open_array().u64(begin as u64).u64(data.len() as u64).close_array();
+    w.key("dtype").string(dtype).key("shape").open_array();
+    shape.iter().for_each(|&d| {
+        w.u64(d as u64);
+    });
+    w.close_array().close_object();
+    header.push((name.to_string(), w.finish()));
+}
+
+/// `[[a, b, c, d], ...]`.
+fn rng_states_json(states: &[[u32; 4]]) -> String {
+    let mut w = Writer::new();
+    w.open_array();
+    for s in states {
+        w.open_array();
+        s.iter().for_each(|&v| {
+            w.u64(v as u64);
+        });
+        w.close_array();
+    }
+    w.close_array();
+    w.finish()
 }
 
 impl Model {
     /// The model as safetensors bytes: parameters, batch-norm buffers, and (with
     /// `include_optimizer`) the optimizer's configuration and state.
     pub fn save(&self, include_optimizer: bool) -> Vec<u8> {
-        let mut header = Map::new();
+        let mut header = Header::new();
         let mut data = Vec::new();
         for p in self.params() {
             push_tensor(&mut header, &mut data, &p.name, &p.shape, &p.value, false);
@@ -45,20 +70,26 @@ impl Model {
             let as_i64 = b.name.ends_with("num_batches_tracked");
             push_tensor(&mut header, &mut data, &b.name, &b.shape, &b.data, as_i64);
         }
-        let mut meta = json!({
-            "format": "recur",
-            "format_version": SAVE_FORMAT_VERSION,
-            "config": self.config.to_json(),
-            "rng_states": serde_json::to_string(&self.rng_states()).expect("numbers serialize"),
-        });
+        // Members of both objects in key order (as the earlier writer's sorted maps had them).
+        let mut meta = Writer::new();
+        meta.open_object().key("config").string(&self.config.to_json());
+        meta.key("format").string("recur").key("format_version").string(SAVE_FORMAT_VERSION);
         if let (true, Some(opt)) = (include_optimizer, &self.optimizer) {
-            meta["optimizer"] = Value::String(serde_json::to_string(opt.config()).expect("config serializes"));
+            meta.key("optimizer").string(&opt.config().to_json());
             for (name, shape, values) in opt.state_tensors() {
                 push_tensor(&mut header, &mut data, &name, &shape, &values, false);
             }
         }
-        header.insert("__metadata__".into(), meta);
-        let mut text = serde_json::to_string(&Value::Object(header)).expect("header serializes").into_bytes();
+        meta.key("rng_states").string(&rng_states_json(&self.rng_states())).close_object();
+        header.push(("__metadata__".into(), meta.finish()));
+        header.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut w = Writer::new();
+        w.open_object();
+        for (name, entry) in &header {
+            w.key(name).raw(entry);
+        }
+        w.close_object();
+        let mut text = w.finish().into_bytes();
         // Pad the header with spaces so the data starts 8-byte aligned, as safetensors does.
         while text.len() % 8 != 0 {
             text.push(b' ');
@@ -132,13 +163,13 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
     let mut model = Model::new(config).map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
     model.apply_weights(&entries)?;
     if let Some(text) = field("rng_states") {
-        let states: Vec<[u32; 4]> =
-            serde_json::from_str(text).map_err(|e| Error::format(format!("rng_states in __metadata__: {e}")))?;
+        let states = json::read_str(text, |v| v.to_vec(|s| s.to_array(Value::to_u32)))
+            .map_err(|e| Error::format(format!("rng_states in __metadata__: {e}")))?;
         model.set_rng_states(&states).map_err(|e| Error::format(format!("rng_states in __metadata__: {e}")))?;
     }
     if let Some(opt) = field("optimizer") {
         let oc: OptimizerConfig =
-            serde_json::from_str(opt).map_err(|e| Error::format(format!("optimizer in __metadata__: {e}")))?;
+            json::from_str(opt).map_err(|e| Error::format(format!("optimizer in __metadata__: {e}")))?;
         model.set_optimizer(oc)?;
         let state: Vec<(String, Vec<usize>, Vec<f32>)> = entries
             .iter()
@@ -154,7 +185,7 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
 
 /// Parses safetensors bytes into named f32 tensors (F32 as is; I64/F64 converted) and the
 /// `__metadata__` map, checking every offset.
-fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value>>)> {
+fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Value>)> {
     if bytes.len() < 8 {
         return Err(Error::format(format!("{} bytes is too short for a safetensors file", bytes.len())));
     }
@@ -165,7 +196,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value
     let n = n as usize;
     let header: Value = std::str::from_utf8(&bytes[8..8 + n])
         .ok()
-        .and_then(|t| serde_json::from_str(t).ok())
+        .and_then(|t| json::parse(t).ok())
         .ok_or_else(|| Error::format("header is not valid JSON"))?;
     let header = header.as_object().ok_or_else(|| Error::format("header is not a JSON object"))?;
     let data = &bytes[8 + n..];
@@ -173,9 +204,11 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value
     let mut entries = Vec::new();
     let mut covered = 0usize;
     let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (name, info) in header {
+    // As a map: in key order, the last of repeated names.
+    for (name, info) in map_entries(header) {
         if name == "__metadata__" {
-            meta = Some(info.as_object().ok_or_else(|| Error::format("__metadata__ is not an object"))?.clone());
+            info.as_object().ok_or_else(|| Error::format("__metadata__ is not an object"))?;
+            meta = Some(info.clone());
             continue;
         }
         let bad = |what: &str| Error::format(format!("tensor {name}: {what}"));
@@ -188,7 +221,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Map<String, Value
             .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| bad("shape is not a list of sizes")))
             .collect::<Result<_>>()?;
         let offs = info.get("data_offsets").and_then(|o| o.as_array()).ok_or_else(|| bad("no data_offsets"))?;
-        let (begin, end) = match offs.as_slice() {
+        let (begin, end) = match offs {
             [a, b] => (
                 a.as_u64().ok_or_else(|| bad("bad offset"))? as usize,
                 b.as_u64().ok_or_else(|| bad("bad offset"))? as usize,

@@ -4,28 +4,21 @@ use super::{ForwardOptions, Input, Model};
 use crate::clip::{self, NonFinitePolicy};
 use crate::error::{Error, Result};
 use crate::loss::{LossKind, LossTarget};
-use serde::{Deserialize, Serialize};
 
 /// Options of [`Model::train_step`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainOptions {
     /// The loss.
     pub loss: LossKind,
     /// Clamp every gradient element to `[-v, v]` (applied before `clip_norm`).
-    #[serde(default)]
     pub clip_value: Option<f32>,
     /// Scale the gradients so their global L2 norm is at most this (PyTorch's `clip_grad_norm_`).
-    #[serde(default)]
     pub clip_norm: Option<f32>,
     /// What to do with a NaN or infinite gradient.
-    #[serde(default)]
     pub non_finite: NonFinitePolicy,
     /// Truncated BPTT: stop the gradient every k steps.
-    #[serde(default)]
     pub tbptt: Option<usize>,
     /// Carry the recurrent states from one batch to the next (detached).
-    #[serde(default)]
     pub stateful: bool,
 }
 
@@ -51,7 +44,7 @@ impl TrainOptions {
 }
 
 /// What one training step did.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepReport {
     /// The loss of the batch, computed before the update.
     pub loss: f32,

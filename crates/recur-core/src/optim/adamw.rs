@@ -3,12 +3,10 @@
 
 use super::adam::validate_adam;
 use crate::error::Result;
-use serde::{Deserialize, Serialize};
 
 /// Hyperparameters of [`torch.optim.AdamW`](https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html),
 /// with PyTorch's names and defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamWConfig {
     /// Learning rate (default 1e-3).
     pub lr: f64,

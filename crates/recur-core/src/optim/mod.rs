@@ -1,5 +1,5 @@
 //! Optimizers with PyTorch's exact update rules and defaults: [`sgd`], [`adam`], [`adamw`] and
-//! [`rmsprop`], selected by a serde-(de)serializable [`OptimizerConfig`] and driven by
+//! [`rmsprop`], selected by an [`OptimizerConfig`] (read from JSON with [`OptimizerConfig::from_json`]) and driven by
 //! [`Optimizer`], which keeps the per-parameter state and can save and restore it.
 //!
 //! Arithmetic: parameters and state are stored in `f32`; each element's update is computed in
@@ -17,12 +17,10 @@ pub use sgd::SgdConfig;
 
 use crate::error::{Error, Result};
 use crate::param::Param;
-use serde::{Deserialize, Serialize};
 
 /// Which optimizer, with its hyperparameters. JSON form: `{"type": "adam", "lr": 0.01}`; every
 /// omitted hyperparameter takes PyTorch's default and unknown names are rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OptimizerConfig {
     /// `torch.optim.SGD`.
     Sgd(SgdConfig),

@@ -3,12 +3,10 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::Result;
-use serde::{Deserialize, Serialize};
 
 /// Hyperparameters of [`torch.optim.RMSprop`](https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html),
 /// with PyTorch's names and defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmspropConfig {
     /// Learning rate (default 1e-2).
     pub lr: f64,

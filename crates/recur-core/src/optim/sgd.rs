@@ -3,12 +3,10 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// Hyperparameters of [`torch.optim.SGD`](https://pytorch.org/docs/stable/generated/torch.optim.SGD.html),
 /// with PyTorch's names and defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SgdConfig {
     /// Learning rate (default 1e-3).
     pub lr: f64,

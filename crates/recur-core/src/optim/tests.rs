@@ -236,7 +236,7 @@ fn amsgrad_and_centered_change_the_result() {
 
 #[test]
 fn defaults_are_pytorchs() {
-    let c: OptimizerConfig = serde_json::from_str(r#"{"type":"adam","lr":0.01}"#).unwrap();
+    let c = OptimizerConfig::from_json(r#"{"type":"adam","lr":0.01}"#).unwrap();
     assert_eq!(
         c,
         OptimizerConfig::Adam(AdamConfig {
@@ -247,7 +247,7 @@ fn defaults_are_pytorchs() {
             amsgrad: false
         })
     );
-    let c: OptimizerConfig = serde_json::from_str(r#"{"type":"adamw"}"#).unwrap();
+    let c = OptimizerConfig::from_json(r#"{"type":"adamw"}"#).unwrap();
     assert_eq!(
         c,
         OptimizerConfig::Adamw(AdamWConfig {
@@ -258,7 +258,7 @@ fn defaults_are_pytorchs() {
             amsgrad: false
         })
     );
-    let c: OptimizerConfig = serde_json::from_str(r#"{"type":"rmsprop"}"#).unwrap();
+    let c = OptimizerConfig::from_json(r#"{"type":"rmsprop"}"#).unwrap();
     assert_eq!(
         c,
         OptimizerConfig::Rmsprop(RmspropConfig {
@@ -270,21 +270,21 @@ fn defaults_are_pytorchs() {
             centered: false
         })
     );
-    let c: OptimizerConfig = serde_json::from_str(r#"{"type":"sgd","lr":0.5,"momentum":0.9,"nesterov":true}"#).unwrap();
+    let c = OptimizerConfig::from_json(r#"{"type":"sgd","lr":0.5,"momentum":0.9,"nesterov":true}"#).unwrap();
     assert_eq!(
         c,
         OptimizerConfig::Sgd(SgdConfig { lr: 0.5, momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: true })
     );
     // Round trip through JSON.
-    let back: OptimizerConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    let back = OptimizerConfig::from_json(&c.to_json()).unwrap();
     assert_eq!(back, c);
 }
 
 #[test]
 fn unknown_names_are_rejected() {
-    assert!(serde_json::from_str::<OptimizerConfig>(r#"{"type":"adam","lr":0.01,"beta1":0.9}"#).is_err());
-    assert!(serde_json::from_str::<OptimizerConfig>(r#"{"type":"adagrad","lr":0.01}"#).is_err());
-    assert!(serde_json::from_str::<OptimizerConfig>(r#"{"lr":0.01}"#).is_err());
+    assert!(OptimizerConfig::from_json(r#"{"type":"adam","lr":0.01,"beta1":0.9}"#).is_err());
+    assert!(OptimizerConfig::from_json(r#"{"type":"adagrad","lr":0.01}"#).is_err());
+    assert!(OptimizerConfig::from_json(r#"{"lr":0.01}"#).is_err());
 }
 
 #[test]

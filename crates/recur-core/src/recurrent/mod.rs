@@ -17,11 +17,9 @@ pub use stack::{RecurrentStack, StackGradients, MAX_STEPS};
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// Which recurrent cell a layer uses.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "cell", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CellKind {
     /// Elman RNN: `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
     Rnn {
