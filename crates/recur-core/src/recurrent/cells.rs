@@ -388,9 +388,9 @@ pub(crate) fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
     }
 }
 
-/// The LSTM kernels without peepholes as one fused pass over each batch row, four hidden units
-/// at a time in `v128` registers (the multi-pass scalar code above stores and reloads every
-/// intermediate, and its nonlinearities vectorize less well). Each lane does the operations of
+/// The LSTM kernels without peepholes over each batch row, four hidden units at a time in `v128`
+/// registers (the scalar code above stores and reloads every intermediate, and its
+/// nonlinearities vectorize less well). Each lane does the operations of
 /// the scalar code in the same order ([`math::x4`] mirrors [`math`]), so results are bitwise
 /// those of the scalar build; the last `hidden % 4` units take the scalar formulas.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -409,6 +409,27 @@ mod simd {
         v128_store(p as *mut v128, v)
     }
 
+    /// `dst[j] = f(x[j] + y[j])` for `j < n`: four lanes at a time, then the scalar tail.
+    ///
+    /// # Safety
+    /// `x`, `y` valid for `n` reads and `dst` for `n` writes.
+    #[inline(always)]
+    unsafe fn map_sum(n: usize, x: *const f32, y: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
+        let mut j = 0;
+        while j + 4 <= n {
+            st(dst.add(j), fv(f32x4_add(ld(x.add(j)), ld(y.add(j)))));
+            j += 4;
+        }
+        while j < n {
+            *dst.add(j) = fs(*x.add(j) + *y.add(j));
+            j += 1;
+        }
+    }
+
+    /// Two short passes per batch row (the gates, then the state) rather than one long one: each
+    /// nonlinearity is a long chain of dependent operations, and shorter iterations let the CPU
+    /// overlap more of them. Measured in Node 20 (simd build, CPU time, interleaved): large
+    /// forward 86 → 82 ms, medium 11.3 → 11.2 ms, small 0.74 → 0.76 ms against one fused pass.
     pub(super) fn lstm_forward(s: StepForward<'_>, c_prev: &[f32], c: &mut [f32], tanh_c: &mut [f32]) {
         let hd = s.hidden;
         let g4 = 4 * hd;
@@ -427,35 +448,27 @@ mod simd {
             // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted).
             unsafe {
                 let (xp, rec, ga) = (s.xp.as_ptr().add(gs), s.rec.as_ptr().add(gs), s.gates.as_mut_ptr().add(gs));
+                // Gates: i and f (contiguous), g, o.
+                map_sum(2 * hd, xp, rec, ga, x4::sigmoid, math::sigmoid);
+                map_sum(hd, xp.add(2 * hd), rec.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
+                map_sum(hd, xp.add(3 * hd), rec.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
+                let ga = ga as *const f32;
                 let (cp, cn, tc, h) =
                     (c_prev.as_ptr().add(hs), c.as_mut_ptr().add(hs), tanh_c.as_mut_ptr().add(hs), s.h.as_mut_ptr().add(hs));
                 let mut j = 0;
                 while j < n4 {
-                    let pre = |k: usize| f32x4_add(ld(xp.add(k * hd + j)), ld(rec.add(k * hd + j)));
-                    let i = x4::sigmoid(pre(0));
-                    let f = x4::sigmoid(pre(1));
-                    let g = x4::tanh(pre(2));
-                    let o = x4::sigmoid(pre(3));
+                    let (i, f, g, o) = (ld(ga.add(j)), ld(ga.add(hd + j)), ld(ga.add(2 * hd + j)), ld(ga.add(3 * hd + j)));
                     let cnew = f32x4_add(f32x4_mul(f, ld(cp.add(j))), f32x4_mul(i, g));
                     let t = x4::tanh(cnew);
-                    st(ga.add(j), i);
-                    st(ga.add(hd + j), f);
-                    st(ga.add(2 * hd + j), g);
-                    st(ga.add(3 * hd + j), o);
                     st(cn.add(j), cnew);
                     st(tc.add(j), t);
                     st(h.add(j), f32x4_mul(o, t));
                     j += 4;
                 }
                 while j < hd {
-                    let pre = |k: usize| *xp.add(k * hd + j) + *rec.add(k * hd + j);
-                    let (i, f, g, o) = (math::sigmoid(pre(0)), math::sigmoid(pre(1)), math::tanh(pre(2)), math::sigmoid(pre(3)));
+                    let (i, f, g, o) = (*ga.add(j), *ga.add(hd + j), *ga.add(2 * hd + j), *ga.add(3 * hd + j));
                     let cnew = f * *cp.add(j) + i * g;
                     let t = math::tanh(cnew);
-                    *ga.add(j) = i;
-                    *ga.add(hd + j) = f;
-                    *ga.add(2 * hd + j) = g;
-                    *ga.add(3 * hd + j) = o;
                     *cn.add(j) = cnew;
                     *tc.add(j) = t;
                     *h.add(j) = o * t;
