@@ -1,7 +1,8 @@
 //! The thread pool (`recur_core::parallel`) and the kernels' parallel paths: the same bits for
 //! every thread count. GEMMs of many shapes and strides, prepacked products by column range, and
 //! whole training steps (forward, BPTT, Adam) of RNN, LSTM and GRU models, with 1, 2 and 3
-//! threads of a native pool.
+//! threads of a native pool: per-step products split by columns, and time loops split by batch
+//! rows (with padding, truncated BPTT, both directions, row ranges that end mid-tile).
 //!
 //! One test function: the pool and its thread count are process-wide.
 
@@ -46,16 +47,35 @@ fn prepacked(m: usize, k: usize, n: usize, beta: f32, seed: u64) -> Vec<u32> {
 }
 
 fn train(config: &Value, steps: usize, batch: usize, inp: usize, out: usize, seq_out: bool) -> (Vec<f32>, Vec<(String, Vec<u32>)>) {
+    train_with(config, steps, batch, inp, out, seq_out, None, None)
+}
+
+/// Three training steps with optional per-sequence lengths and truncated BPTT; the losses and
+/// the weights after them, bit for bit (with the per-step gradient norms of the last step
+/// appended to the weights).
+#[allow(clippy::too_many_arguments)]
+fn train_with(
+    config: &Value,
+    steps: usize,
+    batch: usize,
+    inp: usize,
+    out: usize,
+    seq_out: bool,
+    lengths: Option<&[usize]>,
+    tbptt: Option<usize>,
+) -> (Vec<f32>, Vec<(String, Vec<u32>)>) {
     let mut m = Model::from_json(&config.to_string()).unwrap();
     m.set_optimizer(recur_core::optim::OptimizerConfig::from_json(&json!({"type": "adam", "lr": 0.01}).to_string()).unwrap()).unwrap();
     let mut rng = Rng::new(99);
     let x = rand_vec(&mut rng, steps * batch * inp);
     let y = rand_vec(&mut rng, if seq_out { steps } else { 1 } * batch * out);
-    let opts = TrainOptions::new(LossKind::Mse);
+    let opts = TrainOptions { tbptt, ..TrainOptions::new(LossKind::Mse) };
     let losses = (0..3)
-        .map(|_| m.train_step(Input::Features(&x), steps, batch, None, LossTarget::Values(&y), &opts).unwrap().loss)
+        .map(|_| m.train_step(Input::Features(&x), steps, batch, lengths, LossTarget::Values(&y), &opts).unwrap().loss)
         .collect();
-    (losses, m.params().iter().map(|p| (p.name.clone(), bits(&p.value))).collect())
+    let mut state: Vec<(String, Vec<u32>)> = m.params().iter().map(|p| (p.name.clone(), bits(&p.value))).collect();
+    state.extend(m.step_grad_norms().into_iter().map(|(name, norms)| (name, bits(&norms))));
+    (losses, state)
 }
 
 #[test]
@@ -95,6 +115,16 @@ fn every_thread_count_gives_the_same_bits() {
         (json!({"input_size": 12, "seed": 5, "layers": [{"type": "rnn", "hidden_size": 130, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 32, 12, 2, false),
     ];
 
+    // Batches whose time loops are split by rows (3 row ranges with 3 threads, the last one not
+    // a whole register tile), with padding, truncated BPTT and both directions.
+    let lengths: Vec<usize> = (0..26).map(|b| 9 - b % 5).collect();
+    let split_configs = [
+        (json!({"input_size": 6, "seed": 6, "layers": [{"type": "lstm", "hidden_size": 40, "num_layers": 2, "bidirectional": true}, {"type": "dense", "units": 2}]}), true),
+        (json!({"input_size": 6, "seed": 7, "layers": [{"type": "gru", "hidden_size": 48, "reset_after": false, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
+        (json!({"input_size": 6, "seed": 8, "layers": [{"type": "gru", "hidden_size": 48, "bidirectional": true, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
+        (json!({"input_size": 6, "seed": 9, "layers": [{"type": "rnn", "hidden_size": 64, "activation": {"type": "relu"}}, {"type": "dense", "units": 2}]}), true),
+    ];
+
     let run_all = |threads: usize| {
         assert_eq!(parallel::set_threads(threads), threads);
         let mut g = Vec::new();
@@ -107,7 +137,10 @@ fn every_thread_count_gives_the_same_bits() {
             g.push(prepacked(m, k, n, 0.0, 10 + s as u64));
             g.push(prepacked(m, k, n, 1.0, 20 + s as u64));
         }
-        let t: Vec<_> = configs.iter().map(|(c, st, b, i, o, seq)| train(c, *st, *b, *i, *o, *seq)).collect();
+        let mut t: Vec<_> = configs.iter().map(|(c, st, b, i, o, seq)| train(c, *st, *b, *i, *o, *seq)).collect();
+        for (c, seq) in &split_configs {
+            t.push(train_with(c, 9, 26, 6, 2, *seq, Some(&lengths), Some(4)));
+        }
         (g, t)
     };
 

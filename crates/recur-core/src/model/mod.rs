@@ -357,6 +357,7 @@ impl Model {
 
     /// [`Model::backward`]; without `input_grads`, the gradient of the model's input (the first
     /// layer's `dx`, a `[T, B, in]` product) is not computed and `x` is returned empty.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn backward_inner(
         &mut self,
         d_output: &[f32],

@@ -1,10 +1,12 @@
 //! One direction of one recurrent layer: its parameters, its workspace, and the forward and
 //! backward passes over a whole sequence.
 
-use super::cells::{self, PeepholeGrads, StepBackward, StepForward};
+mod rows;
+
 use super::norm::{self, Blocks};
 use super::CellKind;
-use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_prepacked, gemm_tn, PackedB};
+use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_tn, PackedB};
+use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, Shared};
 use crate::error::Result;
 use crate::init::RecurrentInit;
 use crate::param::Param;
@@ -50,6 +52,8 @@ struct Workspace {
     drh: Vec<f32>,
     /// `‖∂L/∂h_t‖` for every time step of the last backward.
     grad_norms: Vec<f32>,
+    /// Its square per row, `[T, B]` (summed in row order after the loop, whatever the split).
+    norm_parts: Vec<f64>,
     /// Layer norm caches: normalized input projection `[T, B, G·H]` and its per-block `1/σ`
     /// `[T, B, G]`; the same for the recurrent projection.
     xhat_x: Vec<f32>,
@@ -64,29 +68,18 @@ struct Workspace {
 
 /// Sizes `buf` to `len` elements without clearing it, for buffers that are written before they
 /// are read (no memset, and no pages touched twice). A new allocation is exact (no growth slack).
-pub(super) fn fit(buf: &mut Vec<f32>, len: usize) {
+pub(super) fn fit<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
     if len > buf.capacity() {
         buf.clear();
         buf.reserve_exact(len);
     }
-    buf.resize(len, 0.0);
+    buf.resize(len, T::default());
 }
 
 /// Sizes `buf` to `len` zeros (for buffers read before they are written: carried gradients).
-pub(super) fn zeroed(buf: &mut Vec<f32>, len: usize) {
+pub(super) fn zeroed<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
     fit(buf, len);
-    buf.fill(0.0);
-}
-
-/// `(&buf[prev slot], &mut buf[new slot])` for two distinct slots of `len` elements.
-fn prev_and_new(buf: &mut [f32], len: usize, prev: usize, new: usize) -> (&[f32], &mut [f32]) {
-    if prev < new {
-        let (a, b) = buf.split_at_mut(new * len);
-        (&a[prev * len..][..len], &mut b[..len])
-    } else {
-        let (a, b) = buf.split_at_mut(prev * len);
-        (&b[..len], &mut a[new * len..][..len])
-    }
+    buf.fill(T::default());
 }
 
 /// One direction of one layer.
@@ -232,14 +225,6 @@ impl Direction {
         &self.ws.grad_norms
     }
 
-    fn time(&self, s: usize) -> usize {
-        if self.reverse {
-            self.ws.steps - 1 - s
-        } else {
-            s
-        }
-    }
-
     /// Slots of `hs`/`cs` that step `t` reads and writes: `(prev, new)` (see [`Workspace`]).
     fn slots(&self, t: usize) -> (usize, usize) {
         if self.reverse {
@@ -289,7 +274,7 @@ impl Direction {
         ws.hs[first * bh..][..bh].copy_from_slice(h0);
         ws.valid.clear();
         for t in 0..steps {
-            ws.valid.extend((0..batch).map(|b| lengths.map_or(true, |l| t < l[b])));
+            ws.valid.extend((0..batch).map(|b| lengths.is_none_or(|l| t < l[b])));
         }
 
         // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih.
@@ -307,75 +292,42 @@ impl Direction {
             ws.xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(&b.value).for_each(|(v, b)| *v += b));
         }
 
-        // 2. The time loop: one recurrent GEMM and one fused kernel per step.
+        // 2. The time loop: one recurrent GEMM and one fused kernel per step, split by rows
+        // among the pool's threads when that pays.
         let w_hh = &self.w_hh.value;
-        let b_hh = self.b_hh.as_ref().map(|p| p.value.as_slice());
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
         ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
         }
-        for s in 0..steps {
-            let t = if self.reverse { steps - 1 - s } else { s };
-            let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
-            let (h_prev, h_new) = prev_and_new(&mut ws.hs, bh, prev, new);
-            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
-            gemm_prepacked(batch, 1.0, h_prev, hd, 1, &ws.packed_hh, 0.0, &mut ws.rec, gh, 1);
-            if let Some(ln) = &self.layer_norm {
-                let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
-                let (xhat, rstd) = (&mut ws.xhat_h[t * bg..(t + 1) * bg], &mut ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
-                norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
-            }
-            if let Some(bhh) = b_hh {
-                for row in ws.rec.chunks_exact_mut(gh) {
-                    row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
-                }
-            }
-            let valid = &ws.valid[t * batch..(t + 1) * batch];
-            let xp = &ws.xp[t * bg..(t + 1) * bg];
-            let gates = &mut ws.gates[t * bg..(t + 1) * bg];
-            if let CellKind::Gru { reset_after: false } = self.cell {
-                let aux = &mut ws.aux[t * bh..(t + 1) * bh];
-                cells::gru_reset_before_gates(batch, hd, valid, xp, &ws.rec, h_prev, gates, aux);
-                // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
-                gemm_prepacked(batch, 1.0, aux, hd, 1, &ws.packed_hn, 0.0, &mut ws.rec[2 * hd..], gh, 1);
-                if let Some(ln) = &self.layer_norm {
-                    let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
-                    let (xhat, rstd) = (&mut ws.xhat_h[t * bg..(t + 1) * bg], &mut ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
-                    norm::forward_in_place(&mut ws.rec, w, &ln[2].value, &ln[3].value, xhat, rstd);
-                }
-                if let Some(bhh) = b_hh {
-                    for row in ws.rec.chunks_exact_mut(gh) {
-                        row[2 * hd..].iter_mut().zip(&bhh[2 * hd..]).for_each(|(v, b)| *v += b);
-                    }
-                }
-                cells::gru_reset_before_output(StepForward { batch, hidden: hd, valid, xp, rec: &ws.rec, h_prev, gates, h: h_new });
-            } else {
-                let step = StepForward { batch, hidden: hd, valid, xp, rec: &ws.rec, h_prev, gates, h: h_new };
-                match self.cell {
-                    CellKind::Rnn { activation } => cells::rnn_forward(step, activation),
-                    CellKind::Lstm { .. } => {
-                        let (c_prev, c_new) = prev_and_new(&mut ws.cs, bh, prev, new);
-                        let peep = self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..]));
-                        cells::lstm_forward(step, c_prev, c_new, &mut ws.aux[t * bh..(t + 1) * bh], peep);
-                    }
-                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, &mut ws.aux[t * bh..(t + 1) * bh]),
-                }
-            }
-            if out.is_empty() {
-                continue;
-            }
-            let h_new = &ws.hs[new * bh..(new + 1) * bh];
-            for b in 0..batch {
-                let dst = &mut out[(t * batch + b) * out_stride + out_offset..][..hd];
-                if valid[b] {
-                    dst.copy_from_slice(&h_new[b * hd..(b + 1) * hd]);
-                } else {
-                    dst.iter_mut().for_each(|v| *v = 0.0);
-                }
-            }
-        }
+        let time_loop = ForwardLoop {
+            cell: self.cell,
+            hidden: hd,
+            steps,
+            batch,
+            reverse: self.reverse,
+            valid: &ws.valid,
+            xp: &ws.xp,
+            b_hh: self.b_hh.as_ref().map(|p| p.value.as_slice()),
+            layer_norm: self.layer_norm.as_ref().map(|ln| (&ln[2].value[..], &ln[3].value[..])),
+            peepholes: self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..])),
+            packed_hh: &ws.packed_hh,
+            packed_hn: &ws.packed_hn,
+            hs: Shared::new(&mut ws.hs),
+            cs: Shared::new(&mut ws.cs),
+            gates: Shared::new(&mut ws.gates),
+            aux: Shared::new(&mut ws.aux),
+            rec: Shared::new(&mut ws.rec),
+            xhat_h: Shared::new(&mut ws.xhat_h),
+            rstd_h: Shared::new(&mut ws.rstd_h),
+            out: (Shared::new(out), out_stride, out_offset),
+        };
+        let tasks = rows::row_tasks(steps, batch, gh, hd);
+        // SAFETY: the row ranges of a split are disjoint, and every buffer was sized above for
+        // `steps × batch` (the layer-norm caches only with layer norm, the only case that reads
+        // them; `out` by the caller, for every row it gets written).
+        rows::for_row_ranges(batch, tasks, &|b0, b1| unsafe { time_loop.run(b0, b1) });
     }
 
     /// Final states after the last forward (`[B, H]` each; `c` empty for cells without it).
@@ -412,7 +364,6 @@ impl Direction {
         let (steps, batch) = (self.ws.steps, self.ws.batch);
         let (bh, bg) = (batch * hd, batch * gh);
         let lstm = self.cell.has_cell_state();
-        let g = self.cell.gates();
         let keeps_drec = self.keeps_drec();
         {
             let ws = &mut self.ws;
@@ -427,6 +378,7 @@ impl Direction {
             fit(&mut ws.dc_prev, if lstm { bh } else { 0 });
             fit(&mut ws.drh, bh);
             fit(&mut ws.grad_norms, steps);
+            fit(&mut ws.norm_parts, steps * batch);
             if !d_hn.is_empty() {
                 ws.dh.copy_from_slice(d_hn);
             }
@@ -438,92 +390,60 @@ impl Direction {
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         // Rows of W_hh the per-step GEMM multiplies (reset-before: r, z only; n went through rh).
         let rec_rows = if reset_before { 2 * hd } else { gh };
-        self.ws.packed_hh.pack(rec_rows, hd, w_hh, hd, 1);
+        let ws = &mut self.ws;
+        ws.packed_hh.pack(rec_rows, hd, w_hh, hd, 1);
         if reset_before {
-            self.ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);
+            ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);
         }
-        for s in (0..steps).rev() {
-            let t = self.time(s);
-            let (prev, new) = self.slots(t);
-            let ws = &mut self.ws;
-            let valid = &ws.valid[t * batch..(t + 1) * batch];
-            // Total gradient of this step's h: carried from later steps plus the output's.
-            if !d_out.is_empty() {
-                for b in 0..batch {
-                    if valid[b] {
-                        let src = &d_out[(t * batch + b) * out_stride + out_offset..][..hd];
-                        ws.dh[b * hd..(b + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
-                    }
-                }
-            }
-            ws.grad_norms[t] = ws.dh.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt() as f32;
-            let drec_at = if keeps_drec { t * bg } else { 0 };
-            let step = StepBackward {
-                batch,
-                hidden: hd,
-                valid,
-                gates: &ws.gates[t * bg..(t + 1) * bg],
-                h_prev: &ws.hs[prev * bh..(prev + 1) * bh],
-                dh: &ws.dh,
-                dxp: &mut ws.xp[t * bg..(t + 1) * bg],
-                drec: &mut ws.drec[drec_at..drec_at + bg],
-                dh_prev: &mut ws.dh_prev,
-            };
-            match self.cell {
-                CellKind::Rnn { activation } => {
-                    cells::rnn_backward(step, &ws.hs[new * bh..(new + 1) * bh], activation)
-                }
-                CellKind::Lstm { .. } => {
-                    let peep = self.peepholes.as_mut().map(|p| {
-                        let [pi, pf, po] = p;
-                        PeepholeGrads {
-                            p: (&pi.value[..], &pf.value[..], &po.value[..]),
-                            dp: (&mut pi.grad[..], &mut pf.grad[..], &mut po.grad[..]),
-                        }
-                    });
-                    cells::lstm_backward(
-                        step,
-                        &ws.cs[prev * bh..(prev + 1) * bh],
-                        &ws.cs[new * bh..(new + 1) * bh],
-                        &ws.aux[t * bh..(t + 1) * bh],
-                        &ws.dc,
-                        &mut ws.dc_prev,
-                        peep,
-                    );
-                }
-                CellKind::Gru { reset_after: true } => cells::gru_backward_reset_after(step, &ws.aux[t * bh..(t + 1) * bh]),
-                CellKind::Gru { reset_after: false } => {
-                    let mut step = step;
-                    cells::gru_reset_before_backward_n(&mut step);
-                    if let Some(ln) = &mut self.layer_norm {
-                        let w = Blocks { rows: batch, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
-                        let (xhat, rstd) = (&ws.xhat_h[t * bg..(t + 1) * bg], &ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
-                        recurrent_norm_backward(ln, self.b_hh.as_mut(), step.drec, w, xhat, rstd);
-                    }
-                    // d(r ⊙ h) = drec_n · W_hn
-                    gemm_prepacked(batch, 1.0, &step.drec[2 * hd..], gh, 1, &ws.packed_hn, 0.0, &mut ws.drh, hd, 1);
-                    cells::gru_reset_before_backward_rz(step, &ws.drh);
-                }
-            }
-            let drec = &mut ws.drec[drec_at..drec_at + bg];
-            if let Some(ln) = &mut self.layer_norm {
-                let w = Blocks { rows: batch, stride: gh, col0: 0, cols: rec_rows, hidden: hd };
-                let (xhat, rstd) = (&ws.xhat_h[t * bg..(t + 1) * bg], &ws.rstd_h[t * batch * g..(t + 1) * batch * g]);
-                recurrent_norm_backward(ln, self.b_hh.as_mut(), drec, w, xhat, rstd);
-            }
-            // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
-            gemm_prepacked(batch, 1.0, drec, gh, 1, &ws.packed_hh, 1.0, &mut ws.dh_prev, hd, 1);
-            // Truncated BPTT: nothing crosses the border into step s from step s-1.
-            if let Some(k) = tbptt {
-                if s > 0 && s % k == 0 {
-                    ws.dh_prev.iter_mut().for_each(|v| *v = 0.0);
-                    ws.dc_prev.iter_mut().for_each(|v| *v = 0.0);
-                }
-            }
+        let time_loop = BackwardLoop {
+            cell: self.cell,
+            hidden: hd,
+            steps,
+            batch,
+            reverse: self.reverse,
+            tbptt,
+            valid: &ws.valid,
+            gates: &ws.gates,
+            hs: &ws.hs,
+            cs: &ws.cs,
+            aux: &ws.aux,
+            xhat_h: &ws.xhat_h,
+            rstd_h: &ws.rstd_h,
+            d_out: (d_out, out_stride, out_offset),
+            packed_hh: &ws.packed_hh,
+            packed_hn: &ws.packed_hn,
+            dxp: Shared::new(&mut ws.xp),
+            drec: Shared::new(&mut ws.drec),
+            keeps_drec,
+            dh: Shared::new(&mut ws.dh),
+            dc: Shared::new(&mut ws.dc),
+            dh_prev: Shared::new(&mut ws.dh_prev),
+            dc_prev: Shared::new(&mut ws.dc_prev),
+            drh: Shared::new(&mut ws.drh),
+            norm_parts: Shared::new(&mut ws.norm_parts),
+        };
+        // Layer norm's and the peepholes' gradients are sums over the batch inside the loop:
+        // they keep the whole batch in one task (whose products may still be split).
+        let cross = CrossRowGrads {
+            b_hh: if self.layer_norm.is_some() { self.b_hh.as_mut() } else { None },
+            layer_norm: self.layer_norm.as_mut(),
+            peepholes: self.peepholes.as_mut(),
+        };
+        // SAFETY: as in forward; only the single task gets the cross-row gradients.
+        if cross.any() {
+            unsafe { time_loop.run(0, batch, cross) };
+        } else {
+            let tasks = rows::row_tasks(steps, batch, gh, hd);
+            rows::for_row_ranges(batch, tasks, &|b0, b1| unsafe { time_loop.run(b0, b1, CrossRowGrads::default()) });
+        }
+        let ws = &mut self.ws;
+        if steps % 2 == 1 {
+            // The carried gradients ended in the `_prev` buffers (see `BackwardLoop::run`).
             std::mem::swap(&mut ws.dh, &mut ws.dh_prev);
-            if lstm {
-                std::mem::swap(&mut ws.dc, &mut ws.dc_prev);
-            }
+            std::mem::swap(&mut ws.dc, &mut ws.dc_prev);
+        }
+        for (norm, parts) in ws.grad_norms.iter_mut().zip(ws.norm_parts.chunks_exact(batch)) {
+            *norm = parts.iter().sum::<f64>().sqrt() as f32;
         }
 
         // 3. Weight gradients as single GEMMs over every step. Without a kept `drec`, the

@@ -1,0 +1,369 @@
+//! The time loops of one direction over a range of batch rows.
+//!
+//! Rows of a batch are independent through time: the per-step recurrent GEMM and the cell
+//! kernels of rows `b0..b1` read and write only those rows of every per-step buffer. So the
+//! pool's threads can each run the whole time loop for their own contiguous rows, with no
+//! synchronization per step ([`row_tasks`] decides when that pays). Cross-row reductions inside
+//! the loop (the layer-norm γ/β and `b_hh` gradients, the peephole gradients) need the whole
+//! batch in one task: they are passed in [`CrossRowGrads`], which only a single task gets.
+//!
+//! Bits do not depend on the split: the GEMM computes every element of a row with the same
+//! operations in the same order whatever the number of rows in the product and the row's
+//! position in its register tile, and the per-step `‖∂L/∂h‖` is reduced after the loop from
+//! per-row partial sums in row order.
+
+use super::super::cells::{self, PeepholeGrads, StepBackward, StepForward};
+use super::super::norm::{self, Blocks};
+use super::super::CellKind;
+use super::recurrent_norm_backward;
+use crate::kernels::{gemm_prepacked, PackedB};
+use crate::param::Param;
+use crate::parallel;
+
+/// Fewest rows a task of a split time loop gets: below that the per-step products get too
+/// thin for the GEMM kernel's register tiles.
+const MIN_ROWS: usize = 8;
+
+/// Fewest multiply-adds of the recurrent products over a whole sequence (`T·B·G·H·H`) for which
+/// the time loop is split by rows: one pool wake-up and join (a few µs) per pass.
+const MIN_WORK: usize = 1 << 18;
+
+/// Rows of the GEMM kernel's register tile: row ranges start at multiples of it, so every task's
+/// products are made of whole tiles but the last.
+const ROW_ALIGN: usize = 4;
+
+/// Number of row ranges to split a time loop of `steps × batch` rows and `gh × hd` recurrent
+/// weights into: 1 (no split) without a pool, for small batches or little work.
+pub(super) fn row_tasks(steps: usize, batch: usize, gh: usize, hd: usize) -> usize {
+    let threads = parallel::threads();
+    let work = steps.saturating_mul(batch).saturating_mul(gh).saturating_mul(hd);
+    if threads < 2 || work < MIN_WORK {
+        return 1;
+    }
+    threads.min(batch / MIN_ROWS).max(1)
+}
+
+/// Rows `b0..b1` of task `i` of `tasks` over `batch` rows (tile-aligned starts).
+pub(super) fn row_range(batch: usize, tasks: usize, i: usize) -> (usize, usize) {
+    let tiles = batch.div_ceil(ROW_ALIGN);
+    let at = |j: usize| (tiles * j / tasks * ROW_ALIGN).min(batch);
+    (at(i), at(i + 1))
+}
+
+/// Runs `f(b0, b1)` for every row range of a `tasks`-way split, on the pool when `tasks > 1`.
+pub(super) fn for_row_ranges(batch: usize, tasks: usize, f: &(dyn Fn(usize, usize) + Sync)) {
+    if tasks <= 1 {
+        return f(0, batch);
+    }
+    parallel::run(tasks, &|i| {
+        let (b0, b1) = row_range(batch, tasks, i);
+        if b0 < b1 {
+            f(b0, b1)
+        }
+    });
+}
+
+/// A buffer that the tasks of one time loop share, each touching only its own rows.
+#[derive(Clone, Copy)]
+pub(super) struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: a `Shared` is only dereferenced through `rows`/`rows_mut`, whose callers guarantee
+// that concurrent tasks use disjoint row ranges (and that the buffer outlives the loop).
+unsafe impl<T: Send> Send for Shared<T> {}
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    pub(super) fn new(buf: &mut [T]) -> Self {
+        Shared { ptr: buf.as_mut_ptr(), len: buf.len() }
+    }
+
+    /// `len` elements from `start`, mutable.
+    ///
+    /// # Safety
+    /// No other live reference may overlap them while the result lives, and the buffer must
+    /// outlive it.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn at_mut<'a>(&self, start: usize, len: usize) -> &'a mut [T] {
+        assert!(start + len <= self.len, "row range outside its buffer");
+        std::slice::from_raw_parts_mut(self.ptr.add(start), len)
+    }
+
+    /// Rows `b0..b1` (of `width` elements) of `[batch, width]` block `t`, mutable.
+    ///
+    /// # Safety
+    /// As [`Shared::at_mut`].
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows_mut<'a>(&self, t: usize, batch: usize, width: usize, (b0, b1): (usize, usize)) -> &'a mut [T] {
+        self.at_mut((t * batch + b0) * width, (b1 - b0) * width)
+    }
+}
+
+/// Rows `b0..b1` (of `width` elements) of `[batch, width]` block `t` of a read-only buffer.
+fn rows<T>(buf: &[T], t: usize, batch: usize, width: usize, (b0, b1): (usize, usize)) -> &[T] {
+    &buf[(t * batch + b0) * width..(t * batch + b1) * width]
+}
+
+/// What the forward time loop reads and writes (see `Workspace` in `direction.rs`).
+pub(super) struct ForwardLoop<'a> {
+    pub cell: CellKind,
+    pub hidden: usize,
+    pub steps: usize,
+    pub batch: usize,
+    pub reverse: bool,
+    pub valid: &'a [bool],
+    pub xp: &'a [f32],
+    pub b_hh: Option<&'a [f32]>,
+    /// `(γ, β)` of the recurrent projection's layer norm.
+    pub layer_norm: Option<(&'a [f32], &'a [f32])>,
+    pub peepholes: Option<(&'a [f32], &'a [f32], &'a [f32])>,
+    pub packed_hh: &'a PackedB,
+    pub packed_hn: &'a PackedB,
+    pub hs: Shared<f32>,
+    pub cs: Shared<f32>,
+    pub gates: Shared<f32>,
+    pub aux: Shared<f32>,
+    pub rec: Shared<f32>,
+    pub xhat_h: Shared<f32>,
+    pub rstd_h: Shared<f32>,
+    /// `(out, stride, offset)`: `h_t` of row b goes to `out[(t·B + b)·stride + offset..][..H]`;
+    /// an empty `out` gets nothing.
+    pub out: (Shared<f32>, usize, usize),
+}
+
+impl ForwardLoop<'_> {
+    /// The whole time loop for rows `b0..b1`.
+    ///
+    /// # Safety
+    /// Concurrent calls must have disjoint row ranges; the buffers must be sized for
+    /// `steps × batch` (as the workspace sizes them).
+    pub(super) unsafe fn run(&self, b0: usize, b1: usize) {
+        let (hd, batch, n) = (self.hidden, self.batch, b1 - b0);
+        let r = (b0, b1);
+        let g = self.cell.gates();
+        let gh = g * hd;
+        let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
+        let rec_cols = if reset_before { 2 * hd } else { gh };
+        let rec = self.rec.rows_mut(0, batch, gh, r);
+        for s in 0..self.steps {
+            let t = if self.reverse { self.steps - 1 - s } else { s };
+            let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
+            let h_prev: &[f32] = self.hs.rows_mut(prev, batch, hd, r);
+            let h_new = self.hs.rows_mut(new, batch, hd, r);
+            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
+            gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1);
+            if let Some((gamma, beta)) = self.layer_norm {
+                let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
+                let (xhat, rstd) = (self.xhat_h.rows_mut(t, batch, gh, r), self.rstd_h.rows_mut(t, batch, g, r));
+                norm::forward_in_place(rec, w, gamma, beta, xhat, rstd);
+            }
+            if let Some(bhh) = self.b_hh {
+                for row in rec.chunks_exact_mut(gh) {
+                    row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
+                }
+            }
+            let valid = rows(self.valid, t, batch, 1, r);
+            let xp = rows(self.xp, t, batch, gh, r);
+            let gates = self.gates.rows_mut(t, batch, gh, r);
+            if reset_before {
+                let aux = self.aux.rows_mut(t, batch, hd, r);
+                cells::gru_reset_before_gates(n, hd, valid, xp, rec, h_prev, gates, aux);
+                // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
+                gemm_prepacked(n, 1.0, aux, hd, 1, self.packed_hn, 0.0, &mut rec[2 * hd..], gh, 1);
+                if let Some((gamma, beta)) = self.layer_norm {
+                    let w = Blocks { rows: n, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
+                    let (xhat, rstd) = (self.xhat_h.rows_mut(t, batch, gh, r), self.rstd_h.rows_mut(t, batch, g, r));
+                    norm::forward_in_place(rec, w, gamma, beta, xhat, rstd);
+                }
+                if let Some(bhh) = self.b_hh {
+                    for row in rec.chunks_exact_mut(gh) {
+                        row[2 * hd..].iter_mut().zip(&bhh[2 * hd..]).for_each(|(v, b)| *v += b);
+                    }
+                }
+                cells::gru_reset_before_output(StepForward { batch: n, hidden: hd, valid, xp, rec, h_prev, gates, h: h_new });
+            } else {
+                let step = StepForward { batch: n, hidden: hd, valid, xp, rec, h_prev, gates, h: h_new };
+                match self.cell {
+                    CellKind::Rnn { activation } => cells::rnn_forward(step, activation),
+                    CellKind::Lstm { .. } => {
+                        let c_prev: &[f32] = self.cs.rows_mut(prev, batch, hd, r);
+                        let c_new = self.cs.rows_mut(new, batch, hd, r);
+                        cells::lstm_forward(step, c_prev, c_new, self.aux.rows_mut(t, batch, hd, r), self.peepholes);
+                    }
+                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, self.aux.rows_mut(t, batch, hd, r)),
+                }
+            }
+            let (out, stride, offset) = self.out;
+            if out.len == 0 {
+                continue;
+            }
+            let h_new: &[f32] = self.hs.rows_mut(new, batch, hd, r);
+            // Rows b0..b1 of time t: from row b0's first element to row b1-1's last.
+            let base = (t * batch + b0) * stride + offset;
+            let dst = out.at_mut(base, (n - 1) * stride + hd);
+            for (i, &ok) in valid.iter().enumerate() {
+                let d = &mut dst[i * stride..i * stride + hd];
+                if ok {
+                    d.copy_from_slice(&h_new[i * hd..(i + 1) * hd]);
+                } else {
+                    d.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Gradients that a step accumulates over every row of the batch: only a task that has the
+/// whole batch may get them.
+#[derive(Default)]
+pub(super) struct CrossRowGrads<'a> {
+    /// The layer-norm parameters (ih weight, ih bias, hh weight, hh bias).
+    pub layer_norm: Option<&'a mut [Param; 4]>,
+    /// `b_hh`, whose gradient is accumulated per step under layer norm.
+    pub b_hh: Option<&'a mut Param>,
+    /// The peepholes `p_i, p_f, p_o`.
+    pub peepholes: Option<&'a mut [Param; 3]>,
+}
+
+impl CrossRowGrads<'_> {
+    /// Whether there is anything to accumulate (then the loop must not be split).
+    pub(super) fn any(&self) -> bool {
+        self.layer_norm.is_some() || self.peepholes.is_some()
+    }
+}
+
+/// What the backward time loop reads and writes.
+pub(super) struct BackwardLoop<'a> {
+    pub cell: CellKind,
+    pub hidden: usize,
+    pub steps: usize,
+    pub batch: usize,
+    pub reverse: bool,
+    pub tbptt: Option<usize>,
+    pub valid: &'a [bool],
+    pub gates: &'a [f32],
+    pub hs: &'a [f32],
+    pub cs: &'a [f32],
+    pub aux: &'a [f32],
+    pub xhat_h: &'a [f32],
+    pub rstd_h: &'a [f32],
+    /// `(d_out, stride, offset)`, read like the forward loop's `out` (empty: zero).
+    pub d_out: (&'a [f32], usize, usize),
+    pub packed_hh: &'a PackedB,
+    pub packed_hn: &'a PackedB,
+    /// The input projection's gradient, written over the dead projection.
+    pub dxp: Shared<f32>,
+    /// The recurrent projection's gradient: `[T, B, G·H]` when `keeps_drec`, else one step.
+    pub drec: Shared<f32>,
+    pub keeps_drec: bool,
+    pub dh: Shared<f32>,
+    pub dc: Shared<f32>,
+    pub dh_prev: Shared<f32>,
+    pub dc_prev: Shared<f32>,
+    pub drh: Shared<f32>,
+    /// `Σ_j (∂L/∂h_t)²` per row, `[T, B]`, f64.
+    pub norm_parts: Shared<f64>,
+}
+
+impl BackwardLoop<'_> {
+    /// The whole backward time loop for rows `b0..b1`. The carried gradients start in `dh`
+    /// (`dc`) and end in `dh` after an even number of steps, in `dh_prev` after an odd one.
+    ///
+    /// # Safety
+    /// As [`ForwardLoop::run`]; a call that gets non-empty `grads` must cover the whole batch.
+    pub(super) unsafe fn run(&self, b0: usize, b1: usize, grads: CrossRowGrads<'_>) {
+        let (hd, batch, n) = (self.hidden, self.batch, b1 - b0);
+        debug_assert!(!grads.any() || (b0, b1) == (0, batch));
+        let r = (b0, b1);
+        let g = self.cell.gates();
+        let gh = g * hd;
+        let lstm = self.cell.has_cell_state();
+        let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
+        // Rows of W_hh the per-step GEMM multiplies (reset-before: r, z only; n went through rh).
+        let rec_rows = if reset_before { 2 * hd } else { gh };
+        let CrossRowGrads { mut layer_norm, mut b_hh, mut peepholes } = grads;
+        // This task's rows of the carried gradients; `dh`/`dh_prev` (`dc`/`dc_prev`) trade
+        // places after every step.
+        let (mut dh, mut dh_prev) = (self.dh.rows_mut(0, batch, hd, r), self.dh_prev.rows_mut(0, batch, hd, r));
+        let (mut dc, mut dc_prev): (&mut [f32], &mut [f32]) = if lstm {
+            (self.dc.rows_mut(0, batch, hd, r), self.dc_prev.rows_mut(0, batch, hd, r))
+        } else {
+            (&mut [], &mut [])
+        };
+        let drh = self.drh.rows_mut(0, batch, hd, r);
+        let (d_out, stride, offset) = self.d_out;
+        for s in (0..self.steps).rev() {
+            let t = if self.reverse { self.steps - 1 - s } else { s };
+            let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
+            let valid = rows(self.valid, t, batch, 1, r);
+            // Total gradient of this step's h: carried from later steps plus the output's.
+            if !d_out.is_empty() {
+                for (i, &ok) in valid.iter().enumerate() {
+                    if ok {
+                        let src = &d_out[(t * batch + b0 + i) * stride + offset..][..hd];
+                        dh[i * hd..(i + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+                    }
+                }
+            }
+            let parts = self.norm_parts.rows_mut(t, batch, 1, r);
+            for (p, row) in parts.iter_mut().zip(dh.chunks_exact(hd)) {
+                *p = row.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>();
+            }
+            let drec = self.drec.rows_mut(if self.keeps_drec { t } else { 0 }, batch, gh, r);
+            let step = StepBackward {
+                batch: n,
+                hidden: hd,
+                valid,
+                gates: rows(self.gates, t, batch, gh, r),
+                h_prev: rows(self.hs, prev, batch, hd, r),
+                dh: &*dh,
+                dxp: self.dxp.rows_mut(t, batch, gh, r),
+                drec: &mut *drec,
+                dh_prev: &mut *dh_prev,
+            };
+            let aux = || rows(self.aux, t, batch, hd, r);
+            let xhat = || rows(self.xhat_h, t, batch, gh, r);
+            let rstd = || rows(self.rstd_h, t, batch, g, r);
+            match self.cell {
+                CellKind::Rnn { activation } => cells::rnn_backward(step, rows(self.hs, new, batch, hd, r), activation),
+                CellKind::Lstm { .. } => {
+                    let peep = peepholes.as_deref_mut().map(|[pi, pf, po]| PeepholeGrads {
+                        p: (&pi.value[..], &pf.value[..], &po.value[..]),
+                        dp: (&mut pi.grad[..], &mut pf.grad[..], &mut po.grad[..]),
+                    });
+                    let (c_prev, c) = (rows(self.cs, prev, batch, hd, r), rows(self.cs, new, batch, hd, r));
+                    cells::lstm_backward(step, c_prev, c, aux(), dc, dc_prev, peep);
+                }
+                CellKind::Gru { reset_after: true } => cells::gru_backward_reset_after(step, aux()),
+                CellKind::Gru { reset_after: false } => {
+                    let mut step = step;
+                    cells::gru_reset_before_backward_n(&mut step);
+                    if let Some(ln) = layer_norm.as_deref_mut() {
+                        let w = Blocks { rows: n, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
+                        recurrent_norm_backward(ln, b_hh.as_deref_mut(), step.drec, w, xhat(), rstd());
+                    }
+                    // d(r ⊙ h) = drec_n · W_hn
+                    gemm_prepacked(n, 1.0, &step.drec[2 * hd..], gh, 1, self.packed_hn, 0.0, drh, hd, 1);
+                    cells::gru_reset_before_backward_rz(step, drh);
+                }
+            }
+            if let Some(ln) = layer_norm.as_deref_mut() {
+                let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_rows, hidden: hd };
+                recurrent_norm_backward(ln, b_hh.as_deref_mut(), drec, w, xhat(), rstd());
+            }
+            // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
+            gemm_prepacked(n, 1.0, drec, gh, 1, self.packed_hh, 1.0, dh_prev, hd, 1);
+            // Truncated BPTT: nothing crosses the border into step s from step s-1.
+            if let Some(k) = self.tbptt {
+                if s > 0 && s % k == 0 {
+                    dh_prev.iter_mut().for_each(|v| *v = 0.0);
+                    dc_prev.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+            std::mem::swap(&mut dh, &mut dh_prev);
+            std::mem::swap(&mut dc, &mut dc_prev);
+        }
+    }
+}
