@@ -39,7 +39,7 @@ import {
   optimizerToCore,
   type ModelInfo,
 } from './model-config.js';
-import { toSequenceBatch, toTensor, type Layout, type Tensor, type TensorLike } from './tensor.js';
+import { toExactTensor, toSequenceBatch, toTensor, type Layout, type Tensor, type TensorLike } from './tensor.js';
 import type { ServiceBridge } from './worker/bridge.js';
 import type { FitRequest, SeqData, TargetData } from './worker/models.js';
 import type { ModelHandleInfo } from './worker/protocol.js';
@@ -58,7 +58,8 @@ export function toIdTensor(input: TensorLike | ArrayLike<number>, name: string, 
     const s = input as { data: ArrayLike<number>; shape?: readonly number[] };
     like = { data: Float64Array.from(s.data), ...(s.shape ? { shape: s.shape } : {}) };
   } else like = input as TensorLike;
-  const t = toTensor(like, { name, rank, ...(shape && !(typeof like === 'object' && 'shape' in like) ? { shape } : {}) });
+  // float64, not float32: an id above 2^24 must not round to a neighbouring (valid) id.
+  const t = toExactTensor(like, { name, rank, ...(shape && !(typeof like === 'object' && 'shape' in like) ? { shape } : {}) });
   const out = new Uint32Array(t.data.length);
   for (let i = 0; i < t.data.length; i++) {
     const v = t.data[i]!;

@@ -83,8 +83,20 @@ const F32_MAX = 3.4028234663852886e38;
  *   for sizes above `maxElements`.
  */
 export function toTensor(input: TensorLike, options: TensorOptions = {}): Tensor {
+  return readInto(input, options, (n) => new Float32Array(n));
+}
+
+/**
+ * Like {@link toTensor}, but keeps the values as float64: for integer data (token ids, class
+ * indices) that must not round through float32 before it is range-checked.
+ */
+export function toExactTensor(input: TensorLike, options: TensorOptions = {}): { data: Float64Array; shape: number[] } {
+  return readInto(input, options, (n) => new Float64Array(n));
+}
+
+function readInto<A extends Float32Array | Float64Array>(input: TensorLike, options: TensorOptions, alloc: (n: number) => A): { data: A; shape: number[] } {
   const { data, shape } = prepare(input, options);
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const out = alloc(shape.reduce((a, b) => a * b, 1));
   if (isTypedData(data)) {
     copyChecked(data, out, options);
   } else {
@@ -278,7 +290,7 @@ function walk(node: NestedArray, shape: readonly number[], depth: number, path: 
  * (false for NaN, ±Infinity and float64 values beyond float32's range); only a failing value
  * goes through {@link checkValue}, which throws with its index.
  */
-function copyChecked(src: Float32Array | Float64Array, out: Float32Array, options: TensorOptions): void {
+function copyChecked(src: Float32Array | Float64Array, out: Float32Array | Float64Array, options: TensorOptions): void {
   if (!options.allowNonFinite) {
     for (let i = 0; i < src.length; i++) {
       const v = src[i]!;
