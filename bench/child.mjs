@@ -183,7 +183,7 @@ async function gemm() {
   }
   if (lib === 'recur') {
     // the bindings' benchmark export: gemmRepeat(m, k, n, bTransposed, iterations) runs C = A·B
-    // `iterations` times with the default kernel on inputs it fills once per call
+    // `iterations` times with the default kernel; A and B are kept between calls of the same shape
     const { loadBindings, NotAvailable } = await import('./lib/recur.mjs');
     const { b } = await loadBindings();
     if (typeof b.gemmRepeat !== 'function') throw new NotAvailable('the recur wasm build has no gemmRepeat benchmark export yet');

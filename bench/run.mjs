@@ -457,7 +457,7 @@ function renderMarkdown(R) {
   }
   if (R.gemm) {
     L.push('## GEMM on the LSTM shapes');
-    L.push('TF.js wasm (XNNPACK, simd128, 1 thread): `tf.matMul(a, b).dispose()` (the wasm backend runs the kernel synchronously; no read-back). recur: the bindings\' benchmark export `gemmRepeat(m, k, n, false, iterations)` (C = A·B with the default kernel, `gemm_nn`; its inputs are filled once per call). Both repeated inside one timed call for the small shapes. GFLOP/s = 2·M·N·K / time, best (median) over the timed calls. The weight-gradient shape is timed as a plain A·B; in BPTT it is a transposed product.');
+    L.push('TF.js wasm (XNNPACK, simd128, 1 thread): `tf.matMul(a, b).dispose()` (the wasm backend runs the kernel synchronously; no read-back). recur: the bindings\' benchmark export `gemmRepeat(m, k, n, false, iterations)` (C = A·B with the default kernel, `gemm_nn`; A and B are made once per shape and kept between calls, as TF.js keeps its tensors `a` and `b`; every product writes all of C, and a call returns a checksum of C). Both repeated inside one timed call for the small shapes. GFLOP/s = 2·M·N·K / time, best (median) over the timed calls. The weight-gradient shape is timed as a plain A·B; in BPTT it is a transposed product.');
     L.push('');
     L.push(...gemmRows(R.gemm));
     L.push('');
