@@ -73,8 +73,8 @@ async function train() {
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
-    const { kind, threads } = parseRecurLib(lib);
-    const r = await recurModel(c, kind, data, undefined, threads);
+    const { kind, threads, variant } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, undefined, threads, variant);
     const h0 = await r.step();
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
     const heap = await wasmHeap(r);
@@ -137,8 +137,8 @@ async function infer() {
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
-    const { kind, threads } = parseRecurLib(lib);
-    const r = await recurModel(c, kind, data, w, threads);
+    const { kind, threads, variant } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, w, threads, variant);
     const out = await r.predict();
     const m = await measure(() => r.predict(), { budgetMs, maxSteps: maxSteps * 4 });
     await r.dispose();

@@ -37,8 +37,8 @@ const CHILD_TIMEOUT_MS = QUICK ? 60_000 : 420_000;
 
 const LIBS = arg('--libs') ? new Set(arg('--libs').split(',')) : null; // run only these (with --merge)
 const keep = (libs) => (LIBS ? libs.filter((l) => LIBS.has(l)) : libs);
-const TRAIN_LIBS = keep(['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-lstm-2t', 'recur-bind-lstm']);
-const INFER_LIBS = keep(['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t', 'recur-lstm-2t', 'recur-bind-lstm']);
+const TRAIN_LIBS = keep(['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed']);
+const INFER_LIBS = keep(['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed']);
 const RECUR_EXTRA = keep(['recur-gru', 'recur-rnn', 'recur-bind-gru', 'recur-bind-rnn']);
 const LABEL = {
   'recur-lstm': 'recur LSTM',
@@ -46,6 +46,7 @@ const LABEL = {
   'recur-gru': 'recur GRU',
   'recur-rnn': 'recur RNN',
   'recur-bind-lstm': 'recur LSTM (wasm bindings, calling thread)',
+  'recur-lstm-relaxed': 'recur LSTM, relaxed-SIMD build (Node 20 needs --experimental-wasm-relaxed-simd)',
   'recur-bind-gru': 'recur GRU (wasm bindings, calling thread)',
   'recur-bind-rnn': 'recur RNN (wasm bindings, calling thread)',
   'tfjs-cpu': 'TF.js cpu',
@@ -56,7 +57,9 @@ const LABEL = {
   recur: 'recur',
 };
 const NA = 'n/a (API not available)';
-const kindOf = (lib) => lib.replace(/^recur-(bind-)?/, '').replace(/-\d+t$/, '');
+const kindOf = (lib) => lib.replace(/^recur-(bind-)?/, '').replace(/-relaxed$/, '').replace(/-\d+t$/, '');
+/** Node flags of a cell's child process: the relaxed-SIMD rows need them on Node 20 (V8 11.3). */
+const flagsOf = (lib) => (lib.endsWith('-relaxed') ? ['--experimental-wasm-relaxed-simd'] : []);
 
 // ---------------------------------------------------------------------------------------------
 function runChild(task, lib, config, { budget, nodeFlags = [] } = {}) {
@@ -116,7 +119,7 @@ async function interleaved(task, libs, budget, onCell) {
       for (const lib of libs) {
         // a lib that is not available answers at once: do not ask it again
         if (r > 0 && runs[lib].length && runs[lib].every((x) => !x.ok)) continue;
-        runs[lib].push(await runChild(task, lib, cfg, { budget: budget / rounds }));
+        runs[lib].push(await runChild(task, lib, cfg, { budget: budget / rounds, nodeFlags: flagsOf(lib) }));
       }
     }
     for (const lib of libs) {

@@ -6,11 +6,15 @@ import { outputSize, toTimeMajor } from './common.mjs';
 
 export class NotAvailable extends Error {}
 
-/** 'recur-lstm' → { kind: 'lstm', threads: 1 }; 'recur-lstm-2t' → { kind: 'lstm', threads: 2 }. */
+/**
+ * 'recur-lstm' → { kind: 'lstm', threads: 1, variant: undefined }; 'recur-lstm-2t' → threads 2;
+ * 'recur-lstm-relaxed' → the build the SDK must have picked is 'relaxed' (run.mjs starts that
+ * child with Node 20's --experimental-wasm-relaxed-simd).
+ */
 export function parseRecurLib(lib) {
-  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?$/.exec(lib);
+  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?$/.exec(lib);
   if (!m) throw new Error(`unknown recur lib ${lib}`);
-  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1 };
+  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? 'relaxed' : undefined };
 }
 
 export async function loadRecur(numThreads = 1) {
@@ -62,8 +66,12 @@ export function recurConfig(c, kind) {
  * on the fixed batch (one batch, so one step), Adam installed once with `setOptimizer`;
  * inference = `model.predict(x, {batchSize: B})`. Returns { step, predict, dispose, info }.
  */
-export async function recurModel(c, kind, data, weights, threads = 1) {
+export async function recurModel(c, kind, data, weights, threads = 1, variant = undefined) {
   const r = await loadRecur(threads);
+  if (variant && r.info.variant !== variant) {
+    await r.runtime.dispose();
+    throw new Error(`the SDK picked the ${r.info.variant} build, not ${variant} (does this Node validate relaxed SIMD?)`);
+  }
   // the worker's wasm memory with the module loaded and no model yet (recur.diagnostics.memory())
   const wasmMemory = async () => (typeof r.runtime.diagnostics?.memory === 'function' ? (await r.runtime.diagnostics.memory()).wasmBytes : undefined);
   const wasmEmptyBytes = await wasmMemory();
