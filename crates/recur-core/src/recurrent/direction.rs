@@ -24,6 +24,10 @@ use crate::rng::Rng;
 struct Workspace {
     steps: usize,
     batch: usize,
+    /// Whether the last forward kept what backward needs; without, `hs`/`cs` have two slots
+    /// (step `s` in processing order reads slot `s % 2` and writes the other) and `gates`,
+    /// `aux` and the layer-norm caches of the recurrent projection hold one step.
+    kept: bool,
     /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`; after backward, the gradient of that
     /// projection (the buffer is reused: the projection is dead by then).
     xp: Vec<f32>,
@@ -242,7 +246,9 @@ impl Direction {
 
     /// Runs the sequence `x` (`[T, B, in]`, time-major) from `h0` (and `c0`), writing `h_t` (or
     /// 0 at padded steps) into `out[(t·B + b)·out_stride + out_offset ..][..H]` (nothing when
-    /// `out` is empty). Shapes were checked by the caller.
+    /// `out` is empty). With `keep`, everything backward needs is stored; without (inference),
+    /// only the current step's gates and two state slots, which [`Direction::backward`] cannot
+    /// follow. Shapes were checked by the caller.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward(
         &mut self,
@@ -255,20 +261,24 @@ impl Direction {
         out: &mut [f32],
         out_stride: usize,
         out_offset: usize,
+        keep: bool,
     ) {
         let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
         let (bh, bg) = (batch * hd, batch * gh);
         self.ws.steps = steps;
         self.ws.batch = batch;
-        let (first, _) = self.slots(if self.reverse { steps - 1 } else { 0 });
+        self.ws.kept = keep;
+        let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
+        // Per-step buffers hold every step when kept, else the current one.
+        let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
         let ws = &mut self.ws;
         fit(&mut ws.xp, steps * bg);
-        fit(&mut ws.hs, (steps + 1) * bh);
-        fit(&mut ws.gates, steps * bg);
-        fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { steps * bh });
+        fit(&mut ws.hs, slots * bh);
+        fit(&mut ws.gates, kept_steps * bg);
+        fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
         fit(&mut ws.rec, bg);
         if self.cell.has_cell_state() {
-            fit(&mut ws.cs, (steps + 1) * bh);
+            fit(&mut ws.cs, slots * bh);
             ws.cs[first * bh..][..bh].copy_from_slice(c0);
         }
         ws.hs[first * bh..][..bh].copy_from_slice(h0);
@@ -283,8 +293,8 @@ impl Direction {
         if let Some(ln) = &self.layer_norm {
             fit(&mut ws.xhat_x, steps * bg);
             fit(&mut ws.rstd_x, steps * batch * g);
-            fit(&mut ws.xhat_h, steps * bg);
-            fit(&mut ws.rstd_h, steps * batch * g);
+            fit(&mut ws.xhat_h, kept_steps * bg);
+            fit(&mut ws.rstd_h, kept_steps * batch * g);
             let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
             norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
         }
@@ -307,6 +317,7 @@ impl Direction {
             steps,
             batch,
             reverse: self.reverse,
+            keep,
             valid: &ws.valid,
             xp: &ws.xp,
             b_hh: self.b_hh.as_ref().map(|p| p.value.as_slice()),
@@ -333,7 +344,7 @@ impl Direction {
     /// Final states after the last forward (`[B, H]` each; `c` empty for cells without it).
     pub(crate) fn final_states(&self) -> (&[f32], &[f32]) {
         let bh = self.ws.batch * self.hidden;
-        let (_, last) = self.slots(if self.reverse { 0 } else { self.ws.steps - 1 });
+        let last = if self.ws.kept { self.slots(if self.reverse { 0 } else { self.ws.steps - 1 }).1 } else { self.ws.steps % 2 };
         let c = if self.cell.has_cell_state() { &self.ws.cs[last * bh..(last + 1) * bh] } else { &[][..] };
         (&self.ws.hs[last * bh..(last + 1) * bh], c)
     }
@@ -365,6 +376,7 @@ impl Direction {
         let (bh, bg) = (batch * hd, batch * gh);
         let lstm = self.cell.has_cell_state();
         let keeps_drec = self.keeps_drec();
+        assert!(self.ws.kept, "Direction::backward after a forward that kept nothing for it");
         {
             let ws = &mut self.ws;
             // `xp` is dead once the forward pass is done: backward writes the gradient of the input

@@ -38,8 +38,9 @@ pub struct RecurrentStack {
     /// Directions, index `2k + d` for layer k (PyTorch's state order).
     dirs: Vec<Direction>,
     rng: Rng,
-    /// Shape of the last forward: `(T, B)`; `None` before the first or after a failed one.
-    last: Option<(usize, usize)>,
+    /// Shape of the last forward and whether it was a training one: `(T, B, training)`; `None`
+    /// before the first or after a failed one.
+    last: Option<(usize, usize, bool)>,
     /// `inputs[k]`: the input sequence of layer k: layer 0's is a copy of x, layer k's the
     /// output of layer k-1 after dropout.
     inputs: Vec<Vec<f32>>,
@@ -220,7 +221,8 @@ impl RecurrentStack {
     /// zeros when `None`), with per-sequence `lengths` (padding semantics of PyTorch's packed
     /// sequences). Returns the last layer's output `[T, B, D·H]`; the final states are in
     /// [`RecurrentStack::h_n`] and [`RecurrentStack::c_n`]. With `training`, dropout is applied
-    /// between layers and everything backward needs is kept.
+    /// between layers and everything backward needs is kept; without, only what the next step
+    /// needs is (less memory traffic), and [`RecurrentStack::backward`] is an error.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &mut self,
@@ -321,7 +323,7 @@ impl RecurrentStack {
                 let h0s = h0.map_or(&zeros[..], |h| &h[slot * bh..(slot + 1) * bh]);
                 let c0s = if cell_state { c0.map_or(&zeros[..], |cc| &cc[slot * bh..(slot + 1) * bh]) } else { &[][..] };
                 let dir = &mut self.dirs[slot];
-                dir.forward(&self.inputs[k], steps, batch, lengths, h0s, c0s, &mut out, width, d * hd);
+                dir.forward(&self.inputs[k], steps, batch, lengths, h0s, c0s, &mut out, width, d * hd, training);
                 let (hn, cn) = dir.final_states();
                 self.h_n[slot * bh..(slot + 1) * bh].copy_from_slice(hn);
                 if cell_state {
@@ -347,7 +349,7 @@ impl RecurrentStack {
                 *top = out;
             }
         }
-        self.last = Some((steps, batch));
+        self.last = Some((steps, batch, training));
     }
 
     /// Final hidden states of the last forward, `[L·D, B, H]`.
@@ -372,7 +374,7 @@ impl RecurrentStack {
         tbptt: Option<usize>,
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
-        let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
+        let (steps, batch) = self.last_training()?;
         check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
         check_finite("d_output", d_out)?;
         self.run_backward(Some(d_out), d_hn, d_cn, tbptt, want_dx)
@@ -391,6 +393,15 @@ impl RecurrentStack {
         self.run_backward(None, d_hn, d_cn, tbptt, want_dx)
     }
 
+    /// `(T, B)` of the last forward, which backward needs to have been a training one.
+    fn last_training(&self) -> Result<(usize, usize)> {
+        match self.last {
+            None => Err(Error::state("backward called before a forward pass")),
+            Some((_, _, false)) => Err(Error::state("backward needs a forward pass in training mode (an inference pass keeps nothing for it)")),
+            Some((steps, batch, true)) => Ok((steps, batch)),
+        }
+    }
+
     /// Backward proper; `d_out` was checked by the caller (`None`: zero).
     fn run_backward(
         &mut self,
@@ -400,7 +411,7 @@ impl RecurrentStack {
         tbptt: Option<usize>,
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
-        let (steps, batch) = self.last.ok_or_else(|| Error::state("backward called before a forward pass"))?;
+        let (steps, batch) = self.last_training()?;
         self.check_params()?;
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);

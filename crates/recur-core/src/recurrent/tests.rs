@@ -96,3 +96,37 @@ fn final_states_only_path_matches_the_full_path() {
         }
     }
 }
+
+/// An inference pass (two state slots, one step of gates) gives the same outputs and final
+/// states, bit for bit, as a training pass; backward after it is a state error.
+#[test]
+fn inference_pass_matches_the_training_pass() {
+    let cells = [
+        CellKind::Lstm { peephole: false },
+        CellKind::Lstm { peephole: true },
+        CellKind::Gru { reset_after: true },
+        CellKind::Gru { reset_after: false },
+        CellKind::Rnn { activation: Activation::Relu },
+    ];
+    for cell in cells {
+        for (steps, layer_norm) in [(5, false), (4, true)] {
+            let config = RecurrentConfig { cell, input_size: 3, hidden_size: 6, num_layers: 2, bias: true, bidirectional: true, dropout: 0.0, layer_norm };
+            let batch = 3;
+            let lengths = [steps, 2, steps - 1];
+            let mut rng = Rng::new(11);
+            let x: Vec<f32> = (0..steps * batch * 3).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let h0: Vec<f32> = (0..4 * batch * 6).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let c0 = cell.has_cell_state().then_some(&h0[..]);
+            let mut stack = RecurrentStack::new(config, "", 4).unwrap();
+            let train = stack.forward(&x, steps, batch, Some(&lengths), Some(&h0), c0, true).unwrap().to_vec();
+            let (h_train, c_train) = (stack.h_n().to_vec(), stack.c_n().to_vec());
+            let infer = stack.forward(&x, steps, batch, Some(&lengths), Some(&h0), c0, false).unwrap().to_vec();
+            let what = format!("{cell:?} T={steps} layer_norm={layer_norm}");
+            assert_eq!(train.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), infer.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{what}");
+            assert_eq!(h_train, stack.h_n(), "{what}");
+            assert_eq!(c_train, stack.c_n(), "{what}");
+            let err = stack.backward(&infer, None, None, None, false).unwrap_err();
+            assert!(matches!(err, crate::error::Error::State { .. }), "{what}: {err:?}");
+        }
+    }
+}

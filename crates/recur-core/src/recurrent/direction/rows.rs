@@ -113,6 +113,9 @@ pub(super) struct ForwardLoop<'a> {
     pub steps: usize,
     pub batch: usize,
     pub reverse: bool,
+    /// Whether every step's states, gates and caches are stored (for backward), or only the
+    /// current step's in two alternating state slots (inference).
+    pub keep: bool,
     pub valid: &'a [bool],
     pub xp: &'a [f32],
     pub b_hh: Option<&'a [f32]>,
@@ -149,14 +152,18 @@ impl ForwardLoop<'_> {
         let rec = self.rec.rows_mut(0, batch, gh, r);
         for s in 0..self.steps {
             let t = if self.reverse { self.steps - 1 - s } else { s };
-            let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
+            let (prev, new, at) = match (self.keep, self.reverse) {
+                (true, false) => (t, t + 1, t),
+                (true, true) => (t + 1, t, t),
+                (false, _) => (s % 2, (s + 1) % 2, 0),
+            };
             let h_prev: &[f32] = self.hs.rows_mut(prev, batch, hd, r);
             let h_new = self.hs.rows_mut(new, batch, hd, r);
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
             gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1);
             if let Some((gamma, beta)) = self.layer_norm {
                 let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
-                let (xhat, rstd) = (self.xhat_h.rows_mut(t, batch, gh, r), self.rstd_h.rows_mut(t, batch, g, r));
+                let (xhat, rstd) = (self.xhat_h.rows_mut(at, batch, gh, r), self.rstd_h.rows_mut(at, batch, g, r));
                 norm::forward_in_place(rec, w, gamma, beta, xhat, rstd);
             }
             if let Some(bhh) = self.b_hh {
@@ -166,15 +173,15 @@ impl ForwardLoop<'_> {
             }
             let valid = rows(self.valid, t, batch, 1, r);
             let xp = rows(self.xp, t, batch, gh, r);
-            let gates = self.gates.rows_mut(t, batch, gh, r);
+            let gates = self.gates.rows_mut(at, batch, gh, r);
             if reset_before {
-                let aux = self.aux.rows_mut(t, batch, hd, r);
+                let aux = self.aux.rows_mut(at, batch, hd, r);
                 cells::gru_reset_before_gates(n, hd, valid, xp, rec, h_prev, gates, aux);
                 // rec[:, 2H..] = (r ⊙ h_prev) · W_hnᵀ + b_hn
                 gemm_prepacked(n, 1.0, aux, hd, 1, self.packed_hn, 0.0, &mut rec[2 * hd..], gh, 1);
                 if let Some((gamma, beta)) = self.layer_norm {
                     let w = Blocks { rows: n, stride: gh, col0: 2 * hd, cols: hd, hidden: hd };
-                    let (xhat, rstd) = (self.xhat_h.rows_mut(t, batch, gh, r), self.rstd_h.rows_mut(t, batch, g, r));
+                    let (xhat, rstd) = (self.xhat_h.rows_mut(at, batch, gh, r), self.rstd_h.rows_mut(at, batch, g, r));
                     norm::forward_in_place(rec, w, gamma, beta, xhat, rstd);
                 }
                 if let Some(bhh) = self.b_hh {
@@ -190,9 +197,9 @@ impl ForwardLoop<'_> {
                     CellKind::Lstm { .. } => {
                         let c_prev: &[f32] = self.cs.rows_mut(prev, batch, hd, r);
                         let c_new = self.cs.rows_mut(new, batch, hd, r);
-                        cells::lstm_forward(step, c_prev, c_new, self.aux.rows_mut(t, batch, hd, r), self.peepholes);
+                        cells::lstm_forward(step, c_prev, c_new, self.aux.rows_mut(at, batch, hd, r), self.peepholes);
                     }
-                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, self.aux.rows_mut(t, batch, hd, r)),
+                    CellKind::Gru { .. } => cells::gru_forward_reset_after(step, self.aux.rows_mut(at, batch, hd, r)),
                 }
             }
             let (out, stride, offset) = self.out;
