@@ -26,6 +26,13 @@
 #     Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo) builds std itself:
 #     RUSTC_BOOTSTRAP=1, -Zbuild-std=std,panic_abort, linked by LLVM's wasm-ld.
 #   RECUR_WASM_TOOLCHAIN=plain|build-std forces one.
+# Size (issue: each .wasm <= 300 KB): the build-std toolchain also builds std for size and drops
+# the panic machinery, which only the std it builds itself allows (nothing reads panic messages:
+# a panic is already an abort, a wasm trap):
+#   -Zbuild-std-features=optimize_for_size   std's small sort and float-formatting variants
+#   -Zunstable-options -Cpanic=immediate-abort   a panic is `unreachable` at once: no message
+#                                               formatting, no locations (about 23 KB)
+#   The plain toolchain keeps rustup's prebuilt std (and -Cpanic=abort), so its builds are larger.
 # Front end: wasm-pack (`wasm-pack build --target web --no-pack --no-opt`, plus `--mode force` in
 # build-std mode, as its wasm32 target check cannot see a std that cargo builds itself);
 # RECUR_WASM_FRONTEND=cargo (or no wasm-pack) runs cargo build + wasm-bindgen directly instead.
@@ -49,7 +56,7 @@ variants=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     -*) die "unknown option $arg" ;;
     *) variants+=("$arg") ;;
   esac
@@ -108,6 +115,7 @@ if [[ "$TOOLCHAIN" == auto ]]; then
 fi
 CARGO_EXTRA=()   # arguments after the cargo subcommand's own
 LINK_FLAGS=""
+SIZE_FLAGS=""    # rustc flags of the build-std toolchain that shrink the .wasm (see the top)
 VARIANT_TOOLCHAIN="$TOOLCHAIN"
 # use_toolchain plain|build-std: sets up the environment of one toolchain (in a subshell per variant).
 use_toolchain() {
@@ -116,6 +124,7 @@ use_toolchain() {
     plain)
       CARGO_EXTRA=()
       LINK_FLAGS=""
+      SIZE_FLAGS=""
       say "toolchain: plain ($(rustc --version)); rustup has the $TARGET target"
       ;;
     build-std)
@@ -132,8 +141,9 @@ use_toolchain() {
       ln -sfn /usr/bin/cargo "$shim/cargo"
       ln -sfn /usr/bin/rustc "$shim/rustc"
       export PATH="$shim:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
-      CARGO_EXTRA=(-Zbuild-std=std,panic_abort)
+      CARGO_EXTRA=(-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
       LINK_FLAGS="-C linker=$wasm_ld"
+      SIZE_FLAGS="-Zunstable-options -Cpanic=immediate-abort"
       say "toolchain: build-std ($(/usr/bin/rustc --version), linker $wasm_ld)"
       ;;
     *) die "RECUR_WASM_TOOLCHAIN must be plain or build-std, not '$1'" ;;
@@ -250,6 +260,7 @@ build_variant() {
   local rustflags="${RUSTFLAGS:-}"
   [[ -n "$features" ]] && rustflags+=" -C target-feature=$features"
   [[ -n "$LINK_FLAGS" ]] && rustflags+=" $LINK_FLAGS"
+  [[ -n "$SIZE_FLAGS" ]] && rustflags+=" $SIZE_FLAGS"
   rustflags+=" $(variant_link_flags "$variant")"
   # std must be rebuilt with atomics for threads, whatever the toolchain (the prebuilt std of the
   # wasm32 target has none); panic_abort first, as projects with wasm threads build it.
@@ -257,6 +268,7 @@ build_variant() {
   local bootstrap="${RUSTC_BOOTSTRAP:-}"
   if [[ "$variant" == *threads ]]; then
     cargo_extra=(-Zbuild-std=panic_abort,std)
+    [[ "$VARIANT_TOOLCHAIN" == build-std ]] && cargo_extra+=(-Zbuild-std-features=optimize_for_size)
     bootstrap=1
   fi
   local envs=(CARGO_TARGET_DIR="$tdir" RUSTFLAGS="$rustflags")

@@ -24,6 +24,7 @@ pub mod parallel;
 pub mod param;
 pub mod recurrent;
 pub mod rng;
+mod sort;
 
 pub use error::{Error, Result};
 pub use param::Param;

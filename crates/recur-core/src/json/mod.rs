@@ -101,10 +101,10 @@ impl Value {
 
 /// The members of an object as a map has them: sorted by key, the last of repeated keys.
 pub fn map_entries(members: &[(String, Value)]) -> Vec<&(String, Value)> {
-    let mut sorted: Vec<&(String, Value)> = members.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0)); // stable: repeats stay in document order
-    let mut out: Vec<&(String, Value)> = Vec::with_capacity(sorted.len());
-    for m in sorted {
+    // Stable: repeats stay in document order, the last one wins.
+    let order = crate::sort::sorted_order(members.len(), &|a, b| (&members[a].0, a) < (&members[b].0, b));
+    let mut out: Vec<&(String, Value)> = Vec::with_capacity(members.len());
+    for m in order.into_iter().map(|i| &members[i]) {
         match out.last_mut() {
             Some(last) if last.0 == m.0 => *last = m,
             _ => out.push(m),

@@ -116,7 +116,7 @@ mod tests {
     /// and on random bit patterns of every magnitude.
     #[test]
     fn same_text_as_serde_json() {
-        let mut values: Vec<f64> = vec![0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1e-5, 1e-6, 1e-7, 1e15, 1e16, 1e17, 123456.789, 1e300, 5e-324, f64::MAX, f64::MIN_POSITIVE, 0.30000000000000004, 1e-8, 0.001, 0.999, 2.5e-5, 12345678901234567.0];
+        let mut values: Vec<f64> = vec![0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1e-5, 1e-6, 1e-7, 1e15, 1e16, 1e17, 123456.789, 1e300, 5e-324, f64::MAX, f64::MIN_POSITIVE, 0.30000000000000004, 1e-8, 0.001, 0.999, 2.5e-5, 12345678901234567.0, 681804282101041.25];
         let mut rng = Rng::new(7);
         for _ in 0..20000 {
             let bits = ((rng.next_u32() as u64) << 32) | rng.next_u32() as u64;
@@ -134,6 +134,16 @@ mod tests {
             if y.is_finite() {
                 assert_eq!(f32s(y), serde_json::to_string(&y).unwrap(), "f32 {y:e}");
             }
+        }
+        // Values with short binary fractions near the end of the precision, where a shortest
+        // form can tie between two neighbours (681804282101041.25: ...041.2 or ...041.3).
+        for _ in 0..20000 {
+            let k = 1 + rng.next_u32() % 6;
+            let m = (((rng.next_u32() as u64) << 32) | rng.next_u32() as u64) >> 11;
+            let x = m as f64 / (1u64 << k) as f64;
+            assert_eq!(f64s(x), serde_json::to_string(&x).unwrap(), "f64 {x:e}");
+            let y = (rng.next_u32() >> 8) as f32 / (1u32 << k) as f32;
+            assert_eq!(f32s(y), serde_json::to_string(&y).unwrap(), "f32 {y:e}");
         }
         for _ in 0..20000 {
             let y = f32::from_bits(rng.next_u32());

@@ -82,10 +82,10 @@ impl Model {
         }
         meta.key("rng_states").string(&rng_states_json(&self.rng_states())).close_object();
         header.push(("__metadata__".into(), meta.finish()));
-        header.sort_by(|a, b| a.0.cmp(&b.0));
+        let order = crate::sort::sorted_order(header.len(), &|a, b| (&header[a].0, a) < (&header[b].0, b));
         let mut w = Writer::new();
         w.open_object();
-        for (name, entry) in &header {
+        for (name, entry) in order.into_iter().map(|i| &header[i]) {
             w.key(name).raw(entry);
         }
         w.close_object();
@@ -255,9 +255,9 @@ fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Value>)> {
     }
     // Equal totals do not rule out two tensors on the same bytes (leaving a gap elsewhere):
     // the ranges must tile the data exactly.
-    ranges.sort_unstable();
+    let order = crate::sort::sorted_order(ranges.len(), &|a, b| ranges[a] < ranges[b]);
     let mut at = 0;
-    for &(begin, end) in &ranges {
+    for (begin, end) in order.into_iter().map(|i| ranges[i]) {
         if begin != at {
             return Err(Error::format(format!("tensor data ranges overlap or leave a gap at byte {at}")));
         }
