@@ -1,7 +1,9 @@
 //! Fused elementwise kernels of one time step, per cell type, over a whole batch.
 //!
 //! Forward kernels take the input projection `xp` (`W_ih x + b_ih`, `[B, G·H]`) and the
-//! recurrent projection `rec` (`W_hh h + b_hh`, `[B, G·H]`), and write the gates and new states
+//! recurrent projection `rec` (`W_hh h + b_hh`, `[B, G·H]`; the RNN, LSTM and reset-after GRU
+//! kernels add `b_hh` themselves when given it, as `xp + (rec + b_hh)`, the same sum as a
+//! separate pass over `rec` would make), and write the gates and new states
 //! that backward needs. Backward kernels turn the gradient of the step's output into the
 //! gradients of the two projections (`dxp`, `drec`) and the direct parts of the gradients of
 //! the previous states. Rows whose `valid` flag is false are padding: state carried, gradient
@@ -17,10 +19,20 @@ pub(crate) struct StepForward<'a> {
     pub valid: &'a [bool],
     pub xp: &'a [f32],
     pub rec: &'a [f32],
+    /// `b_hh` (`[G·H]`) when it is not in `rec` yet: the kernel adds it to `rec` first.
+    pub b_rec: Option<&'a [f32]>,
     pub h_prev: &'a [f32],
     /// Gates after their nonlinearities (RNN: the pre-activation), `[B, G·H]`.
     pub gates: &'a mut [f32],
     pub h: &'a mut [f32],
+}
+
+/// `dst[j] = x[j] + (y[j] + b[j])`, or `x[j] + y[j]` without `b`.
+fn add_pre(dst: &mut [f32], x: &[f32], y: &[f32], b: Option<&[f32]>) {
+    match b {
+        Some(b) => dst.iter_mut().zip(x).zip(y).zip(b).for_each(|(((a, x), y), b)| *a = x + (y + b)),
+        None => dst.iter_mut().zip(x).zip(y).for_each(|((a, x), y)| *a = x + y),
+    }
 }
 
 /// RNN forward: `h = act(xp + rec)`; `gates` keeps the pre-activation for the derivative.
@@ -34,9 +46,7 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
             continue;
         }
         let (a, h) = (&mut s.gates[r.clone()], &mut s.h[r.clone()]);
-        for ((a, x), rc) in a.iter_mut().zip(&s.xp[r.clone()]).zip(&s.rec[r]) {
-            *a = x + rc;
-        }
+        add_pre(a, &s.xp[r.clone()], &s.rec[r], s.b_rec);
         h.copy_from_slice(a);
         act.apply_in_place(h);
     }
@@ -68,9 +78,7 @@ pub(crate) fn lstm_forward(
             continue;
         }
         let gates = &mut s.gates[gs..gs + g4];
-        for ((a, x), r) in gates.iter_mut().zip(&s.xp[gs..gs + g4]).zip(&s.rec[gs..gs + g4]) {
-            *a = x + r;
-        }
+        add_pre(gates, &s.xp[gs..gs + g4], &s.rec[gs..gs + g4], s.b_rec);
         let cp = &c_prev[hs..hs + hd];
         let cn = &mut c[hs..hs + hd];
         let (i_f, rest) = gates.split_at_mut(2 * hd);
@@ -121,12 +129,13 @@ pub(crate) fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32])
         let gates = &mut s.gates[gs..gs + g3];
         let (xp, rec) = (&s.xp[gs..gs + g3], &s.rec[gs..gs + g3]);
         let (rz, n) = gates.split_at_mut(2 * hd);
-        for ((a, x), r) in rz.iter_mut().zip(&xp[..2 * hd]).zip(&rec[..2 * hd]) {
-            *a = x + r;
-        }
+        add_pre(rz, &xp[..2 * hd], &rec[..2 * hd], s.b_rec.map(|b| &b[..2 * hd]));
         math::sigmoid_in_place(rz);
         let rn = &mut rec_n_out[hs..hs + hd];
-        rn.copy_from_slice(&rec[2 * hd..]);
+        match s.b_rec {
+            Some(b) => rn.iter_mut().zip(&rec[2 * hd..]).zip(&b[2 * hd..]).for_each(|((v, r), b)| *v = r + b),
+            None => rn.copy_from_slice(&rec[2 * hd..]),
+        }
         for j in 0..hd {
             n[j] = xp[2 * hd + j] + rz[j] * rn[j];
         }
@@ -409,19 +418,20 @@ mod simd {
         v128_store(p as *mut v128, v)
     }
 
-    /// `dst[j] = f(x[j] + y[j])` for `j < n`: four lanes at a time, then the scalar tail.
+    /// `dst[j] = f(x[j] + (y[j] + b[j]))` for `j < n`: four lanes at a time, then the scalar
+    /// tail.
     ///
     /// # Safety
-    /// `x`, `y` valid for `n` reads and `dst` for `n` writes.
+    /// `x`, `y`, `b` valid for `n` reads and `dst` for `n` writes.
     #[inline(always)]
-    unsafe fn map_sum(n: usize, x: *const f32, y: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
+    unsafe fn map_sum(n: usize, x: *const f32, y: *const f32, b: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
         let mut j = 0;
         while j + 4 <= n {
-            st(dst.add(j), fv(f32x4_add(ld(x.add(j)), ld(y.add(j)))));
+            st(dst.add(j), fv(f32x4_add(ld(x.add(j)), f32x4_add(ld(y.add(j)), ld(b.add(j))))));
             j += 4;
         }
         while j < n {
-            *dst.add(j) = fs(*x.add(j) + *y.add(j));
+            *dst.add(j) = fs(*x.add(j) + (*y.add(j) + *b.add(j)));
             j += 1;
         }
     }
@@ -435,6 +445,19 @@ mod simd {
         let g4 = 4 * hd;
         let (b, n4) = (s.batch, hd / 4 * 4);
         assert!(s.valid.len() >= b && s.xp.len() >= b * g4 && s.rec.len() >= b * g4 && s.gates.len() >= b * g4);
+        // One loop for both cases (a second copy of the inlined nonlinearities measured slower):
+        // without b_hh, -0.0, as `y + -0.0` is `y` bit for bit (y = +0.0 and -0.0 included).
+        // Only models without bias pay this small allocation per step.
+        let no_bias;
+        let bias = match s.b_rec {
+            Some(bias) => bias,
+            None => {
+                no_bias = vec![-0.0f32; g4];
+                &no_bias[..]
+            }
+        };
+        assert!(bias.len() >= g4);
+        let bias = bias.as_ptr();
         assert!(s.h_prev.len() >= b * hd && s.h.len() >= b * hd && c_prev.len() >= b * hd && c.len() >= b * hd && tanh_c.len() >= b * hd);
         for r in 0..b {
             let (hs, gs) = (r * hd, r * g4);
@@ -449,9 +472,9 @@ mod simd {
             unsafe {
                 let (xp, rec, ga) = (s.xp.as_ptr().add(gs), s.rec.as_ptr().add(gs), s.gates.as_mut_ptr().add(gs));
                 // Gates: i and f (contiguous), g, o.
-                map_sum(2 * hd, xp, rec, ga, x4::sigmoid, math::sigmoid);
-                map_sum(hd, xp.add(2 * hd), rec.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
-                map_sum(hd, xp.add(3 * hd), rec.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
+                map_sum(2 * hd, xp, rec, bias, ga, x4::sigmoid, math::sigmoid);
+                map_sum(hd, xp.add(2 * hd), rec.add(2 * hd), bias.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
+                map_sum(hd, xp.add(3 * hd), rec.add(3 * hd), bias.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
                 let ga = ga as *const f32;
                 let (cp, cn, tc, h) =
                     (c_prev.as_ptr().add(hs), c.as_mut_ptr().add(hs), tanh_c.as_mut_ptr().add(hs), s.h.as_mut_ptr().add(hs));

@@ -159,14 +159,16 @@ impl ForwardLoop<'_> {
             };
             let h_prev: &[f32] = self.hs.rows_mut(prev, batch, hd, r);
             let h_new = self.hs.rows_mut(new, batch, hd, r);
-            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ + b_hh
+            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ (+ b_hh, below or in the cell)
             gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1);
             if let Some((gamma, beta)) = self.layer_norm {
                 let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
                 let (xhat, rstd) = (self.xhat_h.rows_mut(at, batch, gh, r), self.rstd_h.rows_mut(at, batch, g, r));
                 norm::forward_in_place(rec, w, gamma, beta, xhat, rstd);
             }
-            if let Some(bhh) = self.b_hh {
+            // The cell kernels add b_hh themselves (in the same order); reset-before GRUs here.
+            let b_rec = if reset_before { None } else { self.b_hh };
+            if let (Some(bhh), true) = (self.b_hh, reset_before) {
                 for row in rec.chunks_exact_mut(gh) {
                     row[..rec_cols].iter_mut().zip(bhh).for_each(|(v, b)| *v += b);
                 }
@@ -189,9 +191,9 @@ impl ForwardLoop<'_> {
                         row[2 * hd..].iter_mut().zip(&bhh[2 * hd..]).for_each(|(v, b)| *v += b);
                     }
                 }
-                cells::gru_reset_before_output(StepForward { batch: n, hidden: hd, valid, xp, rec, h_prev, gates, h: h_new });
+                cells::gru_reset_before_output(StepForward { batch: n, hidden: hd, valid, xp, rec, b_rec: None, h_prev, gates, h: h_new });
             } else {
-                let step = StepForward { batch: n, hidden: hd, valid, xp, rec, h_prev, gates, h: h_new };
+                let step = StepForward { batch: n, hidden: hd, valid, xp, rec, b_rec, h_prev, gates, h: h_new };
                 match self.cell {
                     CellKind::Rnn { activation } => cells::rnn_forward(step, activation),
                     CellKind::Lstm { .. } => {
