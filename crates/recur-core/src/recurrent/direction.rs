@@ -473,11 +473,22 @@ impl Direction {
             }
             _ => gemm_tn(gh, hd, tb, drec_all, h_prevs, 1.0, &mut self.w_hh.grad),
         }
+        let add_rows = |grad: &mut [f32], rows: &[f32]| rows.chunks_exact(gh).for_each(|row| grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+        // Without a kept `drec` both biases get the same sum of the same rows: when their
+        // gradients also start equal (after zero_grad), b_ih's result is b_hh's, bit for bit.
+        let mut b_hh_start = None;
         if let (Some(b), None) = (&mut self.b_hh, &self.layer_norm) {
-            drec_all.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+            if !keeps_drec {
+                b_hh_start = Some(b.grad.clone());
+            }
+            add_rows(&mut b.grad, drec_all);
         }
         if let Some(b) = &mut self.b_ih {
-            ws.xp.chunks_exact(gh).for_each(|row| b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
+            let same_start = |start: &Vec<f32>| start.iter().zip(&b.grad).all(|(x, y)| x.to_bits() == y.to_bits());
+            match (&self.b_hh, b_hh_start) {
+                (Some(bh), Some(start)) if same_start(&start) => b.grad.copy_from_slice(&bh.grad),
+                _ => add_rows(&mut b.grad, &ws.xp),
+            }
         }
         if let Some(ln) = &mut self.layer_norm {
             let [gw, gb, _, _] = ln;
