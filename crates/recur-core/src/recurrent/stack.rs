@@ -234,11 +234,10 @@ impl RecurrentStack {
         c0: Option<&[f32]>,
         training: bool,
     ) -> Result<&[f32]> {
-        self.validate_forward(x, steps, batch, lengths, h0, c0)?;
         let mut out = std::mem::take(&mut self.output);
-        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw, Some(&mut out));
+        let done = self.forward_into(x, steps, batch, lengths, h0, c0, training, Some(&mut out));
         self.output = out;
-        Ok(&self.output)
+        done.map(|()| self.output.as_slice())
     }
 
     /// [`RecurrentStack::forward`] that writes the last layer's output (`[T, B, D·H]`) into

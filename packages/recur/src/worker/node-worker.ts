@@ -4,25 +4,19 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
 import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
-import { markTransfer, serveRpc } from './rpc.js';
+import { serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-import './transfer-handlers.js';
-
-/** Releases a comlink proxy the client sent (closes its port). */
-function releaseCallback(callback: unknown): void {
-  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
-  if (typeof release === 'function') release.call(callback);
-}
+import { releaseCallback, transferOnBoth } from './transfer-handlers.js';
 
 if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
 const port = parentPort;
 const service = new RecurService({
   source: nodeSource,
-  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  transfer: transferOnBoth,
   release: releaseCallback,
   spawnHelper: spawnNodeHelper,
   helperOnPort: nodeHelperOnPort,

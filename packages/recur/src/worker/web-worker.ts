@@ -3,22 +3,16 @@
  * lean channel of `rpc.ts`.
  * @module
  */
-import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
 import { webSource } from '../loader/sources.js';
 import { spawnWebHelper, webDefaultThreads } from './helpers-web.js';
-import { markTransfer, serveRpc } from './rpc.js';
+import { serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-import './transfer-handlers.js';
-
-/** Releases a comlink proxy the client sent (closes its port). */
-function releaseCallback(callback: unknown): void {
-  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
-  if (typeof release === 'function') release.call(callback);
-}
+import { releaseCallback, transferOnBoth } from './transfer-handlers.js';
 
 const service = new RecurService({
   source: webSource,
-  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  transfer: transferOnBoth,
   release: releaseCallback,
   spawnHelper: spawnWebHelper,
   defaultThreads: webDefaultThreads,
