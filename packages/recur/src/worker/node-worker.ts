@@ -4,19 +4,25 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { expose } from 'comlink/dist/esm/comlink.mjs';
+import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
 import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
-import { serveRpc } from './rpc.js';
+import { markTransfer, serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-import { releaseCallback, transferOnBoth } from './transfer-handlers.js';
+import './transfer-handlers.js';
+
+/** Releases a comlink proxy the client sent (closes its port). */
+function releaseCallback(callback: unknown): void {
+  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
+  if (typeof release === 'function') release.call(callback);
+}
 
 if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
 const port = parentPort;
 const service = new RecurService({
   source: nodeSource,
-  transfer: transferOnBoth,
+  transfer: (value, list) => markTransfer(transfer(value, list), list),
   release: releaseCallback,
   spawnHelper: spawnNodeHelper,
   helperOnPort: nodeHelperOnPort,

@@ -5,9 +5,8 @@
  * both sides (the client bridge and the worker entries).
  * @module
  */
-import { releaseProxy, transfer, transferHandlers, type TransferHandler } from 'comlink/dist/esm/comlink.mjs';
+import { transferHandlers, type TransferHandler } from 'comlink/dist/esm/comlink.mjs';
 import { RecurError, deserializeError, serializeError, type SerializedError } from '../errors.js';
-import { markTransfer } from './rpc.js';
 
 const builtinThrow = transferHandlers.get('throw');
 
@@ -33,14 +32,3 @@ transferHandlers.set('recur-error', {
 
 /** True once the handlers are installed (they are, on import). */
 export const errorHandlersInstalled = true;
-
-/** Releases a comlink proxy the client sent (closes its port). Shared by both worker scripts. */
-export function releaseCallback(callback: unknown): void {
-  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
-  if (typeof release === 'function') release.call(callback);
-}
-
-/** Marks `list` for transfer on both channels a worker serves: comlink's and `rpc.ts`'s. */
-export function transferOnBoth<T>(value: T, list: Transferable[]): T {
-  return markTransfer(transfer(value, list), list);
-}

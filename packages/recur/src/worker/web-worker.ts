@@ -3,16 +3,22 @@
  * lean channel of `rpc.ts`.
  * @module
  */
-import { expose } from 'comlink/dist/esm/comlink.mjs';
+import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
 import { webSource } from '../loader/sources.js';
 import { spawnWebHelper, webDefaultThreads } from './helpers-web.js';
-import { serveRpc } from './rpc.js';
+import { markTransfer, serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-import { releaseCallback, transferOnBoth } from './transfer-handlers.js';
+import './transfer-handlers.js';
+
+/** Releases a comlink proxy the client sent (closes its port). */
+function releaseCallback(callback: unknown): void {
+  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
+  if (typeof release === 'function') release.call(callback);
+}
 
 const service = new RecurService({
   source: webSource,
-  transfer: transferOnBoth,
+  transfer: (value, list) => markTransfer(transfer(value, list), list),
   release: releaseCallback,
   spawnHelper: spawnWebHelper,
   defaultThreads: webDefaultThreads,
