@@ -51,6 +51,36 @@ it('predict and fit through the Worker leave the caller\'s arrays intact; errors
   }
 });
 
+it('errors of calls with callbacks (comlink, not the lean channel) keep their class and code: an aborted fit, a refused option', async () => {
+  const recur = createRecur();
+  try {
+    const model = await recur.createModel({ inputSize: 2, layers: [{ type: 'lstm', hiddenSize: 4, returnSequences: false }, { type: 'dense', units: 1 }], seed: 3 });
+    const x = { data: Float32Array.from({ length: 8 * 5 * 2 }, (_, i) => Math.cos(i)), shape: [8, 5, 2] };
+    const y = { data: Float32Array.from({ length: 8 }, (_, i) => i / 8), shape: [8, 1] };
+    const controller = new AbortController();
+    let epochs = 0;
+    const aborted = await model
+      .fit(x, y, {
+        epochs: 1000,
+        batchSize: 2,
+        signal: controller.signal,
+        onEpochEnd: () => {
+          epochs++;
+          if (epochs === 2) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(AbortError);
+    expect((aborted as AbortError).code).toBe('ERR_ABORTED');
+    expect(epochs).toBeLessThan(1000);
+    const refused = await model.fit(x, y, { optimizer: { type: 'sgd', lr: 0.1, nesterov: true }, onEpochEnd: () => {} }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RecurError);
+    expect((refused as RecurError).code).toMatch(/^ERR_(RANGE|UNSUPPORTED)$/);
+  } finally {
+    await recur.dispose();
+  }
+});
+
 it('the page keeps ticking (longest timer gap < 100 ms) during a 1.5 s call in the Worker, and abort works', async () => {
   const recur = createRecur({ wasm: { simd: false } });
   try {
