@@ -12,17 +12,7 @@ import {
   type ModelConfig,
   type Recur,
 } from '../../dist/entrypoints/node.js';
-
-async function rejection(p: Promise<unknown>): Promise<RecurError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RecurError);
-  return e as RecurError;
-}
+import { rejection } from './rejection.js';
 
 /** Max |AᵀA − g²I| over the columns (or AAᵀ over the rows) of a row-major [rows, cols] block. */
 function orthoError(a: Float32Array, rows: number, cols: number, byCols: boolean, gain = 1): number {

@@ -18,6 +18,7 @@ import {
   type ModelConfig,
   type Recur,
 } from '../../dist/entrypoints/node.js';
+import { rejection } from './rejection.js';
 // @ts-expect-error plain JS module shared with the Deno and Chromium tests
 import { FIT_CONFIG, fitData, runFitCase } from '../shared/fit-case.mjs';
 
@@ -55,17 +56,6 @@ function expectBitwiseEqual(a: Map<string, Float32Array>, b: Map<string, Float32
     const vb = b.get(name)!;
     expect(new Uint32Array(va.buffer, va.byteOffset, va.length), name).toEqual(new Uint32Array(vb.buffer, vb.byteOffset, vb.length));
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<RecurError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RecurError);
-  return e as RecurError;
 }
 
 describe('model API (worker)', () => {
