@@ -10,6 +10,8 @@ import { nodeSource } from '../loader/source-node.js';
 import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
 import { markTransfer, serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
+// A bare import for its side effect (comlink's error handlers): importing names from it instead let
+// the production browser bundle drop the registration (package "sideEffects": false).
 import './transfer-handlers.js';
 
 /** Releases a comlink proxy the client sent (closes its port). */
