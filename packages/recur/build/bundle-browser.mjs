@@ -26,8 +26,8 @@ const result = await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  // The package says `"sideEffects": false` for bundlers that tree-shake it; inside the package
-  // the side-effect imports (comlink's transfer handlers) must stay.
+  // These bundles are self-contained: every side-effect import (comlink's transfer handlers) must
+  // stay, whatever package.json's "sideEffects" tells bundlers that tree-shake the package.
   ignoreAnnotations: true,
   sourcemap: 'linked',
   legalComments: 'inline',

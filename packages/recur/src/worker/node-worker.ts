@@ -4,27 +4,22 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
+import { releaseCallback, transferOnBoth } from './callbacks.js';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeSource } from '../loader/source-node.js';
 import { nodeDefaultThreads, nodeHelperOnPort, spawnNodeHelper } from './helpers-node.js';
-import { markTransfer, serveRpc } from './rpc.js';
+import { serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-// A bare import for its side effect (comlink's error handlers): importing names from it instead let
-// the production browser bundle drop the registration (package "sideEffects": false).
+// Imported for its side effect: registers comlink's error handlers (listed under "sideEffects" in
+// package.json, so that bundlers keep it).
 import './transfer-handlers.js';
-
-/** Releases a comlink proxy the client sent (closes its port). */
-function releaseCallback(callback: unknown): void {
-  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
-  if (typeof release === 'function') release.call(callback);
-}
 
 if (parentPort === null) throw new Error('recur: node-worker.js must run inside a worker thread');
 const port = parentPort;
 const service = new RecurService({
   source: nodeSource,
-  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  transfer: transferOnBoth,
   release: releaseCallback,
   spawnHelper: spawnNodeHelper,
   helperOnPort: nodeHelperOnPort,

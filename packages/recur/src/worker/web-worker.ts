@@ -3,24 +3,19 @@
  * lean channel of `rpc.ts`.
  * @module
  */
-import { expose, releaseProxy, transfer } from 'comlink/dist/esm/comlink.mjs';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
+import { releaseCallback, transferOnBoth } from './callbacks.js';
 import { webSource } from '../loader/sources.js';
 import { spawnWebHelper, webDefaultThreads } from './helpers-web.js';
-import { markTransfer, serveRpc } from './rpc.js';
+import { serveRpc } from './rpc.js';
 import { RecurService } from './service.js';
-// A bare import for its side effect (comlink's error handlers): importing names from it instead let
-// the production browser bundle drop the registration (package "sideEffects": false).
+// Imported for its side effect: registers comlink's error handlers (listed under "sideEffects" in
+// package.json, so that bundlers keep it).
 import './transfer-handlers.js';
-
-/** Releases a comlink proxy the client sent (closes its port). */
-function releaseCallback(callback: unknown): void {
-  const release = (callback as { [releaseProxy]?: () => void } | null)?.[releaseProxy];
-  if (typeof release === 'function') release.call(callback);
-}
 
 const service = new RecurService({
   source: webSource,
-  transfer: (value, list) => markTransfer(transfer(value, list), list),
+  transfer: transferOnBoth,
   release: releaseCallback,
   spawnHelper: spawnWebHelper,
   defaultThreads: webDefaultThreads,

@@ -1,5 +1,5 @@
 // The package as users get it: the exports map, its files, and `import 'recur'` under Node.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { WASM_VARIANTS } from '../../src/env.js';
@@ -33,5 +33,32 @@ it("Node resolves `import 'recur'` to the node entry point (a worker_threads run
     expect(info.mode).toBe('worker');
   } finally {
     await recur.dispose();
+  }
+});
+
+it('"sideEffects" lists every module the sources import for its side effect (bundlers drop the rest)', () => {
+  // `import './x.js'` without bindings marks a module that does its work on import (registering
+  // comlink's transfer handlers). A tree-shaking bundler drops its top-level statements unless
+  // package.json lists it, in dist/ (what bundlers read) and src/.
+  const bare = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(`${dir}${e.name}/`);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const text = readFileSync(`${dir}${e.name}`, 'utf8');
+        for (const m of text.matchAll(/^import\s+'(\.[^']+)\.js';/gm)) {
+          bare.add(new URL(`${m[1]}.ts`, `file://${dir}`).pathname.slice(`${pkgDir}src/`.length));
+        }
+      }
+    }
+  };
+  walk(`${pkgDir}src/`);
+  expect(bare.size).toBeGreaterThan(0);
+  expect(Array.isArray(pkg.sideEffects), 'sideEffects is a list').toBe(true);
+  for (const mod of bare) {
+    expect(pkg.sideEffects, mod).toContain(`./src/${mod}`);
+    const built = `./dist/${mod.replace(/\.ts$/, '.js')}`;
+    expect(pkg.sideEffects, mod).toContain(built);
+    expect(existsSync(`${pkgDir}${built}`), built).toBe(true);
   }
 });
