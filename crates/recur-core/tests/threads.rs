@@ -8,7 +8,7 @@
 
 use recur_core::kernels::{gemm, gemm_prepacked, PackedB};
 use recur_core::loss::{LossKind, LossTarget};
-use recur_core::model::{Input, Model, TrainOptions};
+use recur_core::model::{ForwardOptions, Input, Model, TrainOptions};
 use recur_core::parallel;
 use recur_core::rng::Rng;
 use serde_json::{json, Value};
@@ -78,6 +78,21 @@ fn train_with(
     (losses, state)
 }
 
+/// Inference outputs (`training: false`) of a fresh model, then the same forward in training
+/// mode, bit for bit: inference projects the input step by step inside the time loop (or all at
+/// once with the prepacked kernel), training with one whole-sequence GEMM, for the same bits.
+fn infer(config: &Value, steps: usize, batch: usize, inp: usize, lengths: Option<&[usize]>) -> (Vec<u32>, Vec<u32>) {
+    let mut m = Model::from_json(&config.to_string()).unwrap();
+    let mut rng = Rng::new(98);
+    let x = rand_vec(&mut rng, steps * batch * inp);
+    let mut run = |training: bool| {
+        let opts = ForwardOptions { lengths, initial: &[], training, stateful: false };
+        bits(m.forward(Input::Features(&x), steps, batch, opts).unwrap().0)
+    };
+    let inference = run(false);
+    (inference, run(true))
+}
+
 #[test]
 fn every_thread_count_gives_the_same_bits() {
     // Before any pool: one thread, nothing split.
@@ -141,7 +156,14 @@ fn every_thread_count_gives_the_same_bits() {
         for (c, seq) in &split_configs {
             t.push(train_with(c, 9, 26, 6, 2, *seq, Some(&lengths), Some(4)));
         }
-        (g, t)
+        let mut f: Vec<_> = configs.iter().map(|(c, st, b, i, _, _)| infer(c, *st, *b, *i, None)).collect();
+        for (c, _) in &split_configs {
+            f.push(infer(c, 9, 26, 6, Some(&lengths)));
+        }
+        for (i, (inference, training)) in f.iter().enumerate() {
+            assert!(inference == training, "model {i}, {threads} threads: inference and training forward differ");
+        }
+        (g, t, f)
     };
 
     let before = parallel::stats();
@@ -159,6 +181,9 @@ fn every_thread_count_gives_the_same_bits() {
         for (i, (a, b)) in one.1.iter().zip(&many.1).enumerate() {
             assert_eq!(a.0.iter().map(|l| l.to_bits()).collect::<Vec<_>>(), b.0.iter().map(|l| l.to_bits()).collect::<Vec<_>>(), "model {i}: losses");
             assert!(a.1 == b.1, "model {i}: weights after 3 steps differ with {threads} threads");
+        }
+        for (i, (a, b)) in one.2.iter().zip(&many.2).enumerate() {
+            assert!(a == b, "model {i}: inference outputs differ with {threads} threads");
         }
     }
 }

@@ -5,8 +5,8 @@ mod rows;
 
 use super::norm::{self, Blocks};
 use super::CellKind;
-use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_tn, PackedB};
-use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, Shared};
+use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_prepacked, gemm_tn, PackedB};
+use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared};
 use crate::error::Result;
 use crate::init::RecurrentInit;
 use crate::param::Param;
@@ -68,6 +68,8 @@ struct Workspace {
     /// step multiplies by `h`; transposed in forward), and `W_hn` alone for reset-before GRUs.
     packed_hh: PackedB,
     packed_hn: PackedB,
+    /// `W_ihᵀ` packed for the inference pass, which projects the input step by step.
+    packed_ih: PackedB,
 }
 
 /// Sizes `buf` to `len` elements without clearing it, for buffers that are written before they
@@ -271,8 +273,16 @@ impl Direction {
         let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
         // Per-step buffers hold every step when kept, else the current one.
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
+        let tasks = rows::row_tasks(steps, batch, gh, hd, !keep);
+        // Inference without layer norm projects the input inside the time loop, step by step
+        // for each task's rows (`InputSteps`): one fork/join per pass instead of two, the
+        // projection of a step still in cache when its cell reads it, and one step of `xp`.
+        // Not when one task runs the loop on a pool: the per-step product would then be split
+        // (and joined) at every step; the whole-sequence product below is split once. Both
+        // use the prepacked kernel, so the bits are the same either way.
+        let by_step = !keep && self.layer_norm.is_none() && (tasks > 1 || crate::parallel::threads() == 1);
         let ws = &mut self.ws;
-        fit(&mut ws.xp, steps * bg);
+        fit(&mut ws.xp, if by_step { bg } else { steps * bg });
         fit(&mut ws.hs, slots * bh);
         fit(&mut ws.gates, kept_steps * bg);
         fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
@@ -287,9 +297,17 @@ impl Direction {
             ws.valid.extend((0..batch).map(|b| lengths.is_none_or(|l| t < l[b])));
         }
 
-        // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih.
-        gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
+        // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih (for inference
+        // with the prepacked kernel, as the time loop does it step by step, for the same bits).
         let g = self.cell.gates();
+        if !keep && self.layer_norm.is_none() {
+            ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
+            if !by_step {
+                gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
+            }
+        } else {
+            gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
+        }
         if let Some(ln) = &self.layer_norm {
             fit(&mut ws.xhat_x, steps * bg);
             fit(&mut ws.rstd_x, steps * batch * g);
@@ -298,7 +316,7 @@ impl Direction {
             let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
             norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
         }
-        if let Some(b) = &self.b_ih {
+        if let (Some(b), false) = (&self.b_ih, by_step) {
             ws.xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(&b.value).for_each(|(v, b)| *v += b));
         }
 
@@ -319,7 +337,13 @@ impl Direction {
             reverse: self.reverse,
             keep,
             valid: &ws.valid,
-            xp: &ws.xp,
+            xp: Shared::new(&mut ws.xp),
+            input: by_step.then(|| InputSteps {
+                x,
+                input_size: inp,
+                packed_ih: &ws.packed_ih,
+                b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()),
+            }),
             b_hh: self.b_hh.as_ref().map(|p| p.value.as_slice()),
             layer_norm: self.layer_norm.as_ref().map(|ln| (&ln[2].value[..], &ln[3].value[..])),
             peepholes: self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..])),
@@ -334,7 +358,6 @@ impl Direction {
             rstd_h: Shared::new(&mut ws.rstd_h),
             out: (Shared::new(out), out_stride, out_offset),
         };
-        let tasks = rows::row_tasks(steps, batch, gh, hd);
         // SAFETY: the row ranges of a split are disjoint, and every buffer was sized above for
         // `steps × batch` (the layer-norm caches only with layer norm, the only case that reads
         // them; `out` by the caller, for every row it gets written).
@@ -445,7 +468,7 @@ impl Direction {
         if cross.any() {
             unsafe { time_loop.run(0, batch, cross) };
         } else {
-            let tasks = rows::row_tasks(steps, batch, gh, hd);
+            let tasks = rows::row_tasks(steps, batch, gh, hd, false);
             rows::for_row_ranges(batch, tasks, &|b0, b1| unsafe { time_loop.run(b0, b1, CrossRowGrads::default()) });
         }
         let ws = &mut self.ws;

@@ -28,19 +28,31 @@ const MIN_ROWS: usize = 8;
 /// the time loop is split by rows: one pool wake-up and join (a few µs) per pass.
 const MIN_WORK: usize = 1 << 18;
 
+/// Row ranges per thread of a split inference time loop below [`FINE_WORK`]: tasks are claimed as
+/// threads come free, so a helper that wakes late (a sleeping thread takes tens of µs to wake,
+/// a sizeable share of such a loop) or loses its core for a while leaves its share to the others.
+const TASKS_PER_THREAD: usize = 4;
+
+/// Recurrent multiply-adds of a sequence (`T·B·G·H·H`) from which a split time loop gets one
+/// row range per thread: thinner per-step products would read the recurrent weights (then
+/// larger than the cache) once per task at every step.
+const FINE_WORK: usize = 1 << 24;
+
 /// Rows of the GEMM kernel's register tile: row ranges start at multiples of it, so every task's
 /// products are made of whole tiles but the last.
 const ROW_ALIGN: usize = 4;
 
 /// Number of row ranges to split a time loop of `steps × batch` rows and `gh × hd` recurrent
-/// weights into: 1 (no split) without a pool, for small batches or little work.
-pub(super) fn row_tasks(steps: usize, batch: usize, gh: usize, hd: usize) -> usize {
+/// weights into: 1 (no split) without a pool, for small batches or little work. `fine`: up to
+/// [`TASKS_PER_THREAD`] ranges per thread for little work (the inference pass).
+pub(super) fn row_tasks(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool) -> usize {
     let threads = parallel::threads();
     let work = steps.saturating_mul(batch).saturating_mul(gh).saturating_mul(hd);
     if threads < 2 || work < MIN_WORK {
         return 1;
     }
-    threads.min(batch / MIN_ROWS).max(1)
+    let per_thread = if fine && work < FINE_WORK { TASKS_PER_THREAD } else { 1 };
+    (threads * per_thread).min(batch / MIN_ROWS).max(1)
 }
 
 /// Rows `b0..b1` of task `i` of `tasks` over `batch` rows (tile-aligned starts).
@@ -106,6 +118,17 @@ fn rows<T>(buf: &[T], t: usize, batch: usize, width: usize, (b0, b1): (usize, us
     &buf[(t * batch + b0) * width..(t * batch + b1) * width]
 }
 
+/// The input of an inference pass that the time loop projects itself, step by step:
+/// `xp[t] = x[t] · W_ihᵀ + b_ih` for the task's rows, into a one-step `xp`.
+pub(super) struct InputSteps<'a> {
+    /// `[T, B, input_size]`, time-major.
+    pub x: &'a [f32],
+    pub input_size: usize,
+    /// `W_ihᵀ`, `input_size × G·H`.
+    pub packed_ih: &'a PackedB,
+    pub b_ih: Option<&'a [f32]>,
+}
+
 /// What the forward time loop reads and writes (see `Workspace` in `direction.rs`).
 pub(super) struct ForwardLoop<'a> {
     pub cell: CellKind,
@@ -117,7 +140,10 @@ pub(super) struct ForwardLoop<'a> {
     /// current step's in two alternating state slots (inference).
     pub keep: bool,
     pub valid: &'a [bool],
-    pub xp: &'a [f32],
+    /// The input projection with `b_ih`: `[T, B, G·H]`, or one step `[B, G·H]` that the loop
+    /// fills from `input`.
+    pub xp: Shared<f32>,
+    pub input: Option<InputSteps<'a>>,
     pub b_hh: Option<&'a [f32]>,
     /// `(γ, β)` of the recurrent projection's layer norm.
     pub layer_norm: Option<(&'a [f32], &'a [f32])>,
@@ -174,7 +200,18 @@ impl ForwardLoop<'_> {
                 }
             }
             let valid = rows(self.valid, t, batch, 1, r);
-            let xp = rows(self.xp, t, batch, gh, r);
+            let xp: &[f32] = match &self.input {
+                Some(p) => {
+                    let xp = self.xp.rows_mut(0, batch, gh, r);
+                    let x = rows(p.x, t, batch, p.input_size, r);
+                    gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
+                    if let Some(b) = p.b_ih {
+                        xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b));
+                    }
+                    xp
+                }
+                None => self.xp.rows_mut(t, batch, gh, r),
+            };
             let gates = self.gates.rows_mut(at, batch, gh, r);
             if reset_before {
                 let aux = self.aux.rows_mut(at, batch, hd, r);
