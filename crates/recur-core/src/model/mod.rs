@@ -14,7 +14,7 @@ pub use config::{
     BatchNormConfig, DenseConfig, DropoutConfig, EmbeddingConfig, LayerConfig, ModelConfig, RecurrentLayerConfig,
 };
 pub use format::{load_model, SAVE_FORMAT_VERSION};
-pub use train::{StepReport, TrainOptions};
+pub use train::{StepDetails, StepReport, TrainOptions};
 
 use crate::error::{check_len, Error, Result};
 use crate::optim::Optimizer;

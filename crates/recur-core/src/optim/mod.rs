@@ -154,7 +154,7 @@ impl Optimizer {
 
     /// Checks `params` against the state (or, before the first step, for consistency) without
     /// changing anything: lengths, shapes, names, and finite gradients.
-    fn check_params(&self, params: &[&mut Param]) -> Result<()> {
+    fn check_params(&self, params: &[&mut Param], check_grads: bool) -> Result<()> {
         for (i, p) in params.iter().enumerate() {
             let what = format!("param {} ({})", i, p.name);
             let n = crate::error::checked_numel(&what, &p.shape)?;
@@ -163,6 +163,9 @@ impl Optimizer {
             }
             if p.grad.len() != n {
                 return Err(Error::shape(format!("{what}.grad"), &p.shape, [p.grad.len()]));
+            }
+            if !check_grads {
+                continue;
             }
             if let Some(index) = p.grad.iter().position(|g| !g.is_finite()) {
                 return Err(Error::NonFinite { what: format!("grad of {}", p.name), index });
@@ -207,7 +210,21 @@ impl Optimizer {
     /// step, the same number of parameters with the same names and shapes in the same order.
     /// Allocates only on the first step (the state).
     pub fn step(&mut self, params: &mut [&mut Param]) -> Result<()> {
-        self.check_params(params)?;
+        self.check_params(params, true)?;
+        self.apply(params);
+        Ok(())
+    }
+
+    /// [`Optimizer::step`] for gradients the caller has just checked to be finite (a training
+    /// step's own pass over them): everything else is still checked.
+    pub(crate) fn step_finite_grads(&mut self, params: &mut [&mut Param]) -> Result<()> {
+        self.check_params(params, false)?;
+        self.apply(params);
+        Ok(())
+    }
+
+    /// The update of checked parameters.
+    fn apply(&mut self, params: &mut [&mut Param]) {
         if self.slots.is_empty() {
             let names = self.config.buffer_names();
             self.slots = params
@@ -248,7 +265,6 @@ impl Optimizer {
                 OptimizerConfig::Rmsprop(c) => c.update(value, grad, &mut slot.bufs),
             }
         }
-        Ok(())
     }
 
     /// The state as named tensors `(name, shape, data)`, per parameter in order: first
