@@ -3,6 +3,8 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::{Error, Result};
+use crate::parallel;
+use std::sync::Mutex;
 
 /// Hyperparameters of [`torch.optim.Adam`](https://pytorch.org/docs/stable/generated/torch.optim.Adam.html),
 /// with PyTorch's names and defaults.
@@ -92,24 +94,45 @@ impl AdamStep {
         let (m, rest) = bufs.split_at_mut(1);
         let (v, vmax) = rest.split_at_mut(1);
         let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[0][..n], &mut v[0][..n]);
-        // One loop per variant, without branches inside, so that it vectorizes (f64x2 in wasm).
-        match (self.decoupled != 0.0, self.amsgrad) {
-            (false, false) => k.run::<false>(p, g, m, v),
-            (true, false) => k.run::<true>(p, g, m, v),
-            (decoupled, true) => {
-                let vmax = &mut vmax[0][..n];
-                for i in 0..n {
-                    let (pv, mv, vv) = k.moments(decoupled, p[i], g[i], m[i], v[i]);
-                    m[i] = mv as f32;
-                    v[i] = vv as f32;
-                    let mx = (vmax[i] as f64).max(vv);
-                    vmax[i] = mx as f32;
-                    p[i] = k.apply(pv, mv, mx);
-                }
-            }
+        let vmax = if self.amsgrad { Some(&mut vmax[0][..n]) } else { None };
+        let decoupled = self.decoupled != 0.0;
+        let tasks = parallel::threads().min(n / SPLIT_MIN);
+        if tasks <= 1 {
+            k.range(decoupled, p, g, m, v, vmax);
+            return;
         }
+        // Each element's update is independent of the others: any split gives the same bits.
+        let chunk = n.div_ceil(tasks);
+        let mut parts = Vec::with_capacity(tasks);
+        let (mut p, mut g, mut m, mut v, mut vmax) = (p, g, m, v, vmax);
+        while !p.is_empty() {
+            let c = chunk.min(p.len());
+            let (p0, p1) = p.split_at_mut(c);
+            let (g0, g1) = g.split_at(c);
+            let (m0, m1) = m.split_at_mut(c);
+            let (v0, v1) = v.split_at_mut(c);
+            let (x0, x1) = match vmax {
+                Some(x) => {
+                    let (x0, x1) = x.split_at_mut(c);
+                    (Some(x0), Some(x1))
+                }
+                None => (None, None),
+            };
+            parts.push(Mutex::new(Some((p0, g0, m0, v0, x0))));
+            (p, g, m, v, vmax) = (p1, g1, m1, v1, x1);
+        }
+        parallel::run(parts.len(), &|i| {
+            let part = parts[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some((p, g, m, v, vmax)) = part {
+                k.range(decoupled, p, g, m, v, vmax);
+            }
+        });
     }
 }
+
+/// Parameters with at least this many elements per thread have their update split over the
+/// pool (a job costs a few microseconds; an element's update a few nanoseconds).
+const SPLIT_MIN: usize = 16 * 1024;
 
 /// The per-step constants of an update.
 struct Coeffs {
@@ -142,6 +165,25 @@ impl Coeffs {
     fn apply(&self, pv: f64, mv: f64, second: f64) -> f32 {
         let denom = second.sqrt() / self.bc2_sqrt + self.eps;
         (pv - self.step_size * mv / denom) as f32
+    }
+
+    /// The update of a range of elements: `vmax` is AMSGrad's running maximum.
+    fn range(&self, decoupled: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax: Option<&mut [f32]>) {
+        // One loop per variant, without branches inside, so that it vectorizes (f64x2 in wasm).
+        match (decoupled, vmax) {
+            (false, None) => self.run::<false>(p, g, m, v),
+            (true, None) => self.run::<true>(p, g, m, v),
+            (decoupled, Some(vmax)) => {
+                for i in 0..p.len() {
+                    let (pv, mv, vv) = self.moments(decoupled, p[i], g[i], m[i], v[i]);
+                    m[i] = mv as f32;
+                    v[i] = vv as f32;
+                    let mx = (vmax[i] as f64).max(vv);
+                    vmax[i] = mx as f32;
+                    p[i] = self.apply(pv, mv, mx);
+                }
+            }
+        }
     }
 
     /// The update without AMSGrad.
