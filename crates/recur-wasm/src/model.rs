@@ -280,7 +280,9 @@ impl WasmModel {
     /// One training step on a batch. `target_values` (`[T,B,out]`/`[B,out]`) or
     /// `target_classes` (`[T,B]`/`[B]`); `options_json` is the core's `TrainOptions`
     /// (`{"loss":"mse","clip_norm":1.0,"non_finite":"skip","tbptt":20,"stateful":false}`).
-    /// Returns the report as JSON `{loss, grad_norm, skipped}`.
+    /// Returns the report as JSON `{loss, grad_norm, skipped, param_grad_norms}`, the last being
+    /// every parameter's gradient norm after the step in [`WasmModel::params_json`] order (what
+    /// [`WasmModel::param_grad_norms_json`] would give; non-finite numbers are `null`).
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = trainStep)]
     pub fn train_step(
@@ -296,9 +298,17 @@ impl WasmModel {
     ) -> JsResult<String> {
         let opts = js(TrainOptions::from_json(options_json))?;
         let lens = lengths(lengths_);
-        let report = js(self.inner.train_step(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
+        let d = js(self.inner.train_step_detailed(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
         self.shape = None;
-        Ok(report.to_json())
+        let mut w = Writer::new();
+        w.open_object().key("loss").f32(d.report.loss).key("grad_norm").f32(d.report.grad_norm).key("skipped").bool(d.report.skipped);
+        w.key("param_grad_norms").open_array();
+        d.param_grad_norms.iter().for_each(|&n| {
+            w.f32_as_f64(n);
+        });
+        w.close_array();
+        w.close_object();
+        Ok(w.finish())
     }
 
     /// The loss of a batch in inference mode.

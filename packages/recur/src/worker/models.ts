@@ -102,6 +102,8 @@ interface Entry {
   optimizerJson: string | undefined;
   /** Recurrent layers (for final states). */
   recurrentLayers: number;
+  /** Parameter names in the core's order (of the per-parameter gradient norms of a step). */
+  paramNames: string[];
 }
 
 const EMPTY_F32 = new Float32Array(0);
@@ -212,8 +214,10 @@ export class ModelStore {
     const id = this.nextId++;
     const config = JSON.parse(model.configJson()) as { layers: { type: string }[] };
     const recurrentLayers = config.layers.filter((l) => l.type === 'rnn' || l.type === 'lstm' || l.type === 'gru').length;
-    this.models.set(id, { model, optimizerJson, recurrentLayers });
-    return { id, configJson: model.configJson(), paramsJson: model.paramsJson() };
+    const paramsJson = model.paramsJson();
+    const paramNames = (JSON.parse(paramsJson) as { name: string }[]).map((p) => p.name);
+    this.models.set(id, { model, optimizerJson, recurrentLayers, paramNames });
+    return { id, configJson: model.configJson(), paramsJson };
   }
 
   /** The entry of model `id`. */
@@ -411,6 +415,8 @@ export class ModelStore {
       let gnMax = 0;
       let gnCount = 0;
       let skipped = 0;
+      // The per-parameter gradient norms of the epoch's last step (its report has them).
+      let lastParamNorms: (number | null)[] = [];
       for (let bi = 0; bi < batches; bi++) {
         if (isAborted()) {
           await flush();
@@ -423,7 +429,7 @@ export class ModelStore {
         const t = gatherTarget(target, seq.steps, seq.n, idx);
         const report = JSON.parse(
           m.trainStep(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, t.values ?? EMPTY_F32, t.classes ?? EMPTY_U32, optionsJson),
-        ) as { loss: number | null; grad_norm: number | null; skipped: boolean };
+        ) as { loss: number | null; grad_norm: number | null; skipped: boolean; param_grad_norms: (number | null)[] };
         history.steps++;
         const loss = report.loss ?? NaN;
         const gradNorm = report.grad_norm ?? NaN;
@@ -436,17 +442,19 @@ export class ModelStore {
           gnMax = Math.max(gnMax, gradNorm);
         }
         if (report.skipped) skipped++;
+        lastParamNorms = report.param_grad_norms;
         const last = bi === batches - 1;
         if (onBatch !== undefined && (last || now() - lastBatchSent >= req.progressIntervalMs)) {
           callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: report.skipped });
         }
-        if (now() - lastYield > 8) {
+        // (not after the very last step: the call returns right away)
+        if (!(last && epoch === req.epochs - 1) && now() - lastYield > 8) {
           await yieldToEventLoop();
           lastYield = now();
         }
       }
       const perParam: Record<string, number> = {};
-      for (const { name, norm } of JSON.parse(m.paramGradNormsJson()) as { name: string; norm: number | null }[]) perParam[name] = norm ?? NaN;
+      e.paramNames.forEach((name, i) => (perParam[name] = lastParamNorms[i] ?? NaN));
       const logs: EpochLogs = {
         epoch,
         loss: lossSum / rows,

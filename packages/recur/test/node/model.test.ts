@@ -116,6 +116,8 @@ describe('model API (worker)', () => {
     expect(batches.length).toBeLessThanOrEqual(history.steps);
     expect(epochs[0]!.gradNorm.max).toBeGreaterThan(0);
     expect(Object.keys(epochs[0]!.gradNorm.perParam)).toContain('lstm.weight_hh_l0');
+    // The last step's per-parameter norms (of the clipped gradients) are what the model now holds.
+    expect(epochs.at(-1)!.gradNorm.perParam).toEqual(await model.paramGradNorms());
     const last = history.history.loss!.at(-1)!;
     expect(last).toBeLessThan(history.history.loss![0]! * 0.2);
     const after = await model.evaluate(x, y, { metrics: ['rmse', 'mae'] });
