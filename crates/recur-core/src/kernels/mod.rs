@@ -1,26 +1,21 @@
 //! Compute kernels: one strided GEMM entry point (dispatching to a packed, register-blocked
-//! implementation) and the naive reference it is tested against.
+//! implementation, split among the threads of [`crate::parallel`] when large) and the naive
+//! reference it is tested against.
 //!
-//! Layout of the module, after `matrixmultiply`:
-//! + [`kernel`]: the [`GemmKernel`] trait (`MR × NR` micro-kernel over packed panels);
-//! + `blocked` and `pack`: the cache-blocked driver and the packing of strided operands;
-//! + [`scalar`]: the portable kernel (always compiled);
-//! + `simd128`: the WebAssembly SIMD kernels (only with `target_feature = "simd128"`);
-//! + [`reference`]: the naive triple loop every kernel is tested against.
+//! The kernels themselves (micro-kernels, packing, the blocked driver, and the vectorizable
+//! [`math`]) are the `recur-kernels` crate, re-exported here: a crate of its own, so that wasm
+//! builds compile them at opt-level 3 and the rest of recur-core for size (the workspace's
+//! `Cargo.toml`). This module calls them only through that crate's non-generic entry points, so
+//! none of their code is compiled in recur-core.
 //!
 //! [`gemm`] uses the best kernel compiled in; [`gemm_with`] picks one by [`KernelKind`] so the
 //! kernels can be compared against each other.
 
-mod blocked;
-pub mod kernel;
-mod pack;
-pub mod math;
-pub mod reference;
-pub mod scalar;
+pub use recur_kernels::{kernel, math, reference, rows, scalar, GemmKernel, KernelKind};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd128;
+pub use recur_kernels::simd128;
 
-pub use kernel::GemmKernel;
+use recur_kernels::{is_compiled, BEST, BEST_MR, BEST_NR};
 
 use crate::{parallel, Error, Result};
 
@@ -41,19 +36,6 @@ const SMALL_PRODUCT: usize = 256;
 /// sleeps, so products much below 2¹⁸ (≈ 20 µs on one core) stay on one thread.
 const PARALLEL_MIN: usize = 1 << 18;
 
-/// A GEMM implementation that [`gemm_with`] can be asked to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KernelKind {
-    /// The naive triple loop of [`reference::gemm`]; always available.
-    Reference,
-    /// The blocked driver with the portable [`scalar::Scalar`] micro-kernel; always available.
-    Scalar,
-    /// The blocked driver with the wasm `simd128` micro-kernel (`+simd128` builds for wasm32).
-    Simd128,
-    /// The blocked driver with the `f32x4_relaxed_madd` kernel (`+relaxed-simd` builds).
-    RelaxedSimd,
-}
-
 /// The kernels this build contains, the best one last ([`gemm`] uses the last).
 pub fn compiled_kernels() -> Vec<KernelKind> {
     [KernelKind::Reference, KernelKind::Scalar, KernelKind::Simd128, KernelKind::RelaxedSimd]
@@ -61,37 +43,6 @@ pub fn compiled_kernels() -> Vec<KernelKind> {
         .filter(|&kind| is_compiled(kind))
         .collect()
 }
-
-/// Whether `kind` is compiled into this build (without allocating, unlike [`compiled_kernels`]).
-const fn is_compiled(kind: KernelKind) -> bool {
-    match kind {
-        KernelKind::Reference | KernelKind::Scalar => true,
-        KernelKind::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
-        KernelKind::RelaxedSimd => {
-            cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))
-        }
-    }
-}
-
-/// The kernel [`gemm`] uses: the fastest compiled in (relaxed-SIMD only when the build opts in
-/// with `+relaxed-simd`, since its rounding then depends on the host CPU).
-const BEST: KernelKind = if is_compiled(KernelKind::RelaxedSimd) {
-    KernelKind::RelaxedSimd
-} else if is_compiled(KernelKind::Simd128) {
-    KernelKind::Simd128
-} else {
-    KernelKind::Scalar
-};
-
-/// The micro-kernel type of [`BEST`], for the paths that always use it.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-type Best = simd128::RelaxedSimd;
-/// The micro-kernel type of [`BEST`], for the paths that always use it.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
-type Best = simd128::Simd128;
-/// The micro-kernel type of [`BEST`], for the paths that always use it.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-type Best = scalar::Scalar;
 
 /// `C = alpha · A · B + beta · C` for strided matrices, in the style of `matrixmultiply::sgemm`.
 ///
@@ -117,12 +68,14 @@ pub fn gemm(
     rsc: usize,
     csc: usize,
 ) {
-    if let Err(e) = check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc) {
-        panic!("kernels::gemm: {e}");
+    if let Err(short) = check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc) {
+        panic!("kernels::gemm: operand {} too short for its dimensions and strides", short.name);
     }
     if m.saturating_mul(n).saturating_mul(k) < SMALL_PRODUCT {
         // SAFETY: bounds checked above.
-        unsafe { small(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+        unsafe {
+            recur_kernels::gemm_small(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), rsc, csc)
+        };
         return;
     }
     let threads = parallel::threads();
@@ -130,7 +83,7 @@ pub fn gemm(
         let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         // SAFETY: bounds checked above; `C` does not alias itself (the contract of `gemm`).
         unsafe {
-            par_gemm::<Best>(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
+            par_gemm(threads, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
         }
         return;
     }
@@ -155,16 +108,16 @@ fn panel_range(panels: usize, tasks: usize, t: usize) -> (usize, usize) {
     (panels * t / tasks, panels * (t + 1) / tasks)
 }
 
-/// [`blocked::gemm_loop`] split among `threads` participants, by rows of `C` in whole
-/// `K::MR`-row panels when `m ≥ n` (each task then packs the smaller `B` again) and by columns
-/// in whole `K::NR`-column panels otherwise (each task packs `A`). Each task runs the blocked
+/// [`recur_kernels::gemm_best`] split among `threads` participants, by rows of `C` in whole
+/// `BEST_MR`-row panels when `m ≥ n` (each task then packs the smaller `B` again) and by columns
+/// in whole `BEST_NR`-column panels otherwise (each task packs `A`). Each task runs the blocked
 /// loop on its rows or columns: the cache blocks and tiles of every element, and so its
 /// operations and their order, are those of the whole product, whatever the split.
 ///
 /// # Safety
-/// As [`blocked::gemm_loop`].
+/// As [`recur_kernels::gemm_best`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn par_gemm<K: GemmKernel>(
+unsafe fn par_gemm(
     threads: usize,
     m: usize,
     k: usize,
@@ -182,10 +135,10 @@ unsafe fn par_gemm<K: GemmKernel>(
     csc: usize,
 ) {
     let by_rows = m >= n;
-    let panels = if by_rows { m.div_ceil(K::MR) } else { n.div_ceil(K::NR) };
+    let panels = if by_rows { m.div_ceil(BEST_MR) } else { n.div_ceil(BEST_NR) };
     let tasks = threads.min(panels);
     if tasks < 2 {
-        return blocked::gemm_loop::<K>(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        return recur_kernels::gemm_best(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
     }
     let ops = Operands { a, b, c: c as *mut f32 };
     parallel::run(tasks, &move |t| {
@@ -194,24 +147,24 @@ unsafe fn par_gemm<K: GemmKernel>(
         // SAFETY: the task's rows (or columns) lie inside the product, and no two tasks share one.
         unsafe {
             if by_rows {
-                let (i0, i1) = (p0 * K::MR, (p1 * K::MR).min(m));
-                blocked::gemm_loop::<K>(i1 - i0, k, n, alpha, ops.a.add(i0 * rsa), rsa, csa, ops.b, rsb, csb, beta, ops.c.add(i0 * rsc), rsc, csc)
+                let (i0, i1) = (p0 * BEST_MR, (p1 * BEST_MR).min(m));
+                recur_kernels::gemm_best(i1 - i0, k, n, alpha, ops.a.add(i0 * rsa), rsa, csa, ops.b, rsb, csb, beta, ops.c.add(i0 * rsc), rsc, csc)
             } else {
-                let (j0, j1) = (p0 * K::NR, (p1 * K::NR).min(n));
-                blocked::gemm_loop::<K>(m, k, j1 - j0, alpha, ops.a, rsa, csa, ops.b.add(j0 * csb), rsb, csb, beta, ops.c.add(j0 * csc), rsc, csc)
+                let (j0, j1) = (p0 * BEST_NR, (p1 * BEST_NR).min(n));
+                recur_kernels::gemm_best(m, k, j1 - j0, alpha, ops.a, rsa, csa, ops.b.add(j0 * csb), rsb, csb, beta, ops.c.add(j0 * csc), rsc, csc)
             }
         }
     });
 }
 
-/// [`blocked::gemm_loop_prepacked`] split among `threads` participants by columns of `C`, in
-/// whole `K::NR`-column panels of the prepacked `B` (the per-step recurrent product: each
+/// [`recur_kernels::gemm_prepacked_best`] split among `threads` participants by columns of `C`, in
+/// whole `BEST_NR`-column panels of the prepacked `B` (the per-step recurrent product: each
 /// thread reads only its part of the weights). Bitwise the same as one thread.
 ///
 /// # Safety
-/// As [`blocked::gemm_loop_prepacked`].
+/// As [`recur_kernels::gemm_prepacked_best`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn par_gemm_prepacked<K: GemmKernel>(
+unsafe fn par_gemm_prepacked(
     threads: usize,
     m: usize,
     k: usize,
@@ -226,18 +179,18 @@ unsafe fn par_gemm_prepacked<K: GemmKernel>(
     rsc: usize,
     csc: usize,
 ) {
-    let panels = n.div_ceil(K::NR);
+    let panels = n.div_ceil(BEST_NR);
     let tasks = threads.min(panels);
     if tasks < 2 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
-        return blocked::gemm_loop_prepacked::<K>(m, k, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc);
+        return recur_kernels::gemm_prepacked_best(m, k, n, 0, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc);
     }
     let ops = Operands { a, b: bpacked, c };
     parallel::run(tasks, &move |t| {
         let ops = ops;
         let (p0, p1) = panel_range(panels, tasks, t);
-        let (j0, j1) = (p0 * K::NR, (p1 * K::NR).min(n));
+        let (j0, j1) = (p0 * BEST_NR, (p1 * BEST_NR).min(n));
         // SAFETY: columns j0..j1 lie inside the product, and no two tasks share one.
-        unsafe { blocked::gemm_loop_prepacked_cols::<K>(m, k, n, j0, j1, alpha, ops.a, rsa, csa, ops.b, beta, ops.c, rsc, csc) }
+        unsafe { recur_kernels::gemm_prepacked_best(m, k, n, j0, j1, alpha, ops.a, rsa, csa, ops.b, beta, ops.c, rsc, csc) }
     });
 }
 
@@ -264,9 +217,9 @@ impl PackedB {
             let last = (k - 1) * rsb + (n - 1) * csb;
             assert!(last < b.len(), "PackedB::pack: B needs {} elements, has {}", last + 1, b.len());
         }
-        let len = packed_len(k, n);
-        self.data.clear();
-        self.data.resize(len, 0.0);
+        // Packing writes every element (panels are padded with zeros), so the buffer is only
+        // sized here: not cleared first, which would zero it all again on every call.
+        self.data.resize(packed_len(k, n), 0.0);
         self.k = k;
         self.n = n;
         // SAFETY: bounds checked above; `data` holds `packed_len` floats.
@@ -285,11 +238,11 @@ impl PackedB {
 }
 
 fn packed_len(k: usize, n: usize) -> usize {
-    blocked::packed_b_len::<Best>(k, n)
+    recur_kernels::packed_b_len(k, n)
 }
 
 unsafe fn pack_all(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
-    blocked::pack_b_all::<Best>(k, n, b, rsb, csb, dst)
+    recur_kernels::pack_b_best(k, n, b, rsb, csb, dst)
 }
 
 /// `C = alpha · A · B + beta · C` with `B` packed by [`PackedB::pack`]; `A` is `m × b.k()`
@@ -307,7 +260,7 @@ pub fn gemm_prepacked(m: usize, alpha: f32, a: &[f32], rsa: usize, csa: usize, b
     let t = parallel::threads();
     // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
     unsafe {
-        par_gemm_prepacked::<Best>(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
+        par_gemm_prepacked(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
     }
 }
 
@@ -337,7 +290,7 @@ pub fn gemm_with(
     if !is_compiled(kind) {
         return Err(Error::unsupported(format!("GEMM kernel {kind:?} is not compiled into this build")));
     }
-    check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc)?;
+    check_bounds(m, k, n, a, rsa, csa, b, rsb, csb, c, rsc, csc).map_err(ShortOperand::error)?;
     // SAFETY: bounds checked above, and `kind` is compiled in.
     unsafe { run(kind, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
     Ok(())
@@ -369,19 +322,33 @@ unsafe fn run(
     let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     match kind {
         KernelKind::Reference => reference::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc),
-        KernelKind::Scalar => {
-            blocked::gemm_loop::<scalar::Scalar>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelKind::Simd128 => {
-            blocked::gemm_loop::<simd128::Simd128>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-        KernelKind::RelaxedSimd => {
-            blocked::gemm_loop::<simd128::RelaxedSimd>(m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc)
-        }
-        #[allow(unreachable_patterns)]
-        _ => unreachable!("kernel {kind:?} is not compiled in"),
+        // SAFETY: as this function's.
+        _ => recur_kernels::gemm_blocked(kind, m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc),
+    }
+}
+
+/// An operand too short for its dimensions and strides, as [`check_bounds`] found it (formatted
+/// into an error only where one is reported: [`gemm`] just panics, and keeps no message code).
+#[derive(Clone, Copy)]
+struct ShortOperand {
+    name: &'static str,
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+    /// Elements needed (`None`: more than `usize::MAX`).
+    need: Option<usize>,
+    len: usize,
+}
+
+impl ShortOperand {
+    fn error(self) -> Error {
+        let ShortOperand { name, rows, cols, rs, cs, need, len } = self;
+        Error::shape(
+            format!("GEMM operand {name} ({rows}×{cols}, strides {rs}, {cs})"),
+            format!("at least {} elements", need.map_or("usize::MAX+".to_string(), |v| v.to_string())),
+            len,
+        )
     }
 }
 
@@ -400,7 +367,7 @@ fn check_bounds(
     c: &[f32],
     rsc: usize,
     csc: usize,
-) -> Result<()> {
+) -> std::result::Result<(), ShortOperand> {
     /// Index one past the last element of a `rows × cols` strided matrix (0 when empty).
     fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
         if rows == 0 || cols == 0 {
@@ -416,51 +383,10 @@ fn check_bounds(
     ] {
         match extent(rows, cols, rs, cs) {
             Some(need) if need <= len => {}
-            need => {
-                return Err(Error::shape(
-                    format!("GEMM operand {name} ({rows}×{cols}, strides {rs}, {cs})"),
-                    format!("at least {} elements", need.map_or("usize::MAX+".to_string(), |v| v.to_string())),
-                    len,
-                ))
-            }
+            need => return Err(ShortOperand { name, rows, cols, rs, cs, need, len }),
         }
     }
     Ok(())
-}
-
-/// Direct loop for tiny products, where packing costs more than it saves: one strided dot
-/// product per element of `C` (the reference's loop, without bounds checks).
-///
-/// # Safety
-/// The slices must hold every element the dimensions and strides address.
-#[allow(clippy::too_many_arguments)]
-unsafe fn small(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: &[f32],
-    rsa: usize,
-    csa: usize,
-    b: &[f32],
-    rsb: usize,
-    csb: usize,
-    beta: f32,
-    c: &mut [f32],
-    rsc: usize,
-    csc: usize,
-) {
-    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    for i in 0..m {
-        for j in 0..n {
-            let mut acc = 0.0f32;
-            for p in 0..k {
-                acc += *a.add(i * rsa + p * csa) * *b.add(p * rsb + j * csb);
-            }
-            let dst = c.add(i * rsc + j * csc);
-            *dst = if beta == 0.0 { alpha * acc } else { alpha * acc + beta * *dst };
-        }
-    }
 }
 
 /// `C[m×n] = A[m×k] · B[n×k]ᵀ + beta · C`, all row-major contiguous (the shape of `X · Wᵀ`).

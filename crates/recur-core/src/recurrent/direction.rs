@@ -317,7 +317,7 @@ impl Direction {
             norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
         }
         if let (Some(b), false) = (&self.b_ih, by_step) {
-            ws.xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(&b.value).for_each(|(v, b)| *v += b));
+            crate::kernels::rows::add_to_rows(&mut ws.xp, &b.value);
         }
 
         // 2. The time loop: one recurrent GEMM and one fused kernel per step, split by rows
@@ -550,16 +550,12 @@ fn add_rows(grad: &mut [f32], rows: &[f32]) {
     let width = grad.len();
     let tasks = crate::parallel::threads().min(rows.len() / ADD_ROWS_SPLIT_MIN).min(width / 16);
     if tasks <= 1 {
-        rows.chunks_exact(width).for_each(|row| grad.iter_mut().zip(row).for_each(|(g, d)| *g += d));
-        return;
+        return crate::kernels::rows::add_rows_to(grad, rows);
     }
     let cols = width.div_ceil(tasks).next_multiple_of(16);
     let parts: Vec<std::sync::Mutex<&mut [f32]>> = grad.chunks_mut(cols).map(std::sync::Mutex::new).collect();
     crate::parallel::run(parts.len(), &|i| {
         let mut part = parts[i].lock().unwrap_or_else(|e| e.into_inner());
-        let c0 = i * cols;
-        for row in rows.chunks_exact(width) {
-            part.iter_mut().zip(&row[c0..]).for_each(|(g, d)| *g += d);
-        }
+        crate::kernels::rows::add_row_cols_to(&mut part, rows, width, i * cols);
     });
 }

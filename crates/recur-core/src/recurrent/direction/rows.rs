@@ -206,7 +206,7 @@ impl ForwardLoop<'_> {
                     let x = rows(p.x, t, batch, p.input_size, r);
                     gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
                     if let Some(b) = p.b_ih {
-                        xp.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b));
+                        crate::kernels::rows::add_to_rows(xp, b);
                     }
                     xp
                 }
@@ -349,7 +349,7 @@ impl BackwardLoop<'_> {
                 for (i, &ok) in valid.iter().enumerate() {
                     if ok {
                         let src = &d_out[(t * batch + b0 + i) * stride + offset..][..hd];
-                        dh[i * hd..(i + 1) * hd].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+                        crate::kernels::rows::add_rows_to(&mut dh[i * hd..(i + 1) * hd], src);
                     }
                 }
             }

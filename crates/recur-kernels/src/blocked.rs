@@ -55,7 +55,7 @@ fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// `C ← alpha · A·B + beta · C` with kernel `K`; same strides and contract as
-/// [`super::gemm`] (`beta == 0` never reads `C`).
+/// `recur_core::kernels::gemm` (`beta == 0` never reads `C`).
 ///
 /// # Safety
 /// Every element addressed by the dimensions and strides must lie inside `a`, `b`, `c`
@@ -215,7 +215,7 @@ pub(crate) fn packed_b_len<K: GemmKernel>(k: usize, n: usize) -> usize {
     chunks(n, K::NC).map(|(_, nc)| k * nc.next_multiple_of(K::NR)).sum()
 }
 
-/// Packs all of `B` (`k × n`, strides `rsb`, `csb`) once, for [`gemm_loop_prepacked`]: a
+/// Packs all of `B` (`k × n`, strides `rsb`, `csb`) once, for [`gemm_loop_prepacked_cols`]: a
 /// recurrent layer multiplies by the same weights at every time step, so packing them once
 /// per sequence instead of once per step removes a full pass over the weights per step.
 ///
@@ -234,35 +234,15 @@ pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: *const f32
     }
 }
 
-/// [`gemm_loop`] with `B` already packed by [`pack_b_all`] (same `K`, `k`, `n`).
-///
-/// # Safety
-/// As [`gemm_loop`]; `bpacked` must hold what [`pack_b_all`] wrote for this `k × n`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_loop_prepacked<K: GemmKernel>(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    bpacked: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-) {
-    gemm_loop_prepacked_cols::<K>(m, k, n, 0, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc)
-}
-
-/// The columns `j0..j1` of [`gemm_loop_prepacked`]'s product: `C[:, j0..j1]` from the panels of
-/// the prepacked `B` that hold those columns (`c` still points to column 0). With `j0` a
+/// [`gemm_loop`] with `B` already packed by [`pack_b_all`] (same `K`, `k`, `n`), for the columns
+/// `j0..j1` of the product: `C[:, j0..j1]` from the panels of the prepacked `B` that hold those
+/// columns (`c` still points to column 0; `j0 = 0, j1 = n` is the whole product). With `j0` a
 /// multiple of `K::NR`, every element is computed by exactly the operations, in the same order,
 /// as in the whole product, so splitting the columns among threads changes no bit.
 ///
 /// # Safety
-/// As [`gemm_loop_prepacked`]; `j0 <= j1 <= n` and `j0 % K::NR == 0`.
+/// As [`gemm_loop`]; `bpacked` must hold what [`pack_b_all`] wrote for this `k × n`;
+/// `j0 <= j1 <= n` and `j0 % K::NR == 0`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
     m: usize,

@@ -1,6 +1,6 @@
 //! The naive triple loop: the definition every optimized kernel is tested against.
 
-/// Reference `C = alpha · A · B + beta · C`; same contract as [`super::gemm`].
+/// Reference `C = alpha · A · B + beta · C`; same contract as `recur_core::kernels::gemm`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     m: usize,

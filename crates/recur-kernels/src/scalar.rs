@@ -7,7 +7,7 @@ use super::kernel::GemmKernel;
 /// Portable register-blocked kernel with an `MR × NR` tile of scalar accumulators.
 pub struct ScalarKernel<const MR: usize, const NR: usize>;
 
-/// The portable kernel's tile used by [`super::gemm`]: 4 rows × 8 columns keeps 8 four-wide
+/// The portable kernel's tile used by `recur_core::kernels::gemm`: 4 rows × 8 columns keeps 8 four-wide
 /// vector accumulators in the 16 registers of SSE2 or NEON.
 pub type Scalar = ScalarKernel<4, 8>;
 

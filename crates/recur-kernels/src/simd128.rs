@@ -48,10 +48,10 @@ impl Madd for RelaxedMadd {
 /// simd128 kernel with an `MR × 4·NV` tile, multiply-add done by `M`.
 pub struct Simd128Kernel<const MR: usize, const NV: usize, M>(PhantomData<M>);
 
-/// The simd128 kernel used by [`super::gemm`].
+/// The simd128 kernel used by `recur_core::kernels::gemm`.
 pub type Simd128 = Simd128Kernel<4, 2, MulAdd>;
 
-/// The relaxed-SIMD kernel used by [`super::gemm`] when built with `+relaxed-simd`.
+/// The relaxed-SIMD kernel used by `recur_core::kernels::gemm` when built with `+relaxed-simd`.
 #[cfg(target_feature = "relaxed-simd")]
 pub type RelaxedSimd = Simd128Kernel<4, 2, RelaxedMadd>;
 

@@ -153,14 +153,14 @@ fn pmin(a: f32, b: f32) -> f32 {
     }
 }
 
-/// `v ← sigmoid(v)` for every element.
-#[inline]
+/// `v ← sigmoid(v)` for every element (never inlined: see the crate's docs).
+#[inline(never)]
 pub fn sigmoid_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = sigmoid(*x));
 }
 
-/// `v ← tanh(v)` for every element.
-#[inline]
+/// `v ← tanh(v)` for every element (never inlined: see the crate's docs).
+#[inline(never)]
 pub fn tanh_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = tanh(*x));
 }

@@ -1,0 +1,548 @@
+//! Fused elementwise kernels of one time step of the LSTM and GRU cells, over a whole batch
+//! (recur-core's `recurrent::cells` re-exports them, next to the RNN's, which take an activation).
+//!
+//! Forward kernels take the input projection `xp` (`W_ih x + b_ih`, `[B, G·H]`) and the
+//! recurrent projection `rec` (`W_hh h + b_hh`, `[B, G·H]`; the RNN, LSTM and reset-after GRU
+//! kernels add `b_hh` themselves when given it, as `xp + (rec + b_hh)`, the same sum as a
+//! separate pass over `rec` would make), and write the gates and new states
+//! that backward needs. Backward kernels turn the gradient of the step's output into the
+//! gradients of the two projections (`dxp`, `drec`) and the direct parts of the gradients of
+//! the previous states. Rows whose `valid` flag is false are padding: state carried, gradient
+//! passed through unchanged, projection gradients zero.
+
+use crate::math;
+
+/// Per-step views for the forward kernels.
+pub struct StepForward<'a> {
+    /// Rows `B` of the batch.
+    pub batch: usize,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// Per row: false for padding (past the row's length).
+    pub valid: &'a [bool],
+    /// Input projection `W_ih x + b_ih`, `[B, G·H]`.
+    pub xp: &'a [f32],
+    /// Recurrent projection `W_hh h` (`+ b_hh` unless [`StepForward::b_rec`]), `[B, G·H]`.
+    pub rec: &'a [f32],
+    /// `b_hh` (`[G·H]`) when it is not in `rec` yet: the kernel adds it to `rec` first.
+    pub b_rec: Option<&'a [f32]>,
+    /// Previous hidden state, `[B, H]`.
+    pub h_prev: &'a [f32],
+    /// Gates after their nonlinearities (RNN: the pre-activation), `[B, G·H]`.
+    pub gates: &'a mut [f32],
+    /// New hidden state, `[B, H]` (written).
+    pub h: &'a mut [f32],
+}
+
+/// `dst[j] = x[j] + (y[j] + b[j])`, or `x[j] + y[j]` without `b`.
+pub fn add_pre(dst: &mut [f32], x: &[f32], y: &[f32], b: Option<&[f32]>) {
+    match b {
+        Some(b) => dst.iter_mut().zip(x).zip(y).zip(b).for_each(|(((a, x), y), b)| *a = x + (y + b)),
+        None => dst.iter_mut().zip(x).zip(y).for_each(|((a, x), y)| *a = x + y),
+    }
+}
+
+/// LSTM forward (gate blocks `i, f, g, o`), with optional peepholes `(p_i, p_f, p_o)`.
+/// Each stage is a pass over a contiguous block, so the nonlinearities vectorize.
+#[inline(never)]
+pub fn lstm_forward(
+    s: StepForward<'_>,
+    c_prev: &[f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    peep: Option<(&[f32], &[f32], &[f32])>,
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if peep.is_none() {
+        return simd::lstm_forward(s, c_prev, c, tanh_c);
+    }
+    let hd = s.hidden;
+    let g4 = 4 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g4;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            c[hs..hs + hd].copy_from_slice(&c_prev[hs..hs + hd]);
+            s.gates[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            tanh_c[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        let gates = &mut s.gates[gs..gs + g4];
+        add_pre(gates, &s.xp[gs..gs + g4], &s.rec[gs..gs + g4], s.b_rec);
+        let cp = &c_prev[hs..hs + hd];
+        let cn = &mut c[hs..hs + hd];
+        let (i_f, rest) = gates.split_at_mut(2 * hd);
+        let (g, o) = rest.split_at_mut(hd);
+        if let Some((pi, pf, _)) = peep {
+            let (i, f) = i_f.split_at_mut(hd);
+            for j in 0..hd {
+                i[j] += pi[j] * cp[j];
+                f[j] += pf[j] * cp[j];
+            }
+        }
+        math::sigmoid_in_place(i_f);
+        math::tanh_in_place(g);
+        let (i, f) = i_f.split_at(hd);
+        for j in 0..hd {
+            cn[j] = f[j] * cp[j] + i[j] * g[j];
+        }
+        if let Some((_, _, po)) = peep {
+            for j in 0..hd {
+                o[j] += po[j] * cn[j];
+            }
+        }
+        math::sigmoid_in_place(o);
+        let tc = &mut tanh_c[hs..hs + hd];
+        tc.copy_from_slice(cn);
+        math::tanh_in_place(tc);
+        let h = &mut s.h[hs..hs + hd];
+        for j in 0..hd {
+            h[j] = o[j] * tc[j];
+        }
+    }
+}
+
+/// GRU forward, reset-after form: `n = tanh(xp_n + r ⊙ rec_n)`; `rec_n` (which includes
+/// `b_hn`) is kept in `rec_n_out` for backward.
+#[inline(never)]
+pub fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            s.gates[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            rec_n_out[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        let gates = &mut s.gates[gs..gs + g3];
+        let (xp, rec) = (&s.xp[gs..gs + g3], &s.rec[gs..gs + g3]);
+        let (rz, n) = gates.split_at_mut(2 * hd);
+        add_pre(rz, &xp[..2 * hd], &rec[..2 * hd], s.b_rec.map(|b| &b[..2 * hd]));
+        math::sigmoid_in_place(rz);
+        let rn = &mut rec_n_out[hs..hs + hd];
+        match s.b_rec {
+            Some(b) => rn.iter_mut().zip(&rec[2 * hd..]).zip(&b[2 * hd..]).for_each(|((v, r), b)| *v = r + b),
+            None => rn.copy_from_slice(&rec[2 * hd..]),
+        }
+        for j in 0..hd {
+            n[j] = xp[2 * hd + j] + rz[j] * rn[j];
+        }
+        math::tanh_in_place(n);
+        let (z, hp) = (&rz[hd..], &s.h_prev[hs..hs + hd]);
+        let h = &mut s.h[hs..hs + hd];
+        for j in 0..hd {
+            h[j] = (1.0 - z[j]) * n[j] + z[j] * hp[j];
+        }
+    }
+}
+
+/// GRU reset-before, first half: the gates `r`, `z` from `xp + rec` (only the first `2H`
+/// columns of `rec` are read) and `rh = r ⊙ h_prev`, the input of the `W_hn` product.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn gru_reset_before_gates(
+    batch: usize,
+    hd: usize,
+    valid: &[bool],
+    xp: &[f32],
+    rec: &[f32],
+    h_prev: &[f32],
+    gates: &mut [f32],
+    rh: &mut [f32],
+) {
+    let g3 = 3 * hd;
+    for b in 0..batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        let rz = &mut gates[gs..gs + 2 * hd];
+        if !valid[b] {
+            rz.iter_mut().for_each(|v| *v = 0.0);
+            rh[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for ((a, x), r) in rz.iter_mut().zip(&xp[gs..gs + 2 * hd]).zip(&rec[gs..gs + 2 * hd]) {
+            *a = x + r;
+        }
+        math::sigmoid_in_place(rz);
+        for j in 0..hd {
+            rh[hs + j] = rz[j] * h_prev[hs + j];
+        }
+    }
+}
+
+/// GRU reset-before, second half: `n = tanh(xp_n + rec_n)` where `rec_n = W_hn (r ⊙ h) + b_hn`
+/// sits in the last `H` columns of `rec`; then `h`.
+#[inline(never)]
+pub fn gru_reset_before_output(s: StepForward<'_>) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+            s.gates[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        let (rz, n) = s.gates[gs..gs + g3].split_at_mut(2 * hd);
+        for j in 0..hd {
+            n[j] = s.xp[gs + 2 * hd + j] + s.rec[gs + 2 * hd + j];
+        }
+        math::tanh_in_place(n);
+        let z = &rz[hd..];
+        for j in 0..hd {
+            s.h[hs + j] = (1.0 - z[j]) * n[j] + z[j] * s.h_prev[hs + j];
+        }
+    }
+}
+
+/// Per-step views for the backward kernels.
+pub struct StepBackward<'a> {
+    /// Rows `B` of the batch.
+    pub batch: usize,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// Per row: false for padding (past the row's length).
+    pub valid: &'a [bool],
+    /// The gates the forward kernel wrote, `[B, G·H]`.
+    pub gates: &'a [f32],
+    /// Previous hidden state, `[B, H]`.
+    pub h_prev: &'a [f32],
+    /// Total gradient of the step's new `h` (carried plus from the output), `[B, H]`.
+    pub dh: &'a [f32],
+    /// Gradient of the input projection, `[B, G·H]` (written).
+    pub dxp: &'a mut [f32],
+    /// Gradient of the recurrent projection, `[B, G·H]` (written).
+    pub drec: &'a mut [f32],
+    /// Direct part of the gradient of `h_prev`, `[B, H]` (written; the GEMM part is added later).
+    pub dh_prev: &'a mut [f32],
+}
+
+/// Peephole gradients accumulated by [`lstm_backward`].
+pub struct PeepholeGrads<'a> {
+    /// The peephole weights `(p_i, p_f, p_o)`, `[H]` each.
+    pub p: (&'a [f32], &'a [f32], &'a [f32]),
+    /// Their gradients (accumulated into).
+    pub dp: (&'a mut [f32], &'a mut [f32], &'a mut [f32]),
+}
+
+/// LSTM backward; `dc` is the carried gradient of the new `c` and `dc_prev` receives the
+/// gradient of `c_prev`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn lstm_backward(
+    s: StepBackward<'_>,
+    c_prev: &[f32],
+    c: &[f32],
+    tanh_c: &[f32],
+    dc: &[f32],
+    dc_prev: &mut [f32],
+    mut peep: Option<PeepholeGrads<'_>>,
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if peep.is_none() {
+        return simd::lstm_backward(s, c_prev, tanh_c, dc, dc_prev);
+    }
+    let hd = s.hidden;
+    let g4 = 4 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g4;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            dc_prev[hs..hs + hd].copy_from_slice(&dc[hs..hs + hd]);
+            s.dxp[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let i = s.gates[gs + j];
+            let f = s.gates[gs + hd + j];
+            let g = s.gates[gs + 2 * hd + j];
+            let o = s.gates[gs + 3 * hd + j];
+            let tc = tanh_c[hs + j];
+            let cp = c_prev[hs + j];
+            let dh = s.dh[hs + j];
+            let dao = dh * tc * o * (1.0 - o);
+            let mut dct = dc[hs + j] + dh * o * (1.0 - tc * tc);
+            if let Some(pg) = peep.as_mut() {
+                dct += dao * pg.p.2[j];
+                pg.dp.2[j] += dao * c[hs + j];
+            }
+            let dai = dct * g * i * (1.0 - i);
+            let daf = dct * cp * f * (1.0 - f);
+            let dag = dct * i * (1.0 - g * g);
+            let mut dcp = dct * f;
+            if let Some(pg) = peep.as_mut() {
+                dcp += dai * pg.p.0[j] + daf * pg.p.1[j];
+                pg.dp.0[j] += dai * cp;
+                pg.dp.1[j] += daf * cp;
+            }
+            dc_prev[hs + j] = dcp;
+            s.dh_prev[hs + j] = 0.0;
+            for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
+                s.dxp[gs + k * hd + j] = v;
+                s.drec[gs + k * hd + j] = v;
+            }
+        }
+    }
+}
+
+/// GRU backward, reset-after form.
+#[inline(never)]
+pub fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            s.dxp[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            s.drec[gs..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        for j in 0..hd {
+            let r = s.gates[gs + j];
+            let z = s.gates[gs + hd + j];
+            let n = s.gates[gs + 2 * hd + j];
+            let dh = s.dh[hs + j];
+            let hp = s.h_prev[hs + j];
+            let dan = dh * (1.0 - z) * (1.0 - n * n);
+            let daz = dh * (hp - n) * z * (1.0 - z);
+            let dar = dan * rec_n[hs + j] * r * (1.0 - r);
+            s.dh_prev[hs + j] = dh * z;
+            s.dxp[gs + j] = dar;
+            s.dxp[gs + hd + j] = daz;
+            s.dxp[gs + 2 * hd + j] = dan;
+            s.drec[gs + j] = dar;
+            s.drec[gs + hd + j] = daz;
+            s.drec[gs + 2 * hd + j] = dan * r;
+        }
+    }
+}
+
+/// GRU reset-before, first half of backward: the gradient of `n`'s pre-activation, written to
+/// the `n` block of `dxp` and `drec` (the caller then forms `d(rh) = drec_n · W_hn`).
+#[inline(never)]
+pub fn gru_reset_before_backward_n(s: &mut StepBackward<'_>) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        for j in 0..hd {
+            let dan = if s.valid[b] {
+                let z = s.gates[gs + hd + j];
+                let n = s.gates[gs + 2 * hd + j];
+                s.dh[hs + j] * (1.0 - z) * (1.0 - n * n)
+            } else {
+                0.0
+            };
+            s.dxp[gs + 2 * hd + j] = dan;
+            s.drec[gs + 2 * hd + j] = dan;
+        }
+    }
+}
+
+/// GRU reset-before, second half of backward, given `drh = d(r ⊙ h_prev)`.
+#[inline(never)]
+pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
+    let hd = s.hidden;
+    let g3 = 3 * hd;
+    for b in 0..s.batch {
+        let hs = b * hd;
+        let gs = b * g3;
+        if !s.valid[b] {
+            s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+            for k in 0..2 {
+                s.dxp[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
+                s.drec[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
+            }
+            continue;
+        }
+        for j in 0..hd {
+            let r = s.gates[gs + j];
+            let z = s.gates[gs + hd + j];
+            let n = s.gates[gs + 2 * hd + j];
+            let dh = s.dh[hs + j];
+            let hp = s.h_prev[hs + j];
+            let daz = dh * (hp - n) * z * (1.0 - z);
+            let dar = drh[hs + j] * hp * r * (1.0 - r);
+            s.dh_prev[hs + j] = dh * z + drh[hs + j] * r;
+            s.dxp[gs + j] = dar;
+            s.dxp[gs + hd + j] = daz;
+            s.drec[gs + j] = dar;
+            s.drec[gs + hd + j] = daz;
+        }
+    }
+}
+
+/// The LSTM kernels without peepholes over each batch row, four hidden units at a time in `v128`
+/// registers (the scalar code above stores and reloads every intermediate, and its
+/// nonlinearities vectorize less well). Each lane does the operations of
+/// the scalar code in the same order ([`math::x4`] mirrors [`math`]), so results are bitwise
+/// those of the scalar build; the last `hidden % 4` units take the scalar formulas.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::{StepBackward, StepForward};
+    use crate::math::{self, x4};
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    unsafe fn ld(p: *const f32) -> v128 {
+        v128_load(p as *const v128)
+    }
+
+    #[inline(always)]
+    unsafe fn st(p: *mut f32, v: v128) {
+        v128_store(p as *mut v128, v)
+    }
+
+    /// `dst[j] = f(x[j] + (y[j] + b[j]))` for `j < n`: four lanes at a time, then the scalar
+    /// tail.
+    ///
+    /// # Safety
+    /// `x`, `y`, `b` valid for `n` reads and `dst` for `n` writes.
+    #[inline(always)]
+    unsafe fn map_sum(n: usize, x: *const f32, y: *const f32, b: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
+        let mut j = 0;
+        while j + 4 <= n {
+            st(dst.add(j), fv(f32x4_add(ld(x.add(j)), f32x4_add(ld(y.add(j)), ld(b.add(j))))));
+            j += 4;
+        }
+        while j < n {
+            *dst.add(j) = fs(*x.add(j) + (*y.add(j) + *b.add(j)));
+            j += 1;
+        }
+    }
+
+    /// Two short passes per batch row (the gates, then the state) rather than one long one: each
+    /// nonlinearity is a long chain of dependent operations, and shorter iterations let the CPU
+    /// overlap more of them. Measured in Node 20 (simd build, CPU time, interleaved): large
+    /// forward 86 → 82 ms, medium 11.3 → 11.2 ms, small 0.74 → 0.76 ms against one fused pass.
+    pub(super) fn lstm_forward(s: StepForward<'_>, c_prev: &[f32], c: &mut [f32], tanh_c: &mut [f32]) {
+        let hd = s.hidden;
+        let g4 = 4 * hd;
+        let (b, n4) = (s.batch, hd / 4 * 4);
+        assert!(s.valid.len() >= b && s.xp.len() >= b * g4 && s.rec.len() >= b * g4 && s.gates.len() >= b * g4);
+        // One loop for both cases (a second copy of the inlined nonlinearities measured slower):
+        // without b_hh, -0.0, as `y + -0.0` is `y` bit for bit (y = +0.0 and -0.0 included).
+        // Only models without bias pay this small allocation per step.
+        let no_bias;
+        let bias = match s.b_rec {
+            Some(bias) => bias,
+            None => {
+                no_bias = vec![-0.0f32; g4];
+                &no_bias[..]
+            }
+        };
+        assert!(bias.len() >= g4);
+        let bias = bias.as_ptr();
+        assert!(s.h_prev.len() >= b * hd && s.h.len() >= b * hd && c_prev.len() >= b * hd && c.len() >= b * hd && tanh_c.len() >= b * hd);
+        for r in 0..b {
+            let (hs, gs) = (r * hd, r * g4);
+            if !s.valid[r] {
+                s.h[hs..hs + hd].copy_from_slice(&s.h_prev[hs..hs + hd]);
+                c[hs..hs + hd].copy_from_slice(&c_prev[hs..hs + hd]);
+                s.gates[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+                tanh_c[hs..hs + hd].iter_mut().for_each(|v| *v = 0.0);
+                continue;
+            }
+            // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted).
+            unsafe {
+                let (xp, rec, ga) = (s.xp.as_ptr().add(gs), s.rec.as_ptr().add(gs), s.gates.as_mut_ptr().add(gs));
+                // Gates: i and f (contiguous), g, o.
+                map_sum(2 * hd, xp, rec, bias, ga, x4::sigmoid, math::sigmoid);
+                map_sum(hd, xp.add(2 * hd), rec.add(2 * hd), bias.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
+                map_sum(hd, xp.add(3 * hd), rec.add(3 * hd), bias.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
+                let ga = ga as *const f32;
+                let (cp, cn, tc, h) =
+                    (c_prev.as_ptr().add(hs), c.as_mut_ptr().add(hs), tanh_c.as_mut_ptr().add(hs), s.h.as_mut_ptr().add(hs));
+                let mut j = 0;
+                while j < n4 {
+                    let (i, f, g, o) = (ld(ga.add(j)), ld(ga.add(hd + j)), ld(ga.add(2 * hd + j)), ld(ga.add(3 * hd + j)));
+                    let cnew = f32x4_add(f32x4_mul(f, ld(cp.add(j))), f32x4_mul(i, g));
+                    let t = x4::tanh(cnew);
+                    st(cn.add(j), cnew);
+                    st(tc.add(j), t);
+                    st(h.add(j), f32x4_mul(o, t));
+                    j += 4;
+                }
+                while j < hd {
+                    let (i, f, g, o) = (*ga.add(j), *ga.add(hd + j), *ga.add(2 * hd + j), *ga.add(3 * hd + j));
+                    let cnew = f * *cp.add(j) + i * g;
+                    let t = math::tanh(cnew);
+                    *cn.add(j) = cnew;
+                    *tc.add(j) = t;
+                    *h.add(j) = o * t;
+                    j += 1;
+                }
+            }
+        }
+    }
+
+    pub(super) fn lstm_backward(s: StepBackward<'_>, c_prev: &[f32], tanh_c: &[f32], dc: &[f32], dc_prev: &mut [f32]) {
+        let hd = s.hidden;
+        let g4 = 4 * hd;
+        let (b, n4) = (s.batch, hd / 4 * 4);
+        assert!(s.valid.len() >= b && s.gates.len() >= b * g4 && s.dxp.len() >= b * g4 && s.drec.len() >= b * g4);
+        assert!(s.dh.len() >= b * hd && s.dh_prev.len() >= b * hd && c_prev.len() >= b * hd && tanh_c.len() >= b * hd);
+        assert!(dc.len() >= b * hd && dc_prev.len() >= b * hd);
+        for r in 0..b {
+            let (hs, gs) = (r * hd, r * g4);
+            if !s.valid[r] {
+                s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
+                dc_prev[hs..hs + hd].copy_from_slice(&dc[hs..hs + hd]);
+                s.dxp[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+                s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+                continue;
+            }
+            // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted).
+            unsafe {
+                let ga = s.gates.as_ptr().add(gs);
+                let (dxp, drec) = (s.dxp.as_mut_ptr().add(gs), s.drec.as_mut_ptr().add(gs));
+                let (tc, cp, dh, dcn) = (tanh_c.as_ptr().add(hs), c_prev.as_ptr().add(hs), s.dh.as_ptr().add(hs), dc.as_ptr().add(hs));
+                let (dcp, dhp) = (dc_prev.as_mut_ptr().add(hs), s.dh_prev.as_mut_ptr().add(hs));
+                let one = f32x4_splat(1.0);
+                let mut j = 0;
+                while j < n4 {
+                    let (i, f, g, o) = (ld(ga.add(j)), ld(ga.add(hd + j)), ld(ga.add(2 * hd + j)), ld(ga.add(3 * hd + j)));
+                    let (t, c0, d) = (ld(tc.add(j)), ld(cp.add(j)), ld(dh.add(j)));
+                    let dao = f32x4_mul(f32x4_mul(f32x4_mul(d, t), o), f32x4_sub(one, o));
+                    let dct = f32x4_add(ld(dcn.add(j)), f32x4_mul(f32x4_mul(d, o), f32x4_sub(one, f32x4_mul(t, t))));
+                    let dai = f32x4_mul(f32x4_mul(f32x4_mul(dct, g), i), f32x4_sub(one, i));
+                    let daf = f32x4_mul(f32x4_mul(f32x4_mul(dct, c0), f), f32x4_sub(one, f));
+                    let dag = f32x4_mul(f32x4_mul(dct, i), f32x4_sub(one, f32x4_mul(g, g)));
+                    st(dcp.add(j), f32x4_mul(dct, f));
+                    st(dhp.add(j), f32x4_splat(0.0));
+                    for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
+                        st(dxp.add(k * hd + j), v);
+                        st(drec.add(k * hd + j), v);
+                    }
+                    j += 4;
+                }
+                while j < hd {
+                    let (i, f, g, o) = (*ga.add(j), *ga.add(hd + j), *ga.add(2 * hd + j), *ga.add(3 * hd + j));
+                    let (t, c0, d) = (*tc.add(j), *cp.add(j), *dh.add(j));
+                    let dao = d * t * o * (1.0 - o);
+                    let dct = *dcn.add(j) + d * o * (1.0 - t * t);
+                    let dai = dct * g * i * (1.0 - i);
+                    let daf = dct * c0 * f * (1.0 - f);
+                    let dag = dct * i * (1.0 - g * g);
+                    *dcp.add(j) = dct * f;
+                    *dhp.add(j) = 0.0;
+                    for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
+                        *dxp.add(k * hd + j) = v;
+                        *drec.add(k * hd + j) = v;
+                    }
+                    j += 1;
+                }
+            }
+        }
+    }
+}
