@@ -88,6 +88,25 @@ pub(super) fn zeroed<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
     buf.fill(T::default());
 }
 
+/// The shape of one direction of one layer: what [`Direction::with_init`] builds.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectionSpec {
+    /// The cell.
+    pub cell: CellKind,
+    /// Features of this layer's input.
+    pub input_size: usize,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// Whether the layer has `bias_ih` and `bias_hh`.
+    pub bias: bool,
+    /// The layer's index `k` (the `_l{k}` of the parameter names).
+    pub layer: usize,
+    /// The reverse direction of a bidirectional layer (names end in `_reverse`).
+    pub reverse: bool,
+    /// Layer norm of the gate pre-activations.
+    pub layer_norm: bool,
+}
+
 /// One direction of one layer.
 #[derive(Debug, Clone)]
 pub struct Direction {
@@ -113,42 +132,14 @@ pub struct Direction {
 }
 
 impl Direction {
-    /// A direction with PyTorch's initialization `U(-1/√H, 1/√H)` for every parameter.
-    /// `prefix` is prepended to the names (e.g. `"lstm."`), `suffix` appended (`"_reverse"`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        cell: CellKind,
-        input_size: usize,
-        hidden: usize,
-        bias: bool,
-        layer: usize,
-        reverse: bool,
-        layer_norm: bool,
-        prefix: &str,
-        rng: &mut Rng,
-    ) -> Self {
-        Self::with_init(cell, input_size, hidden, bias, layer, reverse, layer_norm, prefix, &RecurrentInit::default(), rng)
-            .expect("the default initialization always applies")
-    }
-
-    /// A direction initialized by `init` (see [`RecurrentInit`]): the weights per gate block
+    /// A direction of the shape `spec`, initialized by `init` (see [`RecurrentInit`]; the
+    /// default is PyTorch's `U(-1/√H, 1/√H)` for every parameter): the weights per gate block
     /// (`[H, in]` and `[H, H]`), drawn from `rng` in PyTorch's order — `weight_ih` block by
     /// block, `weight_hh`, `bias_ih`, `bias_hh`, then the peepholes (always `U(-1/√H, 1/√H)`).
-    /// With the default `init` this is exactly [`Direction::new`]. The kinds are not
+    /// `prefix` is prepended to the parameter names (e.g. `"lstm."`). The kinds are not
     /// validated here beyond what cannot apply (a matrix kind on a bias).
-    #[allow(clippy::too_many_arguments)]
-    pub fn with_init(
-        cell: CellKind,
-        input_size: usize,
-        hidden: usize,
-        bias: bool,
-        layer: usize,
-        reverse: bool,
-        layer_norm: bool,
-        prefix: &str,
-        init: &RecurrentInit,
-        rng: &mut Rng,
-    ) -> Result<Self> {
+    pub fn with_init(spec: DirectionSpec, prefix: &str, init: &RecurrentInit, rng: &mut Rng) -> Result<Self> {
+        let DirectionSpec { cell, input_size, hidden, bias, layer, reverse, layer_norm } = spec;
         let g = cell.gates();
         let sfx = if reverse { "_reverse" } else { "" };
         let bound = 1.0 / (hidden as f32).sqrt();

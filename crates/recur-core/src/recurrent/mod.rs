@@ -12,7 +12,7 @@ mod direction;
 mod norm;
 mod stack;
 
-pub use direction::Direction;
+pub use direction::{Direction, DirectionSpec};
 pub use stack::{RecurrentStack, StackGradients, MAX_STEPS};
 
 use crate::activation::Activation;

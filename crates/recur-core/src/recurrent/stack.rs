@@ -2,7 +2,7 @@
 //! `nn.LSTM`, `nn.GRU`), with dropout between layers.
 
 use super::direction::{fit, zeroed};
-use super::{Direction, RecurrentConfig};
+use super::{Direction, DirectionSpec, RecurrentConfig};
 use crate::error::{check_finite, check_len, checked_numel, Error, Result};
 use crate::init::RecurrentInit;
 use crate::param::Param;
@@ -78,18 +78,16 @@ impl RecurrentStack {
         for k in 0..config.num_layers {
             let input = if k == 0 { config.input_size } else { config.output_size() };
             for d in 0..config.directions() {
-                dirs.push(Direction::with_init(
-                    config.cell,
-                    input,
-                    config.hidden_size,
-                    config.bias,
-                    k,
-                    d == 1,
-                    config.layer_norm,
-                    prefix,
-                    init,
-                    &mut rng,
-                )?);
+                let spec = DirectionSpec {
+                    cell: config.cell,
+                    input_size: input,
+                    hidden: config.hidden_size,
+                    bias: config.bias,
+                    layer: k,
+                    reverse: d == 1,
+                    layer_norm: config.layer_norm,
+                };
+                dirs.push(Direction::with_init(spec, prefix, init, &mut rng)?);
             }
         }
         let l = config.num_layers;
