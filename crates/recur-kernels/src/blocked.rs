@@ -260,7 +260,7 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
     rsc: usize,
     csc: usize,
 ) {
-    debug_assert!(j0 <= j1 && j1 <= n && j0 % K::NR == 0);
+    debug_assert!(j0 <= j1 && j1 <= n && j0.is_multiple_of(K::NR));
     if m == 0 || j0 == j1 {
         return;
     }

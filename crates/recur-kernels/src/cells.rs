@@ -144,6 +144,7 @@ pub fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32]) {
 /// columns of `rec` are read) and `rh = r ⊙ h_prev`, the input of the `W_hn` product.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
+#[allow(clippy::needless_range_loop)] // rows and columns index several arrays at once
 pub fn gru_reset_before_gates(
     batch: usize,
     hd: usize,
@@ -177,6 +178,7 @@ pub fn gru_reset_before_gates(
 /// GRU reset-before, second half: `n = tanh(xp_n + rec_n)` where `rec_n = W_hn (r ⊙ h) + b_hn`
 /// sits in the last `H` columns of `rec`; then `h`.
 #[inline(never)]
+#[allow(clippy::needless_range_loop)] // rows and columns index several arrays at once
 pub fn gru_reset_before_output(s: StepForward<'_>) {
     let hd = s.hidden;
     let g3 = 3 * hd;

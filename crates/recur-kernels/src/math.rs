@@ -37,6 +37,11 @@
 //! order (no FMA in simd128), so both give bitwise the same results (tested in
 //! `crates/recur-wasm/tests/kernels_wasm.rs`).
 
+// The polynomial constants are written as their sources give them (Cephes, XNNPACK), digits
+// beyond f32 precision included (and rounded as they round, not as std's LOG2_E or LN_2), so
+// they can be checked against them.
+#![allow(clippy::excessive_precision, clippy::approx_constant)]
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in a part exact in f32 and a small correction (Cephes' C1, C2).
 const LN2_HI: f32 = 0.693_359_4;
