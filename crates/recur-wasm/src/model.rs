@@ -4,7 +4,7 @@
 use crate::errors::{js, JsResult};
 use recur_core::json::Writer;
 use recur_core::loss::{LossKind, LossTarget};
-use recur_core::model::{load_model, ForwardOptions, InitialState, Input, Model, OutputShape, TrainOptions};
+use recur_core::model::{load_model, FinalStateGrads, ForwardOptions, InitialState, Input, Model, OutputShape, TrainOptions};
 use recur_core::optim::OptimizerConfig;
 use recur_core::Error;
 use wasm_bindgen::prelude::*;
@@ -227,7 +227,7 @@ impl WasmModel {
         let batch = self.shape.map(|s| s.batch).ok_or_else(|| crate::errors::to_js(Error::state("backward called before a forward pass")))?;
         let hs = js(self.split("d_h_n", d_hn, batch, false))?;
         let cs = js(self.split("d_c_n", d_cn, batch, true))?;
-        let finals: Vec<(Option<&[f32]>, Option<&[f32]>)> = hs.into_iter().zip(cs).collect();
+        let finals: Vec<FinalStateGrads<'_>> = hs.into_iter().zip(cs).collect();
         let g = js(self.inner.backward(d_output, &finals, (tbptt > 0).then_some(tbptt)))?;
         self.d_initial = g.initial;
         Ok(g.x)

@@ -107,10 +107,17 @@ pub fn compiled_kernels() -> Vec<String> {
     recur_core::kernels::compiled_kernels().iter().map(|k| format!("{k:?}")).collect()
 }
 
+/// `gemmRepeat`'s operands, kept from one call to the next with the same shape `(m, k, n)`.
+struct GemmOperands {
+    shape: (usize, usize, usize),
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+}
+
 thread_local! {
-    /// `gemmRepeat`'s operands `(m, k, n, A, B, C)`, kept from one call to the next with the same shape.
-    static GEMM_OPERANDS: std::cell::RefCell<(usize, usize, usize, Vec<f32>, Vec<f32>, Vec<f32>)> =
-        const { std::cell::RefCell::new((0, 0, 0, Vec::new(), Vec::new(), Vec::new())) };
+    static GEMM_OPERANDS: std::cell::RefCell<GemmOperands> =
+        const { std::cell::RefCell::new(GemmOperands { shape: (0, 0, 0), a: Vec::new(), b: Vec::new(), c: Vec::new() }) };
 }
 
 /// Runs `C = A·B` (`m×k` by `k×n`, deterministic inputs) `iterations` times with the default
@@ -124,12 +131,12 @@ pub fn gemm_repeat(m: usize, k: usize, n: usize, b_transposed: bool, iterations:
     for (what, v) in [("m", m), ("k", k), ("n", n)] {
         js(recur_core::error::check_size(what, v, 1 << 14))?;
     }
-    GEMM_OPERANDS.with_borrow_mut(|(sm, sk, sn, a, b, c)| {
-        if (*sm, *sk, *sn) != (m, k, n) {
+    GEMM_OPERANDS.with_borrow_mut(|GemmOperands { shape, a, b, c }| {
+        if *shape != (m, k, n) {
             *a = (0..m * k).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
             *b = (0..k * n).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect();
             *c = vec![0.0f32; m * n];
-            (*sm, *sk, *sn) = (m, k, n);
+            *shape = (m, k, n);
         }
         for _ in 0..iterations {
             if b_transposed {

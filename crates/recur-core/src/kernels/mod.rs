@@ -140,7 +140,7 @@ unsafe fn par_gemm(
     if tasks < 2 {
         return recur_kernels::gemm_best(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
     }
-    let ops = Operands { a, b, c: c as *mut f32 };
+    let ops = Operands { a, b, c };
     parallel::run(tasks, &move |t| {
         let ops = ops;
         let (p0, p1) = panel_range(panels, tasks, t);

@@ -91,7 +91,7 @@ impl Model {
         w.close_object();
         let mut text = w.finish().into_bytes();
         // Pad the header with spaces so the data starts 8-byte aligned, as safetensors does.
-        while text.len() % 8 != 0 {
+        while !text.len().is_multiple_of(8) {
             text.push(b' ');
         }
         let mut bytes = Vec::with_capacity(8 + text.len() + data.len());
@@ -183,9 +183,12 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
     Ok(model)
 }
 
+/// The tensors of a safetensors file by name, in the header's order, and its `__metadata__` map.
+type Parsed = (Vec<(String, Entry)>, Option<Value>);
+
 /// Parses safetensors bytes into named f32 tensors (F32 as is; I64/F64 converted) and the
 /// `__metadata__` map, checking every offset.
-fn parse(bytes: &[u8]) -> Result<(Vec<(String, Entry)>, Option<Value>)> {
+fn parse(bytes: &[u8]) -> Result<Parsed> {
     if bytes.len() < 8 {
         return Err(Error::format(format!("{} bytes is too short for a safetensors file", bytes.len())));
     }

@@ -2,7 +2,7 @@
 
 use super::{ModelConfig, OutputShape};
 use super::config::LayerConfig;
-use super::InitialState;
+use super::{FinalStateGrads, InitialState};
 use crate::error::{Error, Result};
 use crate::layers::{BatchNorm, Buffer, Dense, Dropout, Embedding};
 use crate::param::Param;
@@ -308,7 +308,7 @@ impl Layer {
     pub fn backward(
         &mut self,
         dy: &[f32],
-        finals: (Option<&[f32]>, Option<&[f32]>),
+        finals: FinalStateGrads<'_>,
         tbptt: Option<usize>,
         want_dx: bool,
     ) -> Result<(Vec<f32>, Option<(Vec<f32>, Vec<f32>)>)> {

@@ -16,6 +16,10 @@ pub use config::{
 pub use format::{load_model, SAVE_FORMAT_VERSION};
 pub use train::{StepDetails, StepReport, TrainOptions};
 
+/// The gradients of one recurrent layer's final states `(d_h_n, d_c_n)`, each optional (`d_c_n`
+/// for an LSTM only): what [`Model::backward`] takes per recurrent layer.
+pub type FinalStateGrads<'a> = (Option<&'a [f32]>, Option<&'a [f32]>);
+
 use crate::error::{check_len, Error, Result};
 use crate::optim::Optimizer;
 use crate::param::Param;
@@ -349,7 +353,7 @@ impl Model {
     pub fn backward(
         &mut self,
         d_output: &[f32],
-        d_final: &[(Option<&[f32]>, Option<&[f32]>)],
+        d_final: &[FinalStateGrads<'_>],
         tbptt: Option<usize>,
     ) -> Result<InputGradients> {
         self.backward_inner(d_output, d_final, tbptt, true)
@@ -357,11 +361,10 @@ impl Model {
 
     /// [`Model::backward`]; without `input_grads`, the gradient of the model's input (the first
     /// layer's `dx`, a `[T, B, in]` product) is not computed and `x` is returned empty.
-    #[allow(clippy::type_complexity)]
     pub(crate) fn backward_inner(
         &mut self,
         d_output: &[f32],
-        d_final: &[(Option<&[f32]>, Option<&[f32]>)],
+        d_final: &[FinalStateGrads<'_>],
         tbptt: Option<usize>,
         input_grads: bool,
     ) -> Result<InputGradients> {
