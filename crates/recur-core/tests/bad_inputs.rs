@@ -11,7 +11,7 @@ use recur_core::layers::{layer_norm_forward, BatchNorm, Dense, Dropout, Embeddin
 use recur_core::loss::{bce, cross_entropy, mse, LossKind, LossTarget};
 use recur_core::model::{load_model, ForwardOptions, InitialState, Input, Model, TrainOptions};
 use recur_core::optim::{Optimizer, OptimizerConfig};
-use recur_core::recurrent::{CellKind, RecurrentConfig, RecurrentStack};
+use recur_core::recurrent::{CellKind, RecurrentConfig, RecurrentStack, SequenceInput};
 use recur_core::rng::Rng;
 use recur_core::{Error, Param};
 use serde_json::{json, Value};
@@ -106,7 +106,7 @@ fn recurrent_stack_forward_backward() {
         expect_err("lengths 0", "ERR_RANGE", || f(&mut s, &x, t, b, Some(&[3, 0]), None, None));
         expect_err("lengths > T", "ERR_RANGE", || f(&mut s, &x, t, b, Some(&[4, 1]), None, None));
         expect_err("lengths usize::MAX", "ERR_RANGE", || f(&mut s, &x, t, b, Some(&[usize::MAX, 1]), None, None));
-        expect_err("validate_forward", "ERR_SHAPE", || s.validate_forward(&x, t, b + 1, None, None, None));
+        expect_err("validate_forward", "ERR_SHAPE", || s.validate_forward(&SequenceInput::new(&x, t, b + 1)));
 
         // A good forward, then bad backward arguments.
         f(&mut s, &x, t, b, None, None, None).unwrap();

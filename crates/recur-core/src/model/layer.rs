@@ -6,7 +6,7 @@ use super::{FinalStateGrads, InitialState};
 use crate::error::{Error, Result};
 use crate::layers::{BatchNorm, Buffer, Dense, Dropout, Embedding};
 use crate::param::Param;
-use crate::recurrent::RecurrentStack;
+use crate::recurrent::{RecurrentStack, SequenceInput};
 use crate::rng::Rng;
 
 /// A recurrent stack inside a model.
@@ -276,11 +276,12 @@ impl Layer {
                     Some((h, c)) => (Some(&h[..]), if c.is_empty() { None } else { Some(&c[..]) }),
                     None => (ctx.initial.h, ctx.initial.c),
                 };
+                let seq = SequenceInput { x, steps, batch, lengths: ctx.lengths, h0, c0 };
                 if r.return_sequences {
-                    r.stack.forward_into(x, steps, batch, ctx.lengths, h0, c0, ctx.training, Some(out))?;
+                    r.stack.forward_into(&seq, ctx.training, Some(out))?;
                 } else {
                     // Only the final states are used: the output sequence is not even written.
-                    r.stack.forward_into(x, steps, batch, ctx.lengths, h0, c0, ctx.training, None)?;
+                    r.stack.forward_into(&seq, ctx.training, None)?;
                     out.clear();
                     let c = r.stack.config();
                     let (hd, dcount) = (c.hidden_size, c.directions());

@@ -13,7 +13,7 @@ mod norm;
 mod stack;
 
 pub use direction::{Direction, DirectionSpec};
-pub use stack::{RecurrentStack, StackGradients, MAX_STEPS};
+pub use stack::{RecurrentStack, SequenceInput, StackGradients, MAX_STEPS};
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

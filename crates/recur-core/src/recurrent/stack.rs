@@ -60,6 +60,32 @@ pub struct RecurrentStack {
     numels: Vec<usize>,
 }
 
+/// The input of one forward pass of a [`RecurrentStack`]: `x` (`[T, B, in]`, time-major),
+/// optional per-sequence `lengths` (PyTorch's packed-sequence semantics) and initial states
+/// `h0`/`c0` (`[L·D, B, H]`, zeros when `None`; `c0` for an LSTM only).
+#[derive(Debug, Clone, Copy)]
+pub struct SequenceInput<'a> {
+    /// The input sequence, `[steps, batch, in]`.
+    pub x: &'a [f32],
+    /// Time steps `T`.
+    pub steps: usize,
+    /// Batch rows `B`.
+    pub batch: usize,
+    /// Length of each row's sequence (`1..=T`), or every row full.
+    pub lengths: Option<&'a [usize]>,
+    /// Initial hidden states, or zeros.
+    pub h0: Option<&'a [f32]>,
+    /// Initial cell states (LSTM), or zeros.
+    pub c0: Option<&'a [f32]>,
+}
+
+impl<'a> SequenceInput<'a> {
+    /// `x` of `steps × batch` rows, full lengths, zero initial states.
+    pub fn new(x: &'a [f32], steps: usize, batch: usize) -> Self {
+        SequenceInput { x, steps, batch, lengths: None, h0: None, c0: None }
+    }
+}
+
 impl RecurrentStack {
     /// A stack initialized like PyTorch (`U(-1/√H, 1/√H)`), names prefixed with `prefix`
     /// (e.g. `"lstm."`, or `""` for PyTorch's bare `weight_ih_l0`).
@@ -185,16 +211,9 @@ impl RecurrentStack {
         }
     }
 
-    /// Checks the arguments of [`RecurrentStack::forward`] without changing anything.
-    pub fn validate_forward(
-        &self,
-        x: &[f32],
-        steps: usize,
-        batch: usize,
-        lengths: Option<&[usize]>,
-        h0: Option<&[f32]>,
-        c0: Option<&[f32]>,
-    ) -> Result<()> {
+    /// Checks the input of a forward pass without changing anything.
+    pub fn validate_forward(&self, seq: &SequenceInput<'_>) -> Result<()> {
+        let SequenceInput { x, steps, batch, lengths, h0, c0 } = *seq;
         let c = &self.config;
         self.check_params()?;
         crate::error::check_size("sequence length", steps, MAX_STEPS)?;
@@ -233,7 +252,8 @@ impl RecurrentStack {
         training: bool,
     ) -> Result<&[f32]> {
         let mut out = std::mem::take(&mut self.output);
-        let done = self.forward_into(x, steps, batch, lengths, h0, c0, training, Some(&mut out));
+        let seq = SequenceInput { x, steps, batch, lengths, h0, c0 };
+        let done = self.forward_into(&seq, training, Some(&mut out));
         self.output = out;
         done.map(|()| self.output.as_slice())
     }
@@ -242,20 +262,9 @@ impl RecurrentStack {
     /// `out` (resized), or nowhere when `out` is `None`: when only the final states
     /// ([`RecurrentStack::h_n`], [`RecurrentStack::c_n`]) are wanted, the output sequence is
     /// neither stored nor copied. On error nothing changes.
-    #[allow(clippy::too_many_arguments)]
-    pub fn forward_into(
-        &mut self,
-        x: &[f32],
-        steps: usize,
-        batch: usize,
-        lengths: Option<&[usize]>,
-        h0: Option<&[f32]>,
-        c0: Option<&[f32]>,
-        training: bool,
-        out: Option<&mut Vec<f32>>,
-    ) -> Result<()> {
-        self.validate_forward(x, steps, batch, lengths, h0, c0)?;
-        self.run_forward(x, steps, batch, lengths, h0, c0, training, DropoutMasks::Draw, out);
+    pub fn forward_into(&mut self, seq: &SequenceInput<'_>, training: bool, out: Option<&mut Vec<f32>>) -> Result<()> {
+        self.validate_forward(seq)?;
+        self.run_forward(seq, training, DropoutMasks::Draw, out);
         Ok(())
     }
 
@@ -263,14 +272,15 @@ impl RecurrentStack {
     /// instead of drawn ones: `masks[k]` multiplies the output of layer k < L-1 (values already
     /// scaled by 1/(1-p)), whatever the configured dropout. For gradient checks with dropout.
     pub fn forward_with_masks(&mut self, x: &[f32], steps: usize, batch: usize, masks: &[Vec<f32>]) -> Result<&[f32]> {
-        self.validate_forward(x, steps, batch, None, None, None)?;
+        let seq = SequenceInput::new(x, steps, batch);
+        self.validate_forward(&seq)?;
         let l = self.config.num_layers;
         let n = steps * batch * self.config.output_size();
         if masks.len() + 1 != l || masks.iter().any(|m| m.len() != n) {
             return Err(Error::shape("dropout masks", [l.saturating_sub(1), n], [masks.len()]));
         }
         let mut out = std::mem::take(&mut self.output);
-        self.run_forward(x, steps, batch, None, None, None, true, DropoutMasks::Fixed(masks), Some(&mut out));
+        self.run_forward(&seq, true, DropoutMasks::Fixed(masks), Some(&mut out));
         self.output = out;
         Ok(&self.output)
     }
@@ -278,19 +288,8 @@ impl RecurrentStack {
     /// The forward pass proper, on validated arguments. Layer k < L-1 writes its output
     /// straight into the next layer's input (then masked by dropout in place); the last layer
     /// writes into `top_out`, if any.
-    #[allow(clippy::too_many_arguments)]
-    fn run_forward(
-        &mut self,
-        x: &[f32],
-        steps: usize,
-        batch: usize,
-        lengths: Option<&[usize]>,
-        h0: Option<&[f32]>,
-        c0: Option<&[f32]>,
-        training: bool,
-        dropout: DropoutMasks<'_>,
-        mut top_out: Option<&mut Vec<f32>>,
-    ) {
+    fn run_forward(&mut self, seq: &SequenceInput<'_>, training: bool, dropout: DropoutMasks<'_>, mut top_out: Option<&mut Vec<f32>>) {
+        let SequenceInput { x, steps, batch, lengths, h0, c0 } = *seq;
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
         let bh = batch * hd;

@@ -86,7 +86,8 @@ fn final_states_only_path_matches_the_full_path() {
         let zeros = vec![0.0; steps * batch * 10];
         let g_full = full.backward(&zeros, Some(&d_hn), None, None, true).unwrap();
         let (dx_full, dh0_full) = (g_full.x.to_vec(), g_full.h0.to_vec());
-        states.forward_into(&x, steps, batch, Some(&lengths), None, None, true, None).unwrap();
+        let seq = SequenceInput { lengths: Some(&lengths), ..SequenceInput::new(&x, steps, batch) };
+        states.forward_into(&seq, true, None).unwrap();
         assert_eq!(full.h_n(), states.h_n(), "{cell:?}");
         let g = states.backward_from_final_states(Some(&d_hn), None, None, true).unwrap();
         assert_eq!(dx_full, g.x, "{cell:?}");
