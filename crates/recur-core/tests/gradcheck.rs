@@ -22,7 +22,7 @@
 
 use recur_core::activation::Activation;
 use recur_core::loss::{LossKind, LossTarget};
-use recur_core::model::{ForwardOptions, InitialState, Input, Model, OutputShape};
+use recur_core::model::{FinalStateGrads, ForwardOptions, InitialState, Input, Model, OutputShape};
 use recur_core::recurrent::{CellKind, RecurrentConfig, RecurrentStack};
 use recur_core::rng::Rng;
 
@@ -763,7 +763,7 @@ fn model_analytic(model: &mut Model, case: &ModelCase<'_>) -> (Vec<Vec<f32>>, Ve
     let out = out.to_vec();
     let mut d_out = vec![0.0f32; out.len()];
     let wh32;
-    let mut finals: Vec<(Option<&[f32]>, Option<&[f32]>)> = Vec::new();
+    let mut finals: Vec<FinalStateGrads<'_>> = Vec::new();
     match &case.objective {
         Objective::Weighted(w, wh) => {
             d_out = f32s(w);

@@ -4,16 +4,12 @@
 use recur_core::optim::{Optimizer, OptimizerConfig};
 use recur_core::param::Param;
 use recur_core::parallel;
+use recur_core::rng::Rng;
 
-/// Deterministic values in [-1, 1).
+/// Deterministic values in [-1, 1), from the project's own generator.
 fn values(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
 }
 
 /// Parameters (one large enough to be split 3 ways, one small) after 4 steps, as bits.
