@@ -130,7 +130,7 @@ fn recurrent_stack_forward_backward() {
         expect_err("masks count", "ERR_SHAPE", || s.forward_with_masks(&x, t, b, &[]).map(|_| ()));
         expect_err("masks count 2", "ERR_SHAPE", || s.forward_with_masks(&x, t, b, &[m.clone(), m.clone()]).map(|_| ()));
         expect_err("mask size", "ERR_SHAPE", || s.forward_with_masks(&x, t, b, &[m[1..].to_vec()]).map(|_| ()));
-        expect_err("masks with bad x", "ERR_SHAPE", || s.forward_with_masks(&x[1..], t, b, &[m.clone()]).map(|_| ()));
+        expect_err("masks with bad x", "ERR_SHAPE", || s.forward_with_masks(&x[1..], t, b, std::slice::from_ref(&m)).map(|_| ()));
         expect_err("masks with zero steps", "ERR_RANGE", || s.forward_with_masks(&[], 0, b, &[vec![]]).map(|_| ()));
     }
 }

@@ -225,10 +225,9 @@ fn chunk_borders(stack: &mut RecurrentStack, case: &StackCase, d: &StackData, x:
     let mut borders = vec![(h_init.clone(), c_init.clone()); n];
     for _ in 0..n * (case.layers + 1) + 1 {
         let mut next = vec![(h_init.clone(), c_init.clone()); n];
-        for c in 0..n {
+        for (c, (hb, cb)) in borders.iter().enumerate() {
             let (s0, s1) = (c * k, ((c + 1) * k).min(t));
             let xs = &x[s0 * b * inp..s1 * b * inp];
-            let (hb, cb) = &borders[c];
             stack.forward(xs, s1 - s0, b, None, Some(hb), lstm.then_some(&cb[..]), false).unwrap();
             for slot in 0..slots {
                 let target = if slot % dcount == 0 { (c + 1 < n).then_some(c + 1) } else { c.checked_sub(1) };
@@ -672,7 +671,10 @@ fn dropout_with_fixed_masks_is_a_training_forward_and_its_backward_matches() {
                 let y = one.forward(&input, t, b, None, None, None, false).unwrap().to_vec();
                 want_hn.extend_from_slice(one.h_n());
                 want_cn.extend_from_slice(one.c_n());
-                input = if k + 1 < layers { y.iter().zip(&masks[k]).map(|(v, m)| v * m).collect() } else { y };
+                input = match masks.get(k) {
+                    Some(mask) => y.iter().zip(mask).map(|(v, m)| v * m).collect(),
+                    None => y,
+                };
             }
             let y = stack.forward_with_masks(&x, t, b, &masks).unwrap().to_vec();
             assert_eq!(y, input, "{cell:?} bidi={bidirectional}: forward_with_masks output");
@@ -754,7 +756,10 @@ fn model_loss(model: &mut Model, case: &ModelCase<'_>, input: Input<'_>, initial
 }
 
 /// Analytic gradients of a model case: (parameter grads, dx, (dh0, dc0) of layer 0, shape).
-fn model_analytic(model: &mut Model, case: &ModelCase<'_>) -> (Vec<Vec<f32>>, Vec<f32>, (Vec<f32>, Vec<f32>), OutputShape) {
+type AnalyticGrads = (Vec<Vec<f32>>, Vec<f32>, (Vec<f32>, Vec<f32>), OutputShape);
+
+/// The [`AnalyticGrads`] of a model case.
+fn model_analytic(model: &mut Model, case: &ModelCase<'_>) -> AnalyticGrads {
     model.zero_grad();
     let init = case.initial.as_ref().map(|(h, c)| InitialState { h: Some(h), c: if c.is_empty() { None } else { Some(c) } });
     let inits: Vec<InitialState<'_>> = init.into_iter().collect();

@@ -186,7 +186,7 @@ fn safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)], metadata: Option<Value>
         header.insert("__metadata__".into(), m);
     }
     let mut text = serde_json::to_vec(&Value::Object(header)).unwrap();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let mut out = (text.len() as u64).to_le_bytes().to_vec();

@@ -55,7 +55,8 @@ pub fn compare(what: &str, got: &[f32], want: &[f64], rtol: f64, atol: f64) -> R
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g as f64 - w).abs();
         let excess = err - (atol + rtol * w.abs());
-        if !(excess <= 0.0) && worst.map(|(_, e)| excess > e).unwrap_or(true) {
+        // NaN counts as a failure.
+        if (excess > 0.0 || excess.is_nan()) && worst.map(|(_, e)| excess > e).unwrap_or(true) {
             worst = Some((i, excess));
         }
     }
