@@ -39,7 +39,8 @@ import {
   optimizerToCore,
   type ModelInfo,
 } from './model-config.js';
-import { toExactTensor, toSequenceBatch, toTensor, type Layout, type Tensor, type TensorLike } from './tensor.js';
+import { scratchF32, scratchU32 } from './scratch.js';
+import { toExactTensor, toSequenceBatchWith, toTensor, toTensorWith, type Layout, type Tensor, type TensorLike } from './tensor.js';
 import type { ServiceBridge } from './worker/bridge.js';
 import type { FitRequest, SeqData, TargetData } from './worker/models.js';
 import type { ModelHandleInfo } from './worker/protocol.js';
@@ -162,10 +163,10 @@ export class ModelImpl implements Model {
       const t = toIdTensor(x, name, 2, this.info.vocabSize);
       const [a, b] = t.shape as [number, number];
       const [n, steps] = layout === 'batch-major' ? [a, b] : [b, a];
-      const tokens = layout === 'batch-major' ? swap01(t.data, a, b, 1, (k) => new Uint32Array(k)) : t.data;
+      const tokens = layout === 'batch-major' ? swap01(t.data, a, b, 1, scratchU32) : t.data;
       return { tokens, steps, n, features: 1, lengths: checkLengths(lengths, n, steps) };
     }
-    const s = toSequenceBatch(x, { name, layout, features: this.info.inputSize! });
+    const s = toSequenceBatchWith(x, { name, layout, features: this.info.inputSize! }, scratchF32);
     return { x: s.data, steps: s.steps, n: s.batch, features: s.features, lengths: checkLengths(lengths, s.batch, s.steps) };
   }
 
@@ -178,17 +179,17 @@ export class ModelImpl implements Model {
       if (t.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError(`${name} (class ids) has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`, { details: { name, shape: t.shape, expected: want } });
       }
-      const classes = sequence && layout === 'batch-major' ? swap01(t.data, n, steps, 1, (k) => new Uint32Array(k)) : t.data;
+      const classes = sequence && layout === 'batch-major' ? swap01(t.data, n, steps, 1, scratchU32) : t.data;
       return { classes, width: 1, sequence };
     }
     if (sequence) {
-      const s = toSequenceBatch(y, { name, layout, features: width });
+      const s = toSequenceBatchWith(y, { name, layout, features: width }, scratchF32);
       if (s.batch !== n || s.steps !== steps) {
         throw new ShapeError(`${name} has ${s.batch} sequences of ${s.steps} steps, x has ${n} of ${steps}`, { details: { name, expected: [n, steps, width], actual: [s.batch, s.steps, s.features] } });
       }
       return { values: s.data, width, sequence };
     }
-    const t = toTensor(y, { name, rank: 2 });
+    const t = toTensorWith(y, { name, rank: 2 }, scratchF32);
     if (t.shape[0] !== n || t.shape[1] !== width) {
       throw new ShapeError(`${name} has shape [${t.shape.join(', ')}], expected [${n}, ${width}] (the model outputs one row per sequence)`, { details: { name, shape: t.shape, expected: [n, width] } });
     }
@@ -327,7 +328,7 @@ export class ModelImpl implements Model {
         s.modelFit(
           ctx.callId,
           this.id,
-          ctx.transfer(req, transfers),
+          ctx.lend(req, transfers),
           onBatchEnd === undefined ? undefined : ctx.proxy(onBatchEnd),
           onEpochEnd === undefined ? undefined : ctx.proxy(onEpochEnd),
         ),
@@ -354,7 +355,7 @@ export class ModelImpl implements Model {
     const target = this.target(y, loss, layout, seq.n, seq.steps);
     return this.call(
       (s, ctx) =>
-        s.modelEvaluate(ctx.callId, this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq), ...targetBuffers(target))), target, loss, metrics, batchSize),
+        s.modelEvaluate(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq), ...targetBuffers(target))), target, loss, metrics, batchSize),
       o.signal,
     );
   }
@@ -366,7 +367,7 @@ export class ModelImpl implements Model {
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
     const seq = this.seq(x, layout, o.lengths);
     const r = await this.call<{ output: Float32Array; shape: number[] }>(
-      (s, ctx) => s.modelPredict(ctx.callId, this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), batchSize),
+      (s, ctx) => s.modelPredict(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), batchSize),
       o.signal,
     );
     return this.fromTimeMajor(r.output, r.shape, layout);
@@ -456,7 +457,7 @@ export class ModelImpl implements Model {
     const features = seq.features;
     const tokens = seq.tokens !== undefined;
     const r = await this.call<{ output: Float32Array; shape: number[]; hN: Float32Array[]; cN: Float32Array[] }>((s, ctx) =>
-      s.modelForward(this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), ctx.transfer(h0, buffersOf(h0)), ctx.transfer(c0, buffersOf(c0)), training, stateful),
+      s.modelForward(this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), ctx.transfer(h0, buffersOf(h0)), ctx.transfer(c0, buffersOf(c0)), training, stateful),
     );
     const output = this.fromTimeMajor(r.output, r.shape, layout);
     this.lastForward = training ? { layout, shape: output.shape, steps, batch, features, tokens } : undefined;
@@ -567,7 +568,7 @@ export class ModelImpl implements Model {
       tolerance: o.tolerance === undefined ? 2e-2 : checkNumber(o.tolerance, 'tolerance', 0),
       seed: o.seed === undefined ? 1 : checkInt(o.seed, 'seed', 0, 2 ** 32 - 1),
     };
-    return this.call((s, ctx) => s.modelGradCheck(this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), opts));
+    return this.call((s, ctx) => s.modelGradCheck(this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), opts));
   }
 
   async save(options: SaveOptions = {}): Promise<Uint8Array> {

@@ -87,6 +87,14 @@ export function toTensor(input: TensorLike, options: TensorOptions = {}): Tensor
 }
 
 /**
+ * @internal {@link toTensor} writing into `alloc(n)`, which may hold old values (every element is
+ * written).
+ */
+export function toTensorWith(input: TensorLike, options: TensorOptions, alloc: (n: number) => Float32Array): Tensor {
+  return readInto(input, options, alloc);
+}
+
+/**
  * Like {@link toTensor}, but keeps the values as float64: for integer data (token ids, class
  * indices) that must not round through float32 before it is range-checked.
  */
@@ -115,6 +123,14 @@ function readInto<A extends Float32Array | Float64Array>(input: TensorLike, opti
  * Accepts rank 3 only; `features` (if given) must match the last axis.
  */
 export function toSequenceBatch(input: TensorLike, options: SequenceOptions = {}): SequenceBatch {
+  return toSequenceBatchWith(input, options, (n) => new Float32Array(n));
+}
+
+/**
+ * @internal {@link toSequenceBatch} writing into `alloc(n)`, which may hold old values (every
+ * element is written).
+ */
+export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions, alloc: (n: number) => Float32Array): SequenceBatch {
   const layout = options.layout ?? 'batch-major';
   if (layout !== 'batch-major' && layout !== 'time-major') {
     throw new InputTypeError(`layout must be 'batch-major' or 'time-major', got ${describe(layout)}`, { details: { layout: String(layout) } });
@@ -128,7 +144,7 @@ export function toSequenceBatch(input: TensorLike, options: SequenceOptions = {}
       details: { name, shape, expectedFeatures: options.features },
     });
   }
-  const out = new Float32Array(batch * steps * features);
+  const out = alloc(batch * steps * features);
   if (layout === 'time-major') {
     if (isTypedData(data)) copyChecked(data, out, options);
     else {
@@ -137,8 +153,10 @@ export function toSequenceBatch(input: TensorLike, options: SequenceOptions = {}
         out[k++] = checkValue(v, path, name, options);
       });
     }
+  } else if (data instanceof Float32Array && transposeF32(data, out, batch, steps, features)) {
+    // every value finite: done
   } else if (isTypedData(data)) {
-    // [B, T, F] -> [T, B, F], checking every value on the way
+    // [B, T, F] -> [T, B, F], checking every value on the way (and throwing at the first bad one)
     const check = !options.allowNonFinite;
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < steps; t++) {
@@ -286,12 +304,48 @@ function walk(node: NestedArray, shape: readonly number[], depth: number, path: 
 }
 
 /**
+ * `[B, T, F]` float32 → `[T, B, F]` into `out`. Returns whether every value is finite: a float32
+ * is finite exactly when `v * 0` is 0, so the check is a sum that any NaN or ±Infinity turns to
+ * NaN, with no branch per value (the caller finds the bad value's index on its slow path).
+ */
+function transposeF32(src: Float32Array, out: Float32Array, batch: number, steps: number, features: number): boolean {
+  let poison = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < steps; t++) {
+      const s = (b * steps + t) * features;
+      const d = (t * batch + b) * features;
+      for (let f = 0; f < features; f++) {
+        const v = src[s + f]!;
+        poison += v * 0;
+        out[d + f] = v;
+      }
+    }
+  }
+  return poison === 0;
+}
+
+/** Whether every value of `src` is finite (as {@link transposeF32}: two branch-free sums). */
+function allFiniteF32(src: Float32Array): boolean {
+  let p0 = 0;
+  let p1 = 0;
+  const n = src.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    p0 += src[i]! * 0;
+    p1 += src[i + 1]! * 0;
+  }
+  if (i < n) p0 += src[i]! * 0;
+  return p0 + p1 === 0;
+}
+
+/**
  * Copies `src` into `out` after checking every value. The check is one comparison per value
  * (false for NaN, ±Infinity and float64 values beyond float32's range); only a failing value
- * goes through {@link checkValue}, which throws with its index.
+ * goes through {@link checkValue}, which throws with its index. A float32 source is scanned
+ * branch-free first ({@link allFiniteF32}); the per-value loop only runs when that fails.
  */
 function copyChecked(src: Float32Array | Float64Array, out: Float32Array | Float64Array, options: TensorOptions): void {
-  if (!options.allowNonFinite) {
+  if (!options.allowNonFinite && !(src instanceof Float32Array && allFiniteF32(src))) {
     for (let i = 0; i < src.length; i++) {
       const v = src[i]!;
       if (!(v <= F32_MAX && v >= -F32_MAX)) checkValue(v, [i], options.name ?? 'input', options);

@@ -22,6 +22,8 @@ export interface CallContext {
   proxy<F extends (...args: any[]) => any>(fn: F): F;
   /** Marks buffers for transfer. */
   transfer: TransferFn;
+  /** Marks SDK-owned buffers for transfer that come back after the call (see {@link Endpoint.lend}). */
+  lend: TransferFn;
 }
 
 /** Options of one call. */
@@ -175,6 +177,7 @@ export class ServiceBridge {
         callId,
         proxy: (f) => endpoint.proxy(f),
         transfer: endpoint.transfer,
+        lend: endpoint.lend,
       };
       return await Promise.race([fn(endpoint.service, ctx), interrupted.promise]);
     } catch (e) {

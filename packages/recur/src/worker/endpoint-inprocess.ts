@@ -16,6 +16,7 @@ export function createInProcessEndpoint(source: WasmSource): Endpoint {
     service,
     proxy: (fn) => fn,
     transfer: (value) => value,
+    lend: (value) => value,
     onCrash: () => undefined,
     ref: () => undefined,
     unref: () => undefined,

@@ -11,7 +11,7 @@ import { WorkerError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import { prestartNode } from './helpers-node.js';
 import type { ServiceApi, ServiceInitOptions } from './protocol.js';
-import { leanService, markTransfer, RpcClient } from './rpc.js';
+import { leanService, markLend, markTransfer, RpcClient } from './rpc.js';
 import './transfer-handlers.js';
 
 /** Starts a worker thread and wraps it. */
@@ -48,6 +48,7 @@ export function createNodeWorkerEndpoint(): Endpoint {
     service,
     proxy: (fn) => proxy(fn) as typeof fn,
     transfer: (value, list) => markTransfer(transfer(value, list), list),
+    lend: (value, list) => markLend(transfer(value, list), list as ArrayBuffer[]),
     onCrash: (listener) => {
       crashListener = listener;
     },

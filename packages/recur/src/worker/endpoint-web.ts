@@ -9,7 +9,7 @@ import { proxy, releaseProxy, transfer, wrap } from 'comlink/dist/esm/comlink.mj
 import { WorkerError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { ServiceApi } from './protocol.js';
-import { leanService, markTransfer, RpcClient } from './rpc.js';
+import { leanService, markLend, markTransfer, RpcClient } from './rpc.js';
 import './transfer-handlers.js';
 
 /** True when this runtime has module Workers. */
@@ -89,6 +89,7 @@ export function createWebWorkerEndpoint(): Endpoint {
     service: leanService(remote as unknown as ServiceApi, rpc),
     proxy: (fn) => proxy(fn) as typeof fn,
     transfer: (value, list) => markTransfer(transfer(value, list), list),
+    lend: (value, list) => markLend(transfer(value, list), list as ArrayBuffer[]),
     onCrash: (listener) => {
       crashListener = listener;
     },

@@ -17,6 +17,11 @@ export interface Endpoint {
   proxy<F extends (...args: any[]) => any>(fn: F): F;
   /** Marks buffers for transfer (comlink `transfer` across a worker). */
   transfer: TransferFn;
+  /**
+   * Marks SDK-owned buffers for transfer that the service only reads during the call: across a
+   * worker they come back with the reply, for the next call's inputs (`scratch.ts`).
+   */
+  lend: TransferFn;
   /** Registers the one listener told when the worker dies or fails to start. */
   onCrash(listener: (error: WorkerError) => void): void;
   /** Keeps the process alive while calls are pending (Node); no-op elsewhere. */

@@ -9,10 +9,13 @@
  * comlink's `throw` handler (`transfer-handlers.ts`), so both paths reject with the same classes.
  *
  * Buffers are transferred when marked with {@link markTransfer} (the endpoints' and the worker
- * hosts' `transfer` functions mark for both channels).
+ * hosts' `transfer` functions mark for both channels). Buffers marked with {@link markLend} are
+ * lent: the request lists them (`l`), and once the call has settled the worker transfers back
+ * those it has not passed on (`r`), which the client keeps for its next inputs (`scratch.ts`).
  * @module
  */
 import { deserializeError, serializeError, type SerializedError } from '../errors.js';
+import { recycle } from '../scratch.js';
 import type { ServiceApi } from './protocol.js';
 
 /** The key that tells this channel's messages from comlink's. */
@@ -67,6 +70,17 @@ export function markTransfer<T>(value: T, transferables: Transferable[]): T {
   return value;
 }
 
+const lent = new WeakMap<object, ArrayBuffer[]>();
+
+/**
+ * Marks `value`'s buffers for transfer, as lent: the worker uses them during the call only and
+ * hands them back with its reply. Only for SDK-owned arrays that nothing in the worker keeps.
+ */
+export function markLend<T>(value: T, buffers: ArrayBuffer[]): T {
+  if (typeof value === 'object' && value !== null) lent.set(value, buffers);
+  return markTransfer(value, buffers);
+}
+
 function transfersOf(value: unknown): Transferable[] {
   return (typeof value === 'object' && value !== null && marks.get(value)) || [];
 }
@@ -75,9 +89,11 @@ interface Request {
   [RPC]: number;
   m: string;
   a: unknown[];
+  /** Lent buffers (also in `a`), handed back in the reply's `r`. */
+  l?: ArrayBuffer[];
 }
 
-type Reply = { [RPC]: number; v: unknown } | { [RPC]: number; e: SerializedError };
+type Reply = ({ [RPC]: number; v: unknown } | { [RPC]: number; e: SerializedError }) & { r?: ArrayBuffer[] };
 
 function isMessage(data: unknown): data is Record<typeof RPC, number> {
   return typeof data === 'object' && data !== null && typeof (data as Record<string, unknown>)[RPC] === 'number';
@@ -93,6 +109,7 @@ export class RpcClient {
     port.listen((data) => {
       if (!isMessage(data)) return;
       const reply = data as Reply;
+      if (reply.r !== undefined) for (const b of reply.r) recycle(b);
       const call = this.pending.get(reply[RPC]);
       if (call === undefined) return;
       this.pending.delete(reply[RPC]);
@@ -105,14 +122,19 @@ export class RpcClient {
   call(method: string, args: unknown[]): Promise<unknown> {
     const id = this.nextId++;
     let transfer: Transferable[] = [];
+    let lend: ArrayBuffer[] | undefined;
     for (const a of args) {
       const t = transfersOf(a);
       if (t.length > 0) transfer = transfer.length === 0 ? t : [...transfer, ...t];
+      const l = typeof a === 'object' && a !== null ? lent.get(a) : undefined;
+      if (l !== undefined) lend = lend === undefined ? l : [...lend, ...l];
     }
+    const request: Request = { [RPC]: id, m: method, a: args };
+    if (lend !== undefined) request.l = lend;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        this.port.postMessage({ [RPC]: id, m: method, a: args } satisfies Request, transfer);
+        this.port.postMessage(request, transfer);
       } catch (e) {
         this.pending.delete(id);
         reject(e);
@@ -141,32 +163,41 @@ export function leanService(remote: ServiceApi, rpc: RpcClient, init: ServiceApi
 
 /** The worker side: answers this channel's calls with `service`'s methods. */
 export function serveRpc(port: RpcPort, service: ServiceApi): void {
-  const reply = (id: number, value: unknown): void => {
+  /** The lent buffers still here (not passed on, e.g. as the result): they go back. */
+  const returned = (lend: ArrayBuffer[] | undefined, passedOn: Transferable[]): ArrayBuffer[] =>
+    lend === undefined ? [] : lend.filter((b) => b instanceof ArrayBuffer && b.byteLength > 0 && !passedOn.includes(b));
+  const reply = (id: number, value: unknown, lend: ArrayBuffer[] | undefined): void => {
+    const transfer = transfersOf(value);
+    const r = returned(lend, transfer);
     try {
-      port.postMessage({ [RPC]: id, v: value } satisfies Reply, transfersOf(value));
+      port.postMessage({ [RPC]: id, v: value, r } satisfies Reply, r.length === 0 ? transfer : [...transfer, ...r]);
     } catch (e) {
       // e.g. a result that cannot be cloned: the call still settles, as an error
-      port.postMessage({ [RPC]: id, e: serializeError(e) } satisfies Reply, []);
+      fail(id, e, lend);
     }
   };
-  const fail = (id: number, error: unknown): void => port.postMessage({ [RPC]: id, e: serializeError(error) } satisfies Reply, []);
+  const fail = (id: number, error: unknown, lend: ArrayBuffer[] | undefined): void => {
+    const r = returned(lend, []);
+    port.postMessage({ [RPC]: id, e: serializeError(error), r } satisfies Reply, r);
+  };
   port.listen((data) => {
     if (!isMessage(data)) return;
-    const { [RPC]: id, m, a } = data as unknown as Request;
+    const { [RPC]: id, m, a, l } = data as unknown as Request;
+    const lend = Array.isArray(l) ? l : undefined;
     if (!METHODS.has(m) || !Array.isArray(a)) {
-      fail(id, new TypeError(`recur: unknown service method ${String(m)}`));
+      fail(id, new TypeError(`recur: unknown service method ${String(m)}`), lend);
       return;
     }
     let result: Promise<unknown>;
     try {
       result = (service[m as (typeof RPC_METHODS)[number]] as (...args: unknown[]) => Promise<unknown>).apply(service, a);
     } catch (e) {
-      fail(id, e);
+      fail(id, e, lend);
       return;
     }
     Promise.resolve(result).then(
-      (v) => reply(id, v),
-      (e) => fail(id, e),
+      (v) => reply(id, v, lend),
+      (e) => fail(id, e, lend),
     );
   });
 }

@@ -4,7 +4,8 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createRecur, InternalError, ShapeError, type ModelConfig } from '../../dist/entrypoints/node.js';
-import { markTransfer, RpcClient, RPC_METHODS, serveRpc } from '../../dist/worker/rpc.js';
+import { markLend, markTransfer, RpcClient, RPC_METHODS, serveRpc } from '../../dist/worker/rpc.js';
+import { recycle, scratchBuffer } from '../../dist/scratch.js';
 import type { ServiceApi } from '../../dist/worker/protocol.js';
 
 function rpcPort(port: MessagePort) {
@@ -34,6 +35,39 @@ describe('lean channel', () => {
       expect(Array.from((await client.call('echo', [kept])) as Float32Array)).toEqual([4, 5]);
       expect(kept.buffer.byteLength).toBe(8); // not marked: cloned
       expect(await client.call('version', [])).toBe('v1'); // a synchronous method works too
+    } finally {
+      close();
+    }
+  });
+
+  it('lent buffers come back after the call, also after an error, to the scratch pool', async () => {
+    const { client, close } = pair({
+      echo: async (data: Float32Array) => data[0],
+      raise: async () => {
+        throw new ShapeError('bad shape');
+      },
+      version: async (data: Float32Array) => markTransfer(data, [data.buffer]),
+    });
+    // a size no other test uses: the pool holds only what this test lends
+    const lendOf = (v: number) => {
+      const a = new Float32Array(scratchBuffer(4 * 1013)).fill(v);
+      return { a, args: [markLend(a, [a.buffer as ArrayBuffer])] };
+    };
+    try {
+      const first = lendOf(7);
+      expect(await client.call('echo', first.args)).toBe(7);
+      expect(first.a.buffer.byteLength).toBe(0); // transferred
+      const back = new Float32Array(scratchBuffer(4 * 1013));
+      expect(back[1012]).toBe(7); // the lent buffer, returned (a new one would hold zeros)
+      recycle(back.buffer);
+      const failed = lendOf(8);
+      await expect(client.call('raise', failed.args)).rejects.toBeInstanceOf(ShapeError);
+      expect(new Float32Array(scratchBuffer(4 * 1013))[0]).toBe(8);
+      // a lent buffer the service passes on (here: as its result) is the caller's result, not returned
+      const passed = lendOf(9);
+      const result = (await client.call('version', passed.args)) as Float32Array;
+      expect(result[3]).toBe(9);
+      expect(new Float32Array(scratchBuffer(4 * 1013))[0]).toBe(0); // a new buffer
     } finally {
       close();
     }
@@ -88,6 +122,29 @@ describe.each(['worker', 'inprocess'] as const)('the caller keeps its arrays (%s
       expect(out.shape).toEqual([4, 3, 1]);
       // results are new arrays the caller owns
       expect(out.data.buffer.byteLength).toBe(4 * 3 * 4);
+    } finally {
+      await recur.dispose();
+    }
+  });
+
+  it('inputs converted into reused buffers carry nothing over from an earlier call', async () => {
+    const recur = createRecur({ mode });
+    try {
+      const model = await recur.createModel(CONFIG);
+      const data = (k: number) => ({ data: Float32Array.from({ length: 4 * 3 * 2 }, (_, i) => Math.sin(i * k)), shape: [4, 3, 2] });
+      const timeMajor = (k: number) => ({ ...data(k), shape: [3, 4, 2] });
+      const first = await model.predict(data(1));
+      const firstTm = await model.predict(timeMajor(1), { layout: 'time-major' });
+      for (let k = 2; k < 5; k++) {
+        await model.predict(data(k));
+        await model.predict(timeMajor(k), { layout: 'time-major' });
+      }
+      expect(await model.predict(data(1))).toEqual(first);
+      expect(await model.predict(timeMajor(1), { layout: 'time-major' })).toEqual(firstTm);
+      const y = { data: Float32Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i)), shape: [4, 3, 1] };
+      const before = await model.evaluate(data(1), y);
+      await model.evaluate(data(2), { data: new Float32Array(12).fill(5), shape: [4, 3, 1] });
+      expect(await model.evaluate(data(1), y)).toEqual(before);
     } finally {
       await recur.dispose();
     }

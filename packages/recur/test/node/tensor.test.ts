@@ -105,6 +105,23 @@ describe('validation', () => {
     expect(kept[1]).toBe(Infinity);
   });
 
+  it('float32 input: the first non-finite value is reported wherever it is (the branch-free scans)', () => {
+    for (const n of [1, 2, 7, 8]) {
+      for (let i = 0; i < n; i++) {
+        // a second bad value after the first: the first one is reported
+        const data = Float32Array.from({ length: n }, (_, k) => (k === i ? NaN : k === n - 1 ? -Infinity : k));
+        expect(expectError(() => toTensor(data), NonFiniteError, 'ERR_NON_FINITE').details.index).toEqual([i]);
+        expect(expectError(() => toSequenceBatch({ data, shape: [n, 1, 1] }, { layout: 'time-major' }), NonFiniteError, 'ERR_NON_FINITE').details.index).toEqual([i]);
+      }
+    }
+    // batch-major [2, 2, 2]: bad values at [1][0][1] and [0][1][0]; the first in [b, t, f] order wins
+    const bm = Float32Array.of(0, 1, Infinity, 3, 4, NaN, 6, 7);
+    expect(expectError(() => toSequenceBatch({ data: bm, shape: [2, 2, 2] }), NonFiniteError, 'ERR_NON_FINITE').details.index).toEqual([0, 1, 0]);
+    // -0 and the extremes of float32 are finite
+    const edge = Float32Array.of(-0, 3.4028234663852886e38, -3.4028234663852886e38, 2 ** -149);
+    expect(Array.from(toSequenceBatch({ data: edge, shape: [2, 2, 1] }).data)).toEqual([-0, -3.4028234663852886e38, 3.4028234663852886e38, 2 ** -149]);
+  });
+
   it('wrong JS types are an InputTypeError', () => {
     expectError(() => toSequenceBatch('abc' as never), InputTypeError, 'ERR_TYPE', /string/);
     expectError(() => toSequenceBatch(new Int32Array(8) as never, { shape: [2, 2, 2] }), InputTypeError, 'ERR_TYPE', /Int32Array/);
