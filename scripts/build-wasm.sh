@@ -26,13 +26,15 @@
 #     Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo) builds std itself:
 #     RUSTC_BOOTSTRAP=1, -Zbuild-std=std,panic_abort, linked by LLVM's wasm-ld.
 #   RECUR_WASM_TOOLCHAIN=plain|build-std forces one.
-# Size (issue: each .wasm <= 300 KB): the build-std toolchain also builds std for size and drops
-# the panic machinery, which only the std it builds itself allows (nothing reads panic messages:
-# a panic is already an abort, a wasm trap):
+# Size (issue: each .wasm <= 300 KB, read as 300,000 bytes): the build-std toolchain also builds
+# std for size and drops the panic machinery, which only the std it builds itself allows (nothing
+# reads panic messages: a panic is already an abort, a wasm trap):
 #   -Zbuild-std-features=optimize_for_size   std's small sort and float-formatting variants
 #   -Zunstable-options -Cpanic=immediate-abort   a panic is `unreachable` at once: no message
 #                                               formatting, no locations (about 23 KB)
 #   The plain toolchain keeps rustup's prebuilt std (and -Cpanic=abort), so its builds are larger.
+#   std's float formatting and parsing are not linked at all (recur_core::decimal does both):
+#   a build-std build that links them fails (see build_variant).
 # The opt-level of each crate is set in Cargo.toml: everything for size ("z", std included where
 # it is built here) except crates/recur-kernels (GEMM, math, cell kernels) at 3. wasm-opt -Oz
 # instead of -O3: 4 KB smaller, kernels and training step as fast (Node 20, simd build).
@@ -304,6 +306,12 @@ build_variant() {
       -*) [[ " $feats " != *" ${e#-} "* ]] || die "$variant build contains ${e#-} (features: $feats)" ;;
     esac
   done
+  # Size: std's float formatting and parsing (core::fmt::float, flt2dec, dec2flt: about 29 KB
+  # with their tables) must stay out; recur-core formats and parses floats itself
+  # (recur_core::decimal). The raw build still has its function names to check.
+  if [[ "$VARIANT_TOOLCHAIN" == build-std ]] && grep -a -q -E 'flt2dec|dec2flt|3fmt5float' "$raw"; then
+    die "$variant links std's float formatting or parsing: write floats in messages with recur_core::decimal::Text (or Error::range), parse with recur_core::decimal::parse_f64"
+  fi
   local flags
   # shellcheck disable=SC2046
   flags="$(wasm_opt_flags $feats)"

@@ -1,6 +1,7 @@
 //! The one error type of the core. Every public function that can fail on user input returns
 //! [`Result`]; none of them panics on bad input.
 
+use crate::decimal::Text;
 use std::fmt;
 
 /// Everything that can go wrong in the core. Each variant has a stable [`Error::code`] that the
@@ -67,9 +68,10 @@ impl Error {
         Error::Shape { what: what.into(), expected: format!("{expected:?}"), got: format!("{got:?}") }
     }
 
-    /// Shorthand for [`Error::Range`].
-    pub fn range(what: impl Into<String>, value: impl fmt::Display, allowed: impl Into<String>) -> Self {
-        Error::Range { what: what.into(), value: value.to_string(), allowed: allowed.into() }
+    /// Shorthand for [`Error::Range`]; `value` is written as `{}` writes it (floats through
+    /// [`Text`], not std's float formatting).
+    pub fn range(what: impl Into<String>, value: impl Text, allowed: impl Into<String>) -> Self {
+        Error::Range { what: what.into(), value: value.text(), allowed: allowed.into() }
     }
 
     /// Shorthand for [`Error::Unsupported`].

@@ -50,6 +50,7 @@
 //! `xavier_*` uses `fan_out = H`, not `G·H`). The fan-based and orthogonal kinds need a matrix:
 //! on a bias they are an error.
 
+use crate::decimal::Text;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::json::read::JResult;
@@ -252,10 +253,10 @@ impl Init {
                 finite("a", a)?;
                 finite("b", b)?;
                 if a > b {
-                    return Err(Error::range(format!("{what} uniform"), format!("a = {a}, b = {b}"), "a <= b"));
+                    return Err(Error::range(format!("{what} uniform"), format!("a = {}, b = {}", a.text(), b.text()), "a <= b"));
                 }
                 if !(b - a).is_finite() {
-                    return Err(Error::range(format!("{what} uniform"), format!("a = {a}, b = {b}"), "b - a finite"));
+                    return Err(Error::range(format!("{what} uniform"), format!("a = {}, b = {}", a.text(), b.text()), "b - a finite"));
                 }
                 Ok(())
             }

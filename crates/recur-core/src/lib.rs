@@ -12,6 +12,7 @@
 
 pub mod activation;
 pub mod clip;
+pub mod decimal;
 pub mod error;
 pub mod init;
 pub mod json;

@@ -4,94 +4,39 @@
 //! `d.ddde±x` (`1e-7`, `1.5e+20`); integral values keep a `.0`. Saved files and configurations
 //! therefore keep the bytes that earlier versions (which used `serde_json`) wrote.
 
+use crate::decimal::{shortest_f32, shortest_f64, write_fixed, Tie};
+
 /// Appends `x` (finite) formatted as `serde_json` formats an `f64`.
 pub fn write_f64(out: &mut String, x: f64) {
-    let sci = ties_to_even(format!("{x:e}"), |s| s.parse() == Ok(x), || format!("{x:.1100e}"));
-    write_digits(out, &sci, -5..=15);
+    let (digits, k) = shortest_f64(x, Tie::Even);
+    write_digits(out, x.is_sign_negative(), &digits, k, -5..=15);
 }
 
 /// Appends `x` (finite) formatted as `serde_json` formats an `f32`.
 pub fn write_f32(out: &mut String, x: f32) {
-    let sci = ties_to_even(format!("{x:e}"), |s| s.parse() == Ok(x), || format!("{x:.200e}"));
-    write_digits(out, &sci, -6..=12);
+    let (digits, k) = shortest_f32(x, Tie::Even);
+    write_digits(out, x.is_sign_negative(), &digits, k, -6..=12);
 }
 
-/// Rust's shortest form `sci` (`d.ddde-x`), or its neighbour with an even last digit when both
-/// read back to the value and the value lies exactly halfway between them: `serde_json` breaks
-/// that (rare) tie to even, Rust's formatter upwards. `reads_back` parses a candidate; `exact`
-/// gives the value's exact decimal expansion in scientific form.
-fn ties_to_even(sci: String, reads_back: impl Fn(&str) -> bool, exact: impl Fn() -> String) -> String {
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let last = mantissa.as_bytes()[mantissa.len() - 1];
-    if last % 2 == 0 || !last.is_ascii_digit() {
-        return sci;
+/// Lays out the shortest round-trip digits (`serde_json` breaks a tie between two of them to
+/// the even one) with the decimal exponent `k` of the first digit in `serde_json`'s notation
+/// (`fixed` is the range of exponents written without an exponent).
+fn write_digits(out: &mut String, negative: bool, digits: &[u8], k: i32, fixed: std::ops::RangeInclusive<i32>) {
+    if negative {
+        out.push('-');
     }
-    let with_last = |d: u8| {
-        let mut m = mantissa.as_bytes().to_vec();
-        *m.last_mut().expect("a digit") = d;
-        format!("{}e{exp}", String::from_utf8(m).expect("ASCII"))
-    };
-    let digits = |s: &str| -> String { s.split_once('e').expect("exponent").0.chars().filter(char::is_ascii_digit).collect() };
-    let exact = digits(&exact());
-    let n = digits(&sci).len();
-    for alt in [last - 1, last + 1] {
-        // A neighbour whose digit count or leading digit differs is not a same-length tie.
-        if alt > b'9' || (n == 1 && alt == b'0') {
-            continue;
-        }
-        let candidate = with_last(alt);
-        if !reads_back(&candidate) {
-            continue;
-        }
-        let low = digits(&sci)[..n - 1].to_string() + &((last.min(alt)) as char).to_string();
-        let halfway = exact.starts_with(&low) && exact[n..].starts_with('5') && exact[n + 1..].bytes().all(|b| b == b'0');
-        if halfway {
-            return candidate;
-        }
-    }
-    sci
-}
-
-/// Lays out Rust's shortest round-trip scientific form (`-1.25e-7`, `3e0`) in `serde_json`'s
-/// notation (`fixed` is the range of decimal exponents written without an exponent).
-fn write_digits(out: &mut String, sci: &str, fixed: std::ops::RangeInclusive<i32>) {
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
-    let n = digits.len() as i32;
-    out.push_str(sign);
-    if fixed.contains(&exp) {
-        if exp >= n - 1 {
-            // 1234e7 -> 12340000000.0
-            out.push_str(&digits);
-            (0..exp - (n - 1)).for_each(|_| out.push('0'));
-            out.push_str(".0");
-        } else if exp >= 0 {
-            // 1234e-2 -> 12.34
-            let (int, frac) = digits.split_at(exp as usize + 1);
-            out.push_str(int);
-            out.push('.');
-            out.push_str(frac);
-        } else {
-            // 1234e-6 -> 0.001234
-            out.push_str("0.");
-            (0..-exp - 1).for_each(|_| out.push('0'));
-            out.push_str(&digits);
-        }
+    if fixed.contains(&k) {
+        write_fixed(out, digits, k, true);
     } else {
         // 1234e30 -> 1.234e+33
-        out.push_str(&digits[..1]);
-        if n > 1 {
+        out.push(digits[0] as char);
+        if digits.len() > 1 {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(std::str::from_utf8(&digits[1..]).expect("ASCII digits"));
         }
         out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&exp.unsigned_abs().to_string());
+        out.push(if k < 0 { '-' } else { '+' });
+        out.push_str(&k.unsigned_abs().to_string());
     }
 }
 

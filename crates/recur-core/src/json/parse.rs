@@ -267,8 +267,8 @@ impl Parser<'_> {
                 return Ok(Kind::UInt(n));
             }
         }
-        match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Kind::Float(f)),
+        match crate::decimal::parse_f64(text) {
+            Some(f) if f.is_finite() => Ok(Kind::Float(f)),
             _ => Err(JsonError::new("number out of range", start)),
         }
     }
