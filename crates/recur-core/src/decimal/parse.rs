@@ -8,9 +8,10 @@ use std::cmp::Ordering;
 /// so with more than that kept, a dropped nonzero tail never decides a comparison with one.
 const MAX_DIGITS: usize = 780;
 
-/// The `f64` nearest to the decimal number `text` (JSON's grammar: `-?digits[.digits][(e|E)[+-]digits]`),
-/// ties to even, infinite beyond the largest finite value, as Rust's `str::parse::<f64>`.
-/// `None` if `text` does not follow that grammar.
+/// The `f64` nearest to the decimal number `text`, ties to even, infinite beyond the largest
+/// finite value, as Rust's `str::parse::<f64>`. `text` is `-?digits[.digits][(e|E)[+-]digits]`
+/// (JSON's number grammar, except that leading zeros, which the JSON parser rejects first, are
+/// accepted); `None` for anything else.
 pub fn parse_f64(text: &str) -> Option<f64> {
     let b = text.as_bytes();
     let negative = b.first() == Some(&b'-');
@@ -36,7 +37,7 @@ pub fn parse_f64(text: &str) -> Option<f64> {
                     exp10 += !fraction as i64;
                 }
             }
-            b'e' | b'E' => break,
+            b'e' | b'E' if seen && b[i - 1] != b'.' => break,
             _ => return None,
         }
         i += 1;

@@ -40,6 +40,14 @@ fn parses_edge_cases_as_std() {
 }
 
 #[test]
+fn rejects_what_is_not_a_decimal_number() {
+    for t in ["", "-", ".5", "1.", "1.e5", "e5", "1e", "1e+", "+1", "1x", "1.2.3", "--1", "1e5.0", "inf", "NaN"] {
+        assert_eq!(parse_f64(t), None, "{t:?}");
+    }
+    assert_eq!(parse_f64("007.50e+0"), Some(7.5));
+}
+
+#[test]
 fn parses_random_numbers_as_std() {
     let mut rng = Rng::new(11);
     for _ in 0..20000 {
