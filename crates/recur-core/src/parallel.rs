@@ -85,9 +85,15 @@ pub fn set_threads(n: usize) -> usize {
     n
 }
 
-/// Participants [`run`] uses now (1 with no pool).
+/// Participants [`run`] uses now: 1 with no pool, and inside a job (on a pool worker or in a
+/// task), where a nested [`run`] works its tasks on its own thread, so code that plans a split
+/// sees no pool.
 pub fn threads() -> usize {
-    ACTIVE.load(Relaxed)
+    if INSIDE.with(Cell::get) {
+        1
+    } else {
+        ACTIVE.load(Relaxed)
+    }
 }
 
 /// Size of the pool (1 with no pool).

@@ -1,8 +1,9 @@
 //! The thread pool (`recur_core::parallel`) and the kernels' parallel paths: the same bits for
 //! every thread count. GEMMs of many shapes and strides, prepacked products by column range, and
 //! whole training steps (forward, BPTT, Adam) of RNN, LSTM and GRU models, with 1, 2 and 3
-//! threads of a native pool: per-step products split by columns, and time loops split by batch
-//! rows (with padding, truncated BPTT, both directions, row ranges that end mid-tile).
+//! threads of a native pool: per-step products split by columns, time loops split by batch
+//! rows (with padding, truncated BPTT, both directions, row ranges that end mid-tile), and the
+//! weight and bias gradients' sums over every step split by gate rows.
 //!
 //! One test function: the pool and its thread count are process-wide.
 
@@ -128,6 +129,9 @@ fn every_thread_count_gives_the_same_bits() {
         (json!({"input_size": 10, "seed": 3, "layers": [{"type": "gru", "hidden_size": 90, "return_sequences": false}, {"type": "dense", "units": 1}]}), 8, 24, 10, 1, false),
         (json!({"input_size": 10, "seed": 4, "layers": [{"type": "gru", "hidden_size": 96, "reset_after": false, "return_sequences": false}, {"type": "dense", "units": 1}]}), 8, 24, 10, 1, false),
         (json!({"input_size": 12, "seed": 5, "layers": [{"type": "rnn", "hidden_size": 130, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 32, 12, 2, false),
+        // A batch too small to split the time loop: the input is projected for the whole
+        // sequence at once (split by columns), the per-step products are split instead.
+        (json!({"input_size": 5, "seed": 10, "layers": [{"type": "lstm", "hidden_size": 64, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 4, 5, 2, false),
     ];
 
     // Batches whose time loops are split by rows (3 row ranges with 3 threads, the last one not

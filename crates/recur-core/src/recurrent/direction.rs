@@ -2,10 +2,11 @@
 //! backward passes over a whole sequence.
 
 mod rows;
+mod weight_grads;
 
 use super::norm::{self, Blocks};
 use super::CellKind;
-use crate::kernels::{gemm, gemm_nn, gemm_nt, gemm_prepacked, gemm_tn, PackedB};
+use crate::kernels::{gemm_nn, gemm_nt, gemm_prepacked, PackedB};
 use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared};
 use crate::error::Result;
 use crate::init::RecurrentInit;
@@ -265,15 +266,17 @@ impl Direction {
         // Per-step buffers hold every step when kept, else the current one.
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
         let tasks = rows::row_tasks(steps, batch, gh, hd, !keep);
-        // Inference without layer norm projects the input inside the time loop, step by step
-        // for each task's rows (`InputSteps`): one fork/join per pass instead of two, the
-        // projection of a step still in cache when its cell reads it, and one step of `xp`.
-        // Not when one task runs the loop on a pool: the per-step product would then be split
-        // (and joined) at every step; the whole-sequence product below is split once. Both
-        // use the prepacked kernel, so the bits are the same either way.
-        let by_step = !keep && self.layer_norm.is_none() && (tasks > 1 || crate::parallel::threads() == 1);
+        // Without layer norm the time loop projects the input itself, step by step for each
+        // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
+        // each task to its rows (not in a pass of one thread over every step), the projection
+        // of a step still in cache when its cell reads it, and for inference one step of `xp`
+        // (training keeps every step's, whose buffer backward reuses). Not when one task runs
+        // the loop on a pool: the per-step product would then be split (and joined) at every
+        // step; the whole-sequence product below is split once. Both use the prepacked kernel,
+        // so the bits are the same either way.
+        let by_step = self.layer_norm.is_none() && (tasks > 1 || crate::parallel::threads() == 1);
         let ws = &mut self.ws;
-        fit(&mut ws.xp, if by_step { bg } else { steps * bg });
+        fit(&mut ws.xp, if by_step && !keep { bg } else { steps * bg });
         fit(&mut ws.hs, slots * bh);
         fit(&mut ws.gates, kept_steps * bg);
         fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
@@ -288,10 +291,11 @@ impl Direction {
             ws.valid.extend((0..batch).map(|b| lengths.is_none_or(|l| t < l[b])));
         }
 
-        // 1. Input projection of every step at once: xp = X · W_ihᵀ + b_ih (for inference
-        // with the prepacked kernel, as the time loop does it step by step, for the same bits).
+        // 1. Input projection of every step at once, unless the time loop does it step by step:
+        // xp = X · W_ihᵀ + b_ih (without layer norm with the prepacked kernel, as the time loop
+        // does it, for the same bits).
         let g = self.cell.gates();
-        if !keep && self.layer_norm.is_none() {
+        if self.layer_norm.is_none() {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
             if !by_step {
                 gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
@@ -472,43 +476,38 @@ impl Direction {
             *norm = parts.iter().sum::<f64>().sqrt() as f32;
         }
 
-        // 3. Weight gradients as single GEMMs over every step. Without a kept `drec`, the
-        // recurrent projection's gradient is the input projection's, in `xp`.
+        // 3. Weight and bias gradients: sums over every step and row, in one pool job (two
+        // with layer norm, whose backward turns `xp` into the raw projection's gradient between
+        // b_ih's sum and W_ih's).
         let (prev0, _) = self.slots(0);
         let ws = &mut self.ws;
         let tb = steps * batch;
-        let h_prevs = &ws.hs[prev0 * bh..][..tb * hd];
-        let drec_all = if keeps_drec { &ws.drec[..] } else { &ws.xp[..] };
-        match self.cell {
-            CellKind::Gru { reset_after: false } => {
-                let (g_rz, g_n) = self.w_hh.grad.split_at_mut(2 * hd * hd);
-                gemm(2 * hd, tb, hd, 1.0, drec_all, 1, gh, h_prevs, hd, 1, 1.0, g_rz, hd, 1);
-                gemm(hd, tb, hd, 1.0, &drec_all[2 * hd..], 1, gh, &ws.aux, hd, 1, 1.0, g_n, hd, 1);
-            }
-            _ => gemm_tn(gh, hd, tb, drec_all, h_prevs, 1.0, &mut self.w_hh.grad),
-        }
+        let shape = GradShape { hidden: hd, input_size: inp, gh, rows: tb, prev0, reset_before, keeps_drec };
         // Without a kept `drec` both biases get the same sum of the same rows: when their
         // gradients also start equal (after zero_grad), b_ih's result is b_hh's, bit for bit.
-        let mut b_hh_start = None;
-        if let (Some(b), None) = (&mut self.b_hh, &self.layer_norm) {
-            if !keeps_drec {
-                b_hh_start = Some(b.grad.clone());
-            }
-            add_rows(&mut b.grad, drec_all);
-        }
-        if let Some(b) = &mut self.b_ih {
-            let same_start = |start: &Vec<f32>| start.iter().zip(&b.grad).all(|(x, y)| x.to_bits() == y.to_bits());
-            match (&self.b_hh, b_hh_start) {
-                (Some(bh), Some(start)) if same_start(&start) => b.grad.copy_from_slice(&bh.grad),
-                _ => add_rows(&mut b.grad, &ws.xp),
-            }
+        let ln = self.layer_norm.is_some();
+        let copy_b_hh = match (&self.b_ih, &self.b_hh) {
+            (Some(bi), Some(bh)) if !keeps_drec && !ln => bi.grad.iter().zip(&bh.grad).all(|(x, y)| x.to_bits() == y.to_bits()),
+            _ => false,
+        };
+        let targets = weight_grads::Targets {
+            w_hh: Some(&mut self.w_hh.grad),
+            // Under layer norm b_hh's gradient was summed inside the time loop.
+            b_hh: self.b_hh.as_mut().filter(|_| !ln).map(|b| &mut b.grad[..]),
+            b_ih: self.b_ih.as_mut().filter(|_| !copy_b_hh).map(|b| &mut b.grad[..]),
+            w_ih: (!ln).then_some(&mut self.w_ih.grad[..]),
+        };
+        weight_grads::accumulate(&shape.operands(ws, x), targets);
+        if let (Some(bi), Some(bh), true) = (&mut self.b_ih, &self.b_hh, copy_b_hh) {
+            bi.grad.copy_from_slice(&bh.grad);
         }
         if let Some(ln) = &mut self.layer_norm {
             let [gw, gb, _, _] = ln;
             let w = Blocks { rows: tb, stride: gh, col0: 0, cols: gh, hidden: hd };
             norm::backward_in_place(&mut ws.xp, w, &gw.value, &ws.xhat_x, &ws.rstd_x, &mut gw.grad, &mut gb.grad);
+            let targets = weight_grads::Targets { w_ih: Some(&mut self.w_ih.grad), ..Default::default() };
+            weight_grads::accumulate(&shape.operands(ws, x), targets);
         }
-        gemm_tn(gh, inp, tb, &ws.xp, x, 1.0, &mut self.w_ih.grad);
         if let Some(dx) = dx {
             gemm_nn(tb, inp, gh, &ws.xp, &self.w_ih.value, 1.0, dx);
         }
@@ -530,23 +529,34 @@ fn recurrent_norm_backward(ln: &mut [Param; 4], b_hh: Option<&mut Param>, drec: 
     norm::backward_in_place(drec, w, &gw.value, xhat, rstd, &mut gw.grad, &mut gb.grad);
 }
 
-/// Elements of the rows summed per task below which [`add_rows`] stays on one thread (a pool
-/// job costs a few microseconds, 16K additions about as much).
-const ADD_ROWS_SPLIT_MIN: usize = 16 * 1024;
+/// Shapes of the sums after the backward time loop (see [`weight_grads`]).
+struct GradShape {
+    hidden: usize,
+    input_size: usize,
+    gh: usize,
+    rows: usize,
+    /// The state slot the first step starts from.
+    prev0: usize,
+    reset_before: bool,
+    keeps_drec: bool,
+}
 
-/// Adds every row of `rows` (`[r, grad.len()]`) to `grad`: a bias gradient, the sum of its
-/// pre-activation gradients over every step and row. Split by columns over the pool when large;
-/// each column still adds its rows in order, so every split gives the same bits.
-fn add_rows(grad: &mut [f32], rows: &[f32]) {
-    let width = grad.len();
-    let tasks = crate::parallel::threads().min(rows.len() / ADD_ROWS_SPLIT_MIN).min(width / 16);
-    if tasks <= 1 {
-        return crate::kernels::rows::add_rows_to(grad, rows);
+impl GradShape {
+    /// The operands in `ws` and `x`: without a kept `drec`, the recurrent projection's gradient
+    /// is the input projection's, in `xp`.
+    fn operands<'a>(&self, ws: &'a Workspace, x: &'a [f32]) -> weight_grads::Operands<'a> {
+        let (hd, rows) = (self.hidden, self.rows);
+        weight_grads::Operands {
+            hidden: hd,
+            input_size: self.input_size,
+            gh: self.gh,
+            rows,
+            reset_before: self.reset_before,
+            drec: if self.keeps_drec { &ws.drec } else { &ws.xp },
+            h_prevs: &ws.hs[self.prev0 * ws.batch * hd..][..rows * hd],
+            aux: &ws.aux,
+            dxp: &ws.xp,
+            x,
+        }
     }
-    let cols = width.div_ceil(tasks).next_multiple_of(16);
-    let parts: Vec<std::sync::Mutex<&mut [f32]>> = grad.chunks_mut(cols).map(std::sync::Mutex::new).collect();
-    crate::parallel::run(parts.len(), &|i| {
-        let mut part = parts[i].lock().unwrap_or_else(|e| e.into_inner());
-        crate::kernels::rows::add_row_cols_to(&mut part, rows, width, i * cols);
-    });
 }

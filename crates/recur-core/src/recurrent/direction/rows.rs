@@ -118,8 +118,8 @@ fn rows<T>(buf: &[T], t: usize, batch: usize, width: usize, (b0, b1): (usize, us
     &buf[(t * batch + b0) * width..(t * batch + b1) * width]
 }
 
-/// The input of an inference pass that the time loop projects itself, step by step:
-/// `xp[t] = x[t] · W_ihᵀ + b_ih` for the task's rows, into a one-step `xp`.
+/// The input of a pass that the time loop projects itself, step by step:
+/// `xp[t] = x[t] · W_ihᵀ + b_ih` for the task's rows (into a one-step `xp` without `keep`).
 pub(super) struct InputSteps<'a> {
     /// `[T, B, input_size]`, time-major.
     pub x: &'a [f32],
@@ -140,8 +140,8 @@ pub(super) struct ForwardLoop<'a> {
     /// current step's in two alternating state slots (inference).
     pub keep: bool,
     pub valid: &'a [bool],
-    /// The input projection with `b_ih`: `[T, B, G·H]`, or one step `[B, G·H]` that the loop
-    /// fills from `input`.
+    /// The input projection with `b_ih`: `[T, B, G·H]`, or what the loop fills from `input`
+    /// (every step when `keep`, else one step `[B, G·H]`).
     pub xp: Shared<f32>,
     pub input: Option<InputSteps<'a>>,
     pub b_hh: Option<&'a [f32]>,
@@ -202,7 +202,7 @@ impl ForwardLoop<'_> {
             let valid = rows(self.valid, t, batch, 1, r);
             let xp: &[f32] = match &self.input {
                 Some(p) => {
-                    let xp = self.xp.rows_mut(0, batch, gh, r);
+                    let xp = self.xp.rows_mut(at, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
                     gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
                     if let Some(b) = p.b_ih {
