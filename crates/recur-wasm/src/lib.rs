@@ -4,6 +4,7 @@
 //! Built by `scripts/build-wasm.sh` into `packages/recur/wasm/{simd,scalar}/`.
 
 mod errors;
+mod layout;
 mod memory;
 mod model;
 mod standalone;

@@ -2,6 +2,7 @@
 //! the SDK converts from what users give it.
 
 use crate::errors::{js, JsResult};
+use crate::layout::time_major;
 use recur_core::json::Writer;
 use recur_core::loss::{LossKind, LossTarget};
 use recur_core::model::{load_model, FinalStateGrads, ForwardOptions, InitialState, Input, Model, OutputShape, TrainOptions};
@@ -68,6 +69,10 @@ fn floats_json(w: &mut Writer, key: &str, values: &[f32]) {
 }
 
 impl WasmModel {
+    fn wrap(inner: Model) -> WasmModel {
+        WasmModel { inner, shape: None, d_initial: Vec::new() }
+    }
+
     /// Sizes `[L·D·B·H]` of the state of every recurrent layer for batch `batch`; with
     /// `cell`, `None` for the layers without a cell state (RNN, GRU).
     fn state_sizes(&self, batch: usize, cell: bool) -> Vec<Option<usize>> {
@@ -113,12 +118,12 @@ impl WasmModel {
     /// Builds a model from its JSON configuration.
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str) -> JsResult<WasmModel> {
-        Ok(WasmModel { inner: js(Model::from_json(config_json))?, shape: None, d_initial: Vec::new() })
+        Ok(WasmModel::wrap(js(Model::from_json(config_json))?))
     }
 
     /// Rebuilds a model saved with [`WasmModel::save`].
     pub fn load(bytes: &[u8]) -> JsResult<WasmModel> {
-        Ok(WasmModel { inner: js(load_model(bytes))?, shape: None, d_initial: Vec::new() })
+        Ok(WasmModel::wrap(js(load_model(bytes))?))
     }
 
     /// The configuration as JSON.
@@ -173,7 +178,9 @@ impl WasmModel {
     /// Forward pass over `x` (`[T, B, F]` time-major) or `tokens` (`[T, B]`; pass an empty `x`).
     /// `lengths` empty = full length; `h0`/`c0` are the recurrent layers' initial states
     /// concatenated in layer order (empty = zeros; `c0` over the LSTM layers only). Returns the output; its shape is
-    /// [`WasmModel::output_shape`].
+    /// [`WasmModel::output_shape`]. With `batch_major` true, `x` is batch-major (`[B, T, F]`, as
+    /// callers give it; reordered here into a buffer kept between calls); the output is
+    /// time-major either way.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &mut self,
@@ -186,13 +193,15 @@ impl WasmModel {
         c0: &[f32],
         training: bool,
         stateful: bool,
+        batch_major: Option<bool>,
     ) -> JsResult<Vec<f32>> {
         let lens = lengths(lengths_);
         let hs = js(self.split("h0", h0, batch, false))?;
         let cs = js(self.split("c0", c0, batch, true))?;
         let initial: Vec<InitialState> = hs.iter().zip(&cs).map(|(h, c)| InitialState { h: *h, c: *c }).collect();
         let opts = ForwardOptions { lengths: lens.as_deref(), initial: &initial, training, stateful };
-        let (out, shape) = js(self.inner.forward(input(x, tokens), steps, batch, opts))?;
+        let tm = batch_major.unwrap_or(false).then(|| time_major(x, batch, steps)).flatten();
+        let (out, shape) = js(self.inner.forward(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, opts))?;
         let out = out.to_vec();
         self.shape = Some(shape);
         Ok(out)
@@ -282,7 +291,9 @@ impl WasmModel {
     /// (`{"loss":"mse","clip_norm":1.0,"non_finite":"skip","tbptt":20,"stateful":false}`).
     /// Returns the report as JSON `{loss, grad_norm, skipped, param_grad_norms}`, the last being
     /// every parameter's gradient norm after the step in [`WasmModel::params_json`] order (what
-    /// [`WasmModel::param_grad_norms_json`] would give; non-finite numbers are `null`).
+    /// [`WasmModel::param_grad_norms_json`] would give; non-finite numbers are `null`). With
+    /// `batch_major` true, the features `x` are batch-major as in [`WasmModel::forward`] (tokens
+    /// and targets stay time-major).
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = trainStep)]
     pub fn train_step(
@@ -295,10 +306,12 @@ impl WasmModel {
         target_values: &[f32],
         target_classes: &[u32],
         options_json: &str,
+        batch_major: Option<bool>,
     ) -> JsResult<String> {
         let opts = js(TrainOptions::from_json(options_json))?;
         let lens = lengths(lengths_);
-        let d = js(self.inner.train_step_detailed(input(x, tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
+        let tm = batch_major.unwrap_or(false).then(|| time_major(x, batch, steps)).flatten();
+        let d = js(self.inner.train_step_detailed(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
         self.shape = None;
         let mut w = Writer::new();
         w.open_object().key("loss").f32(d.report.loss).key("grad_norm").f32(d.report.grad_norm).key("skipped").bool(d.report.skipped);
@@ -367,6 +380,6 @@ impl WasmModel {
     /// An independent copy (e.g. to keep the best weights during early stopping).
     #[wasm_bindgen(js_name = clone)]
     pub fn clone_model(&self) -> WasmModel {
-        WasmModel { inner: self.inner.clone(), shape: None, d_initial: Vec::new() }
+        WasmModel::wrap(self.inner.clone())
     }
 }

@@ -40,7 +40,7 @@ import {
   type ModelInfo,
 } from './model-config.js';
 import { scratchF32, scratchU32 } from './scratch.js';
-import { toExactTensor, toSequenceBatchWith, toTensor, toTensorWith, type Layout, type Tensor, type TensorLike } from './tensor.js';
+import { toExactTensor, toSequenceBatchAsGiven, toSequenceBatchWith, toTensor, toTensorWith, type Layout, type Tensor, type TensorLike } from './tensor.js';
 import type { ServiceBridge } from './worker/bridge.js';
 import type { FitRequest, SeqData, TargetData } from './worker/models.js';
 import type { ModelHandleInfo } from './worker/protocol.js';
@@ -157,7 +157,10 @@ export class ModelImpl implements Model {
     if (this.disposed) throw new DisposedError('This model has been disposed');
   }
 
-  /** Validates and converts a sequence batch to time-major. */
+  /**
+   * Validates and converts a sequence batch to time-major; batch-major features stay batch-major
+   * (`batchMajor`: the service reorders them in wasm, or in the worker when it batches them).
+   */
   private seq(x: TensorLike, layout: Layout, lengths: ArrayLike<number> | undefined, name = 'x'): SeqData {
     if (this.info.vocabSize !== null) {
       const t = toIdTensor(x, name, 2, this.info.vocabSize);
@@ -166,8 +169,9 @@ export class ModelImpl implements Model {
       const tokens = layout === 'batch-major' ? swap01(t.data, a, b, 1, scratchU32) : t.data;
       return { tokens, steps, n, features: 1, lengths: checkLengths(lengths, n, steps) };
     }
-    const s = toSequenceBatchWith(x, { name, layout, features: this.info.inputSize! }, scratchF32);
-    return { x: s.data, steps: s.steps, n: s.batch, features: s.features, lengths: checkLengths(lengths, s.batch, s.steps) };
+    const s = toSequenceBatchAsGiven(x, { name, layout, features: this.info.inputSize! }, scratchF32);
+    const lens = checkLengths(lengths, s.batch, s.steps);
+    return { x: s.data, steps: s.steps, n: s.batch, features: s.features, lengths: lens, ...(s.batchMajor ? { batchMajor: true } : {}) };
   }
 
   /** Validates targets against the model's output and the loss; converts to time-major. */

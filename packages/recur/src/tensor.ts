@@ -178,6 +178,26 @@ export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions,
   return { data: out, batch, steps, features };
 }
 
+/**
+ * @internal {@link toSequenceBatchWith}, except that a finite batch-major `Float32Array` stays
+ * batch-major (`batchMajor: true`, `data` is `[B, T, F]`, copied as it is): the wasm bindings
+ * reorder it, so the calling thread makes no pass over it but the check and one copy. Anything
+ * else (time-major, nested arrays, float64, a non-finite value: its error) goes through
+ * {@link toSequenceBatchWith}.
+ */
+export function toSequenceBatchAsGiven(input: TensorLike, options: SequenceOptions, alloc: (n: number) => Float32Array): SequenceBatch & { batchMajor: boolean } {
+  if ((options.layout ?? 'batch-major') === 'batch-major') {
+    const { data, shape } = prepare(input, { ...options, rank: 3 });
+    const [batch, steps, features] = shape as [number, number, number];
+    if (data instanceof Float32Array && (options.features === undefined || features === options.features) && (options.allowNonFinite || allFiniteF32(data))) {
+      const out = alloc(data.length);
+      out.set(data);
+      return { data: out, batch, steps, features, batchMajor: true };
+    }
+  }
+  return { ...toSequenceBatchWith(input, options, alloc), batchMajor: false };
+}
+
 /** Reads the shape from the input (or the options) and checks it against the data. */
 function prepare(input: TensorLike, options: TensorOptions): { data: TensorData; shape: number[] } {
   const name = options.name ?? 'input';

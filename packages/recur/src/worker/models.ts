@@ -3,7 +3,10 @@
  * next to them (fit, predict, evaluate, gradient check), so that a whole training run is one
  * call from the client, with no round trip per step.
  *
- * All sequence data here is time-major (`[T, N, F]`), as the core wants it; the client converts.
+ * Sequence data here is time-major (`[T, N, F]`), as the core wants it, except batch-major
+ * features as the caller gave them (`batchMajor`): one batch of them in order goes to the
+ * bindings as it is (they reorder it in wasm); anything that batches, shuffles or splits them
+ * first makes a time-major copy ({@link timeMajorSeq}).
  * @module
  */
 import { AbortError, StateError, ValueRangeError } from '../errors.js';
@@ -15,10 +18,12 @@ import type { ProgressCallback } from './protocol.js';
 type WasmModel = InstanceType<WasmApi['Model']>;
 type WasmOptimizer = InstanceType<WasmApi['Optimizer']>;
 
-/** A batch of sequences, time-major. */
+/** A batch of sequences, time-major (unless `batchMajor`). */
 export interface SeqData {
-  /** Features `[T, N, F]` (absent for token inputs). */
+  /** Features `[T, N, F]`, or `[N, T, F]` when `batchMajor` (absent for token inputs). */
   x?: Float32Array | undefined;
+  /** True when `x` is batch-major `[N, T, F]`. */
+  batchMajor?: boolean | undefined;
   /** Token ids `[T, N]` (embedding models). */
   tokens?: Uint32Array | undefined;
   /** T. */
@@ -158,9 +163,29 @@ function gatherRows<A extends Float32Array | Uint32Array>(src: A, out: A, rowsT:
   return out;
 }
 
-/** Gathers sequences `idx` from time-major data (`seq` itself when `idx` takes every sequence in order). */
+/** `[A, B, W]` → `[B, A, W]`. */
+function swapAxes(src: Float32Array, a: number, b: number, w: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) {
+      const s = (i * b + j) * w;
+      const d = (j * a + i) * w;
+      for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
+    }
+  }
+  return out;
+}
+
+/** `seq` time-major: a reordered copy of batch-major features, else `seq` itself. */
+export function timeMajorSeq(seq: SeqData): SeqData {
+  if (!seq.batchMajor || seq.x === undefined) return seq;
+  return { x: swapAxes(seq.x, seq.n, seq.steps, seq.features), steps: seq.steps, n: seq.n, features: seq.features, lengths: seq.lengths };
+}
+
+/** Gathers sequences `idx` (`seq` itself when `idx` takes every sequence in order; else time-major). */
 export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
   if (isIdentity(idx, seq.n)) return seq;
+  if (seq.batchMajor) return gatherSeq(timeMajorSeq(seq), idx);
   const b = idx.length;
   const { steps, n, features } = seq;
   const out: SeqData = { steps, n: b, features };
@@ -194,7 +219,9 @@ function countedRows(seq: SeqData, sequence: boolean): number {
 }
 
 function range(a: number, b: number): number[] {
-  return Array.from({ length: b - a }, (_, i) => a + i);
+  const out: number[] = [];
+  for (let i = a; i < b; i++) out.push(i);
+  return out;
 }
 
 function now(): number {
@@ -253,7 +280,7 @@ export class ModelStore {
   forward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): ForwardReply {
     const e = this.entry(id);
     const m = e.model;
-    const output = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful);
+    const output = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful, seq.batchMajor === true);
     const s = Array.from(m.outputShape());
     const shape = s[0] === 0 ? [s[1]!, s[2]!] : s;
     const hN: Float32Array[] = [];
@@ -276,6 +303,7 @@ export class ModelStore {
   /** Inference over batches; returns the output time-major `[T, N, W]` or `[N, W]`. */
   async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean): Promise<{ output: Float32Array; shape: number[] }> {
     const m = this.entry(id).model;
+    if (seq.n > batchSize) seq = timeMajorSeq(seq);
     let output: Float32Array | undefined;
     let shape: number[] = [];
     let lastYield = now();
@@ -283,7 +311,7 @@ export class ModelStore {
       if (isAborted()) throw new AbortError('predict was aborted', { details: { completedSequences: start } });
       const idx = range(start, Math.min(seq.n, start + batchSize));
       const b = gatherSeq(seq, idx);
-      const out = m.forward(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false);
+      const out = m.forward(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false, b.batchMajor === true);
       const s = Array.from(m.outputShape());
       const width = s[2]!;
       const rowsT = s[0] === 0 ? 1 : s[0]!;
@@ -317,6 +345,7 @@ export class ModelStore {
     isAborted: () => boolean,
   ): Promise<{ loss: number; metrics: Record<string, number> }> {
     const m = this.entry(id).model;
+    seq = timeMajorSeq(seq);
     let sum = 0;
     let rows = 0;
     const acc = new MetricAccumulator(loss, metrics);
@@ -353,7 +382,9 @@ export class ModelStore {
     const e = this.entry(id);
     const m = e.model;
     let { seq, target } = req.train;
-    let validation = req.validation;
+    let validation = req.validation === undefined ? undefined : { seq: timeMajorSeq(req.validation.seq), target: req.validation.target };
+    // One batch of every sequence in order goes to the bindings as the caller gave it.
+    if (req.shuffle || req.validationSplit > 0 || seq.n > req.batchSize) seq = timeMajorSeq(seq);
     if (req.validationSplit > 0) {
       const nVal = Math.floor(seq.n * req.validationSplit);
       const nTrain = seq.n - nVal;
@@ -384,8 +415,9 @@ export class ModelStore {
     let lastBatchCall: Promise<unknown> | undefined;
     let lastBatchSent = -Infinity;
     let lastYield = now();
+    // Waits for the last progress callback (callers skip the await when there is none).
     const flush = async (): Promise<void> => {
-      if (lastBatchCall !== undefined) await lastBatchCall.catch(() => undefined);
+      await lastBatchCall?.catch(() => undefined);
     };
     const callBatch = (logs: BatchLogs): void => {
       if (onBatch === undefined) return;
@@ -419,7 +451,7 @@ export class ModelStore {
       let lastParamNorms: (number | null)[] = [];
       for (let bi = 0; bi < batches; bi++) {
         if (isAborted()) {
-          await flush();
+          if (lastBatchCall !== undefined) await flush();
           throw new AbortError(`fit was aborted after ${history.steps} steps (epoch ${epoch}, batch ${bi})`, {
             details: { epoch, batch: bi, completedSteps: history.steps },
           });
@@ -428,7 +460,17 @@ export class ModelStore {
         const b = gatherSeq(seq, idx);
         const t = gatherTarget(target, seq.steps, seq.n, idx);
         const report = JSON.parse(
-          m.trainStep(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, t.values ?? EMPTY_F32, t.classes ?? EMPTY_U32, optionsJson),
+          m.trainStep(
+            b.x ?? EMPTY_F32,
+            b.tokens ?? EMPTY_U32,
+            b.steps,
+            b.n,
+            b.lengths ?? EMPTY_U32,
+            t.values ?? EMPTY_F32,
+            t.classes ?? EMPTY_U32,
+            optionsJson,
+            b.batchMajor === true,
+          ),
         ) as { loss: number | null; grad_norm: number | null; skipped: boolean; param_grad_norms: (number | null)[] };
         history.steps++;
         const loss = report.loss ?? NaN;
@@ -454,7 +496,7 @@ export class ModelStore {
         }
       }
       const perParam: Record<string, number> = {};
-      e.paramNames.forEach((name, i) => (perParam[name] = lastParamNorms[i] ?? NaN));
+      for (let i = 0; i < e.paramNames.length; i++) perParam[e.paramNames[i]!] = lastParamNorms[i] ?? NaN;
       const logs: EpochLogs = {
         epoch,
         loss: lossSum / rows,
@@ -479,7 +521,7 @@ export class ModelStore {
       logs.durationMs = now() - t0;
       history.epochs.push(logs);
       if (req.trainOptions.stateful) m.resetStates();
-      await flush();
+      if (lastBatchCall !== undefined) await flush();
       if (onEpoch !== undefined) await onEpoch(logs);
       if (es !== undefined) {
         const current = es.monitor === 'valLoss' ? (logs.valLoss ?? NaN) : logs.loss;
@@ -498,13 +540,14 @@ export class ModelStore {
       }
     }
     if (es?.restoreBestWeights && bestBytes !== undefined && history.bestEpoch !== history.epochs.length - 1) m.loadWeights(bestBytes);
-    await flush();
+    if (lastBatchCall !== undefined) await flush();
     return history;
   }
 
   /** Central finite differences of `L = Σ w ⊙ output` against backward, on a clone. */
   gradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): GradCheckResult {
     const m = this.entry(id).model.clone();
+    seq = timeMajorSeq(seq);
     try {
       const run = (): Float32Array =>
         m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, EMPTY_F32, EMPTY_F32, true, false);
