@@ -15,9 +15,10 @@
 //! once the job's completed-task counter reaches `tasks`: no participant can then still hold the
 //! job, because it reads the job only after claiming a task that was not yet complete.
 //!
-//! Waiting: workers spin briefly on the wake word (the time loop publishes a job per step, a few
-//! microseconds apart), then sleep on it: `memory.atomic.wait32` on wasm32 with atomics, a
-//! mutex and condition variable elsewhere. The caller only notifies when a worker sleeps.
+//! Waiting: workers spin on the wake word for a while (long enough to span the serial parts
+//! between the jobs of a training step), then sleep on it: `memory.atomic.wait32` on wasm32 with
+//! atomics, a mutex and condition variable elsewhere. The caller only notifies when a worker
+//! sleeps; [`prepare`] wakes sleeping workers ahead of a job, without one.
 //!
 //! Determinism is the caller's business: [`run`] promises only that every task runs once.
 //! The kernels split work so that each output element is computed by the same operations in the
@@ -32,10 +33,16 @@ pub const MAX_TASKS: usize = 0xffff;
 /// Most threads a pool may have (the caller included).
 pub const MAX_THREADS: usize = 64;
 
-/// Spins on a word before sleeping on it: about 20–60 µs, enough to span the gap between the
-/// per-step products of a time loop. In wasm `spin_loop` is nothing (an atomic load per turn);
-/// natively it is a `pause` of tens of cycles.
-const SPIN: u32 = if cfg!(target_arch = "wasm32") { 1 << 14 } else { 1 << 10 };
+/// Turns an idle worker spins on the wake word before sleeping on it: in wasm (Node 20) a turn
+/// is an atomic load, about 2.3 ns, so about 0.6 ms; natively a `pause` of tens of cycles. Long
+/// enough to span the serial parts between the jobs of a training step (loss, head, packing the
+/// recurrent weights: 0.1–0.3 ms at medium size), so the next job finds the worker awake: a
+/// worker asleep in `memory.atomic.wait32` took about 0.1 ms to start on a job.
+const SPIN: u32 = if cfg!(target_arch = "wasm32") { 1 << 18 } else { 1 << 12 };
+
+/// Turns the caller spins waiting for the other threads' tasks before sleeping: their work is
+/// under way and usually ends soon, and a sleeping caller wakes late (about 4× [`SPIN`]).
+const CALLER_SPIN: u32 = SPIN << 2;
 
 /// Participants of the pool (the calling thread included); 1 = no pool.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
@@ -112,6 +119,16 @@ pub fn stats() -> (usize, usize) {
     (JOBS.load(Relaxed), WORKER_TASKS.load(Relaxed))
 }
 
+/// Wakes sleeping workers ahead of jobs the caller is about to publish (a training step calls it
+/// first thing), so that their wake-up overlaps the caller's serial work instead of delaying
+/// the first job. They find no job, and spin for the next one before sleeping again.
+pub fn prepare() {
+    if threads() > 1 && SLEEPERS.load(SeqCst) > 0 {
+        WAKE.fetch_add(1, SeqCst);
+        futex::wake_all(&WAKE);
+    }
+}
+
 /// Runs `f(0)`, …, `f(tasks - 1)`, each exactly once, on the calling thread and the pool's
 /// workers; returns when all are done. Sequential, in order, on the calling thread when there
 /// is no pool, one task, a nested call, or another job already running.
@@ -154,7 +171,7 @@ pub fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
         if DONE.load(Acquire) == tasks {
             break;
         }
-        if spins < SPIN {
+        if spins < CALLER_SPIN {
             spins += 1;
             std::hint::spin_loop();
             continue;

@@ -114,6 +114,8 @@ impl Model {
         target: LossTarget<'_>,
         opts: &TrainOptions,
     ) -> Result<StepDetails> {
+        // The pool's workers wake while the step zeroes the gradients and prepares the forward.
+        crate::parallel::prepare();
         self.zero_grad();
         let fopts = ForwardOptions { lengths, initial: &[], training: true, stateful: opts.stateful };
         let (out, shape) = self.forward(input, steps, batch, fopts)?;
