@@ -1,5 +1,5 @@
-//! Adam's and AdamW's update split over the thread pool: the same bits for any thread count
-//! (every element's update is independent). Its own test binary: it starts a native pool.
+//! Adam's and AdamW's update of all parameters split over the thread pool: the same bits for
+//! any thread count (every element's update is independent). Its own test binary: it starts a native pool.
 
 use recur_core::optim::{Optimizer, OptimizerConfig};
 use recur_core::param::Param;
@@ -12,10 +12,12 @@ fn values(seed: u64, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
 }
 
-/// Parameters (one large enough to be split 3 ways, one small) after 4 steps, as bits.
+/// Parameters after 4 steps, as bits. The update cuts the elements of all parameters, in
+/// order, into one share per thread: with 2 and 3 threads the first share spans the first two
+/// parameters and ends inside the third, which the other shares split.
 fn train(config: &str) -> Vec<Vec<u32>> {
     let mut opt = Optimizer::new(OptimizerConfig::from_json(config).unwrap()).unwrap();
-    let sizes = [100_003usize, 37];
+    let sizes = [30_001usize, 37, 70_003];
     let mut params: Vec<Param> = sizes
         .iter()
         .enumerate()

@@ -74,14 +74,33 @@ pub(crate) struct AdamStep {
     pub amsgrad: bool,
 }
 
+/// One parameter's part of an Adam/AdamW update: its step count (1 on its first update), values,
+/// gradient and buffers (`exp_avg`, `exp_avg_sq`, and AMSGrad's maximum).
+pub(crate) struct Item<'a> {
+    pub step: u64,
+    pub p: &'a mut [f32],
+    pub g: &'a [f32],
+    pub bufs: &'a mut [Vec<f32>],
+}
+
+/// A contiguous run of one item's elements: the index of its coefficients and its slices.
+struct Segment<'a> {
+    item: usize,
+    p: &'a mut [f32],
+    g: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    vmax: Option<&'a mut [f32]>,
+}
+
 impl AdamStep {
-    /// One update of one parameter at step count `step` (1 on the first update), following
-    /// PyTorch's `_single_tensor_adam`.
-    pub(crate) fn update(&self, step: u64, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
+    /// The constants of the update at step count `step`, following PyTorch's
+    /// `_single_tensor_adam`.
+    fn coeffs(&self, step: u64) -> Coeffs {
         let [b1, b2] = self.betas;
         let t = step.min(i32::MAX as u64) as i32;
         let bc1 = 1.0 - b1.powi(t);
-        let k = Coeffs {
+        Coeffs {
             b1,
             b2,
             bc2_sqrt: (1.0 - b2.powi(t)).sqrt(),
@@ -89,49 +108,61 @@ impl AdamStep {
             decay: 1.0 - self.lr * self.decoupled,
             l2: self.l2,
             eps: self.eps,
-        };
-        let n = p.len();
-        let (m, rest) = bufs.split_at_mut(1);
-        let (v, vmax) = rest.split_at_mut(1);
-        let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[0][..n], &mut v[0][..n]);
-        let vmax = if self.amsgrad { Some(&mut vmax[0][..n]) } else { None };
+        }
+    }
+
+    /// One update of every item. With a pool and enough elements, one job: the elements of all
+    /// items, in order, are cut into one contiguous share per thread (a share may span several
+    /// parameters and end inside one). Each element's update is independent of the others, so
+    /// any split gives the same bits.
+    pub(crate) fn update_all(&self, items: Vec<Item<'_>>) {
         let decoupled = self.decoupled != 0.0;
-        let tasks = parallel::threads().min(n / SPLIT_MIN);
-        if tasks <= 1 {
-            k.range(decoupled, p, g, m, v, vmax);
-            return;
-        }
-        // Each element's update is independent of the others: any split gives the same bits.
-        let chunk = n.div_ceil(tasks);
-        let mut parts = Vec::with_capacity(tasks);
-        let (mut p, mut g, mut m, mut v, mut vmax) = (p, g, m, v, vmax);
-        while !p.is_empty() {
-            let c = chunk.min(p.len());
-            let (p0, p1) = p.split_at_mut(c);
-            let (g0, g1) = g.split_at(c);
-            let (m0, m1) = m.split_at_mut(c);
-            let (v0, v1) = v.split_at_mut(c);
-            let (x0, x1) = match vmax {
-                Some(x) => {
-                    let (x0, x1) = x.split_at_mut(c);
-                    (Some(x0), Some(x1))
+        let coeffs: Vec<Coeffs> = items.iter().map(|i| self.coeffs(i.step)).collect();
+        let total: usize = items.iter().map(|i| i.p.len()).sum();
+        let tasks = parallel::threads().min(total / SPLIT_MIN).max(1);
+        let share = total.div_ceil(tasks);
+        let mut parts: Vec<Vec<Segment<'_>>> = (0..tasks).map(|_| Vec::new()).collect();
+        let (mut task, mut room) = (0, share);
+        for (k, item) in items.into_iter().enumerate() {
+            let n = item.p.len();
+            let (m, rest) = item.bufs.split_at_mut(1);
+            let (v, vmax) = rest.split_at_mut(1);
+            let (mut p, mut g, mut m, mut v) = (&mut item.p[..n], &item.g[..n], &mut m[0][..n], &mut v[0][..n]);
+            let mut vmax = if self.amsgrad { Some(&mut vmax[0][..n]) } else { None };
+            while !p.is_empty() {
+                if room == 0 {
+                    task = (task + 1).min(tasks - 1);
+                    room = share;
                 }
-                None => (None, None),
-            };
-            parts.push(Mutex::new(Some((p0, g0, m0, v0, x0))));
-            (p, g, m, v, vmax) = (p1, g1, m1, v1, x1);
+                let c = room.min(p.len());
+                room -= c;
+                let (p0, p1) = p.split_at_mut(c);
+                let (g0, g1) = g.split_at(c);
+                let (m0, m1) = m.split_at_mut(c);
+                let (v0, v1) = v.split_at_mut(c);
+                let (x0, x1) = match vmax {
+                    Some(x) => {
+                        let (x0, x1) = x.split_at_mut(c);
+                        (Some(x0), Some(x1))
+                    }
+                    None => (None, None),
+                };
+                parts[task].push(Segment { item: k, p: p0, g: g0, m: m0, v: v0, vmax: x0 });
+                (p, g, m, v, vmax) = (p1, g1, m1, v1, x1);
+            }
         }
-        parallel::run(parts.len(), &|i| {
-            let part = parts[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some((p, g, m, v, vmax)) = part {
-                k.range(decoupled, p, g, m, v, vmax);
+        let parts: Vec<Mutex<Vec<Segment<'_>>>> = parts.into_iter().map(Mutex::new).collect();
+        parallel::run(tasks, &|i| {
+            let segments = std::mem::take(&mut *parts[i].lock().unwrap_or_else(|e| e.into_inner()));
+            for s in segments {
+                coeffs[s.item].range(decoupled, s.p, s.g, s.m, s.v, s.vmax);
             }
         });
     }
 }
 
-/// Parameters with at least this many elements per thread have their update split over the
-/// pool (a job costs a few microseconds; an element's update a few nanoseconds).
+/// Elements per thread from which an update is split over the pool (a job costs a few
+/// microseconds; an element's update a few nanoseconds).
 const SPLIT_MIN: usize = 16 * 1024;
 
 /// The per-step constants of an update.

@@ -238,31 +238,33 @@ impl Optimizer {
                 .collect();
         }
         let config = self.config;
+        let adam = match &config {
+            OptimizerConfig::Adam(c) => Some(adam::AdamStep { lr: c.lr, betas: c.betas, eps: c.eps, l2: c.weight_decay, decoupled: 0.0, amsgrad: c.amsgrad }),
+            OptimizerConfig::Adamw(c) => Some(adam::AdamStep { lr: c.lr, betas: c.betas, eps: c.eps, l2: 0.0, decoupled: c.weight_decay, amsgrad: c.amsgrad }),
+            _ => None,
+        };
+        if let Some(adam) = adam {
+            // Every parameter in one update (one pool job when large).
+            let items = params
+                .iter_mut()
+                .zip(self.slots.iter_mut())
+                .map(|(p, slot)| {
+                    slot.step = slot.step.saturating_add(1);
+                    let Param { value, grad, .. } = &mut **p;
+                    adam::Item { step: slot.step, p: value, g: grad, bufs: &mut slot.bufs }
+                })
+                .collect();
+            adam.update_all(items);
+            return;
+        }
         for (p, slot) in params.iter_mut().zip(self.slots.iter_mut()) {
             let first = slot.step == 0;
             slot.step = slot.step.saturating_add(1);
             let Param { value, grad, .. } = &mut **p;
             match &config {
                 OptimizerConfig::Sgd(c) => c.update(first, value, grad, &mut slot.bufs),
-                OptimizerConfig::Adam(c) => adam::AdamStep {
-                    lr: c.lr,
-                    betas: c.betas,
-                    eps: c.eps,
-                    l2: c.weight_decay,
-                    decoupled: 0.0,
-                    amsgrad: c.amsgrad,
-                }
-                .update(slot.step, value, grad, &mut slot.bufs),
-                OptimizerConfig::Adamw(c) => adam::AdamStep {
-                    lr: c.lr,
-                    betas: c.betas,
-                    eps: c.eps,
-                    l2: 0.0,
-                    decoupled: c.weight_decay,
-                    amsgrad: c.amsgrad,
-                }
-                .update(slot.step, value, grad, &mut slot.bufs),
                 OptimizerConfig::Rmsprop(c) => c.update(value, grad, &mut slot.bufs),
+                OptimizerConfig::Adam(_) | OptimizerConfig::Adamw(_) => {} // updated above
             }
         }
     }
