@@ -14,6 +14,7 @@ import { createInProcessEndpoint } from './worker/endpoint-inprocess.js';
 import type { BusyOptions, ChunkProgress, MemoryInfo, RuntimeInfo, ServiceInitOptions } from './worker/protocol.js';
 import type { ClipNormResult, Model, ModelConfig, Optimizer, OptimizerConfig } from './model-api.js';
 import { checkBytes, flattenTensors, ModelImpl, OptimizerImpl, splitTensors } from './model.js';
+import { clearScratch } from './scratch.js';
 import { checkNumber, optimizerToCore, toCoreConfig } from './model-config.js';
 import type { Tensor, TensorLike } from './tensor.js';
 
@@ -208,6 +209,8 @@ export class Recur {
 
   /** Stops the worker and frees everything. Later calls reject with `DisposedError`. */
   dispose(): Promise<void> {
+    // (the calling thread's input buffers too: shared by the runtimes of this thread, kept again on demand)
+    clearScratch();
     return this.bridge.dispose();
   }
 }

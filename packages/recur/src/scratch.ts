@@ -40,6 +40,12 @@ export function scratchU32(n: number): Uint32Array {
   return new Uint32Array(scratchBuffer(n * 4));
 }
 
+/** Drops every kept buffer (a runtime being disposed leaves none behind). */
+export function clearScratch(): void {
+  pool.clear();
+  total = 0;
+}
+
 /** Keeps `buffer` for a later call (unless detached, too large, or enough are kept already). */
 export function recycle(buffer: unknown): void {
   if (!(buffer instanceof ArrayBuffer)) return;

@@ -127,6 +127,18 @@ describe.each(['worker', 'inprocess'] as const)('the caller keeps its arrays (%s
     }
   });
 
+  it('disposing a runtime drops the input buffers kept for the next call', async () => {
+    const recur = createRecur({ mode });
+    const model = await recur.createModel(CONFIG);
+    // a size no other test uses: [7, 3, 2]
+    await model.predict({ data: new Float32Array(7 * 3 * 2).fill(0.25), shape: [7, 3, 2] });
+    const kept = new Float32Array(scratchBuffer(7 * 3 * 2 * 4));
+    expect(kept[0]).toBe(mode === 'worker' ? 0.25 : 0); // lent and handed back across a worker only
+    recycle(kept.buffer);
+    await recur.dispose();
+    expect(new Float32Array(scratchBuffer(7 * 3 * 2 * 4))[0]).toBe(0);
+  });
+
   it('inputs converted into reused buffers carry nothing over from an earlier call', async () => {
     const recur = createRecur({ mode });
     try {
