@@ -20,11 +20,13 @@
 #   relaxed-threads  threads + relaxed-simd                  packages/recur/wasm/relaxed-threads/
 #
 # Toolchain (README.md, "Building"):
-#   - plain: where `rustup target list --installed` shows wasm32-unknown-unknown (an ordinary
-#     machine), the rustup cargo builds with its prebuilt std; nothing else is changed.
-#   - build-std: elsewhere (this project's machines, where the rustup target cannot be added),
-#     Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo) builds std itself:
-#     RUSTC_BOOTSTRAP=1, -Zbuild-std=std,panic_abort, linked by LLVM's wasm-ld.
+#   - build-std: where Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo) and LLVM's wasm-ld
+#     are installed (scripts/setup.sh installs them), they build std itself:
+#     RUSTC_BOOTSTRAP=1, -Zbuild-std=std,panic_abort, linked by wasm-ld. Preferred whenever it
+#     is there, even where rustup has the wasm32 target, because only a std built here can be
+#     built for size (below): the plain builds are 318-337 KB, over the 300 KB target.
+#   - plain: otherwise, where `rustup target list --installed` shows wasm32-unknown-unknown (an
+#     ordinary machine), the rustup cargo builds with its prebuilt std; nothing else is changed.
 #   RECUR_WASM_TOOLCHAIN=plain|build-std forces one.
 # Size (issue: each .wasm <= 300 KB, read as 300,000 bytes): the build-std toolchain also builds
 # std for size and drops the panic machinery, which only the std it builds itself allows (nothing
@@ -114,9 +116,13 @@ case ":$PATH:" in *":$CARGO_HOME_BIN:"*) ;; *) [[ -d "$CARGO_HOME_BIN" ]] && exp
 has_rustup_wasm_target() {
   command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx "$TARGET"
 }
+# Debian's rustc-web, cargo-web and wasm-ld: what the build-std toolchain needs.
+has_build_std_toolchain() {
+  [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] && { command -v wasm-ld-19 >/dev/null 2>&1 || [[ -x /usr/lib/llvm-19/bin/wasm-ld ]]; }
+}
 TOOLCHAIN="${RECUR_WASM_TOOLCHAIN:-auto}"
 if [[ "$TOOLCHAIN" == auto ]]; then
-  if has_rustup_wasm_target; then TOOLCHAIN=plain; else TOOLCHAIN=build-std; fi
+  if has_build_std_toolchain || ! has_rustup_wasm_target; then TOOLCHAIN=build-std; else TOOLCHAIN=plain; fi
 fi
 CARGO_EXTRA=()   # arguments after the cargo subcommand's own
 LINK_FLAGS=""
