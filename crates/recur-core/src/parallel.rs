@@ -33,12 +33,20 @@ pub const MAX_TASKS: usize = 0xffff;
 /// Most threads a pool may have (the caller included).
 pub const MAX_THREADS: usize = 64;
 
-/// Turns an idle worker spins on the wake word before sleeping on it: in wasm (Node 20) a turn
-/// is an atomic load, about 2.3 ns, so about 0.6 ms; natively a `pause` of tens of cycles. Long
-/// enough to span the serial parts between the jobs of a training step (loss, head, packing the
-/// recurrent weights: 0.1–0.3 ms at medium size), so the next job finds the worker awake: a
-/// worker asleep in `memory.atomic.wait32` took about 0.1 ms to start on a job.
+/// Turns an idle worker spins on the wake word before sleeping on it during a [`burst`] (or after
+/// [`prepare`]): in wasm (Node 20) a turn is an atomic load, about 2.3 ns, so about 0.6 ms;
+/// natively a `pause` of tens of cycles. Long enough to span the serial parts between the jobs
+/// of a training step (loss, head, packing the recurrent weights: 0.1–0.3 ms at medium size), so
+/// the next job finds the worker awake: a worker asleep in `memory.atomic.wait32` took about
+/// 0.1 ms to start on a job.
 const SPIN: u32 = if cfg!(target_arch = "wasm32") { 1 << 18 } else { 1 << 12 };
+
+/// Turns an idle worker spins outside a burst (about 40 µs in wasm): enough for the jobs of one
+/// product issued back to back, short enough that a worker which spun on after a call's last job
+/// does not keep a core from the threads that handle the call's reply (the calling thread and
+/// the host's message loop: with 2 cores, a 0.6 ms spin after every small `forward` made it
+/// slower than one thread).
+const SPIN_IDLE: u32 = if cfg!(target_arch = "wasm32") { 1 << 14 } else { 1 << 10 };
 
 /// Turns the caller spins waiting for the other threads' tasks before sleeping: their work is
 /// under way and usually ends soon, and a sleeping caller wakes late (about 4× [`SPIN`]).
@@ -60,6 +68,10 @@ static STATE: AtomicU64 = AtomicU64::new(0);
 static DONE: AtomicU32 = AtomicU32::new(0);
 /// Bumped once per job; idle workers wait on it.
 static WAKE: AtomicU32 = AtomicU32::new(0);
+/// Bursts under way ([`burst`]): workers spin [`SPIN`] turns, not [`SPIN_IDLE`], before sleeping.
+static BURSTS: AtomicU32 = AtomicU32::new(0);
+/// Set by [`prepare`] until a burst begins: workers spin long for the burst announced.
+static PRIMED: AtomicBool = AtomicBool::new(false);
 /// Workers asleep on `WAKE` (the caller notifies only when there are some).
 static SLEEPERS: AtomicU32 = AtomicU32::new(0);
 /// 1 while the caller sleeps on `DONE`.
@@ -119,14 +131,43 @@ pub fn stats() -> (usize, usize) {
     (JOBS.load(Relaxed), WORKER_TASKS.load(Relaxed))
 }
 
-/// Wakes sleeping workers ahead of jobs the caller is about to publish (a training step calls it
-/// first thing), so that their wake-up overlaps the caller's serial work instead of delaying
-/// the first job. They find no job, and spin for the next one before sleeping again.
+/// Wakes sleeping workers ahead of jobs the caller is about to publish (a host that is about to
+/// call a training step or a forward), so that their wake-up overlaps the caller's serial work
+/// instead of delaying the first job. They find no job, and spin for the next one (the long
+/// spin, until a [`burst`] has begun and ended) before sleeping again.
 pub fn prepare() {
-    if threads() > 1 && SLEEPERS.load(SeqCst) > 0 {
-        WAKE.fetch_add(1, SeqCst);
-        futex::wake_all(&WAKE);
+    if threads() > 1 {
+        PRIMED.store(true, SeqCst);
+        if SLEEPERS.load(SeqCst) > 0 {
+            WAKE.fetch_add(1, SeqCst);
+            futex::wake_all(&WAKE);
+        }
     }
+}
+
+/// Marks a stretch of work with several jobs and serial parts between them (a training step, a
+/// forward): wakes sleeping workers as [`prepare`] does, and until the returned guard drops
+/// they spin long between jobs; after it they soon sleep. Bursts may nest.
+pub fn burst() -> Burst {
+    BURSTS.fetch_add(1, SeqCst);
+    prepare();
+    PRIMED.store(false, SeqCst);
+    Burst(())
+}
+
+/// The guard of a [`burst`]: the burst ends when it drops.
+#[must_use = "the burst ends when the guard drops"]
+pub struct Burst(());
+
+impl Drop for Burst {
+    fn drop(&mut self) {
+        BURSTS.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Whether idle workers should spin long: a burst is under way or announced.
+fn hot() -> bool {
+    BURSTS.load(Relaxed) > 0 || PRIMED.load(Relaxed)
 }
 
 /// Runs `f(0)`, …, `f(tasks - 1)`, each exactly once, on the calling thread and the pool's
@@ -236,7 +277,7 @@ pub fn worker_main(index: usize) -> ! {
                 seen = now;
                 break;
             }
-            if spins < SPIN {
+            if spins < SPIN_IDLE || (spins < SPIN && hot()) {
                 spins += 1;
                 std::hint::spin_loop();
                 continue;

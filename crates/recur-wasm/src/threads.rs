@@ -29,6 +29,14 @@ pub fn set_num_threads(n: u32) -> u32 {
     recur_core::parallel::set_threads(n.max(1) as usize) as u32
 }
 
+/// Wakes the pool's sleeping helpers ahead of work about to come (a `forward` or `trainStep`),
+/// so their wake-up overlaps the caller's own preparation; they spin a while for the first job,
+/// then sleep again. Nothing happens with one thread or when no helper sleeps.
+#[wasm_bindgen(js_name = wakeThreads)]
+pub fn wake_threads() {
+    recur_core::parallel::prepare();
+}
+
 /// The entry of helper `index` (`1..n`): waits for work and does it, forever (it never returns,
 /// so the helper worker handles no more messages). Throws in a build without threads.
 #[wasm_bindgen(js_name = threadMain)]

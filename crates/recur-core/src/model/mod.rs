@@ -275,6 +275,8 @@ impl Model {
     /// Runs the model. Inputs are validated before anything changes; on error the model is
     /// as it was. Returns the output (`[T, B, width]` or `[B, width]`, see [`OutputShape`]).
     pub fn forward(&mut self, input: Input<'_>, steps: usize, batch: usize, opts: ForwardOptions<'_>) -> Result<(&[f32], OutputShape)> {
+        // The pool's sleeping workers wake while the input is checked and the weights packed.
+        let _burst = crate::parallel::burst();
         let snapshot = self.volatile_snapshot();
         match self.forward_inner(input, steps, batch, opts) {
             Ok(shape) => Ok((&self.outs[self.layers.len() - 1], shape)),

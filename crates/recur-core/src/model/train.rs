@@ -114,8 +114,9 @@ impl Model {
         target: LossTarget<'_>,
         opts: &TrainOptions,
     ) -> Result<StepDetails> {
-        // The pool's workers wake while the step zeroes the gradients and prepares the forward.
-        crate::parallel::prepare();
+        // The pool's workers wake while the step zeroes the gradients and prepares the forward,
+        // and spin between the step's jobs until it ends.
+        let _burst = crate::parallel::burst();
         self.zero_grad();
         let fopts = ForwardOptions { lengths, initial: &[], training: true, stateful: opts.stateful };
         let (out, shape) = self.forward(input, steps, batch, fopts)?;

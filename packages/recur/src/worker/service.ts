@@ -56,6 +56,8 @@ export class RecurService implements ServiceApi {
   private wasm: Promise<LoadedWasm> | undefined;
   private readonly active = new Map<number, { aborted: boolean }>();
   private busySteps = 0;
+  /** Wakes the pool's sleeping helper threads (threads builds with helpers running; else unset). */
+  private wakeHelpers: (() => void) | undefined;
   private readonly store = new ModelStore(async () => (await this.ready()).api);
 
   /** @param host - the runtime's wasm source and transfer function. */
@@ -120,6 +122,7 @@ export class RecurService implements ServiceApi {
   }
 
   async modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): Promise<ForwardReply> {
+    this.wakeHelpers?.();
     return guard(async () => {
       const r = this.store.forward(id, seq, h0, c0, training, stateful);
       return this.host.transfer(r, [r.output.buffer, ...r.hN.map((a) => a.buffer), ...r.cN.map((a) => a.buffer)]);
@@ -134,6 +137,7 @@ export class RecurService implements ServiceApi {
   }
 
   async modelPredict(callId: number, id: number, seq: SeqData, batchSize: number): Promise<{ output: Float32Array; shape: number[] }> {
+    this.wakeHelpers?.();
     return guard(() =>
       this.track(callId, async (isAborted) => {
         const r = await this.store.predict(id, seq, batchSize, isAborted);
@@ -151,6 +155,7 @@ export class RecurService implements ServiceApi {
     metrics: MetricName[],
     batchSize: number,
   ): Promise<{ loss: number; metrics: Record<string, number> }> {
+    this.wakeHelpers?.();
     return guard(() => this.track(callId, (isAborted) => this.store.evaluate(id, seq, target, loss, metrics, batchSize, isAborted)));
   }
 
@@ -161,6 +166,7 @@ export class RecurService implements ServiceApi {
     onBatch?: ProgressCallback<BatchLogs>,
     onEpoch?: ProgressCallback<EpochLogs>,
   ): Promise<History> {
+    this.wakeHelpers?.();
     try {
       return await guard(() => this.track(callId, (isAborted) => this.store.fit(id, req, isAborted, onBatch, onEpoch)));
     } finally {
@@ -241,6 +247,9 @@ export class RecurService implements ServiceApi {
             : undefined,
       });
       const { api, variant, threads, threadsFallback } = await this.wasm;
+      // A compute request wakes the helpers first, so their wake-up (tens of microseconds after
+      // an idle gap) overlaps this thread's unpacking of the request instead of the first job.
+      this.wakeHelpers = threads > 1 ? () => api.wakeThreads() : undefined;
       return {
         version: api.version(),
         variant,
