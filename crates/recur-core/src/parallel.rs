@@ -282,6 +282,9 @@ pub fn worker_main(index: usize) -> ! {
                 std::hint::spin_loop();
                 continue;
             }
+            // An announcement no burst followed (a request that failed before its forward)
+            // buys one long spin, not one after every later job.
+            PRIMED.store(false, SeqCst);
             SLEEPERS.fetch_add(1, SeqCst);
             if WAKE.load(SeqCst) == seen {
                 futex::wait(&WAKE, seen);
