@@ -344,6 +344,16 @@ function transposeF32(src: Float32Array, out: Float32Array, batch: number, steps
   return poison === 0;
 }
 
+/**
+ * @internal `[B, T, F]` float32 features as a new time-major `[T, B, F]` array, for values already
+ * checked (the worker reorders batch-major features it must split or shuffle).
+ */
+export function timeMajorCopy(src: Float32Array, batch: number, steps: number, features: number): Float32Array {
+  const out = new Float32Array(src.length);
+  transposeF32(src, out, batch, steps, features);
+  return out;
+}
+
 /** Whether every value of `src` is finite (as {@link transposeF32}: two branch-free sums). */
 function allFiniteF32(src: Float32Array): boolean {
   let p0 = 0;

@@ -12,6 +12,7 @@
 import { AbortError, StateError, ValueRangeError } from '../errors.js';
 import type { WasmApi } from '../loader/wasm.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName, ParamGradCheck } from '../model-api.js';
+import { timeMajorCopy } from '../tensor.js';
 import { yieldToEventLoop } from './chunks.js';
 import type { ProgressCallback } from './protocol.js';
 
@@ -163,23 +164,10 @@ function gatherRows<A extends Float32Array | Uint32Array>(src: A, out: A, rowsT:
   return out;
 }
 
-/** `[A, B, W]` → `[B, A, W]`. */
-function swapAxes(src: Float32Array, a: number, b: number, w: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < a; i++) {
-    for (let j = 0; j < b; j++) {
-      const s = (i * b + j) * w;
-      const d = (j * a + i) * w;
-      for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
-    }
-  }
-  return out;
-}
-
 /** `seq` time-major: a reordered copy of batch-major features, else `seq` itself. */
 export function timeMajorSeq(seq: SeqData): SeqData {
   if (!seq.batchMajor || seq.x === undefined) return seq;
-  return { x: swapAxes(seq.x, seq.n, seq.steps, seq.features), steps: seq.steps, n: seq.n, features: seq.features, lengths: seq.lengths };
+  return { x: timeMajorCopy(seq.x, seq.n, seq.steps, seq.features), steps: seq.steps, n: seq.n, features: seq.features, lengths: seq.lengths };
 }
 
 /** Gathers sequences `idx` (`seq` itself when `idx` takes every sequence in order; else time-major). */
