@@ -19,7 +19,10 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const sdk = await import(new URL('../../packages/recur/dist/entrypoints/node.js', import.meta.url).href);
+// The file Node loads for `import 'recur'`: the package's `node` export condition (its bundle).
+const pkgUrl = new URL('../../packages/recur/', import.meta.url);
+const nodeEntry = JSON.parse(readFileSync(new URL('package.json', pkgUrl), 'utf8')).exports['.'].node;
+const sdk = await import(new URL(nodeEntry, pkgUrl).href);
 
 const TOP_FIELDS = {
   recurrent: ['name', 'kind', 'cell', 'activation', 'activation_param', 'num_layers', 'input_size', 'hidden_size', 'seq_len', 'batch', 'bias', 'tbptt',
