@@ -341,3 +341,46 @@ fn prepacked_b_matches_reference_for_both_weight_layouts() {
         }
     }
 }
+
+#[test]
+fn depth_concatenated_product_is_the_product_of_the_concatenation_bit_for_bit() {
+    // An LSTM/RNN step: [x_t | h_{t-1}] · [W_ih | W_hh]ᵀ with the parts read in place (x and h
+    // rows with their own strides, the weights packed once as one operand). Depths cross the KC
+    // block (256) inside either part or at the border; m and n cover tile edges.
+    let mut concat = kernels::PackedB::new();
+    let mut whole = kernels::PackedB::new();
+    for &(m, k1, k2, n) in &[(1, 1, 1, 1), (3, 5, 7, 9), (32, 16, 128, 512), (13, 64, 256, 1030), (5, 256, 3, 17), (7, 300, 40, 33), (4, 0, 9, 8)] {
+        let k = k1 + k2;
+        let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 23) as f32 - 11.0) * 0.05).collect() };
+        // x rows of stride k1 + 2 (a padded buffer), h rows of stride k2.
+        let (rsx, rsh) = (k1 + 2, k2);
+        let x = fill(m * rsx, 7);
+        let h = fill(m * rsh, 5);
+        let (w_ih, w_hh) = (fill(n * k1, 3), fill(n * k2, 11)); // [n, k1] and [n, k2]
+        let a: Vec<f32> = (0..m).flat_map(|i| x[i * rsx..i * rsx + k1].iter().chain(&h[i * rsh..i * rsh + k2]).copied()).collect();
+        let w: Vec<f32> = (0..n).flat_map(|j| w_ih[j * k1..(j + 1) * k1].iter().chain(&w_hh[j * k2..(j + 1) * k2]).copied()).collect();
+        whole.pack(k, n, &w, 1, k);
+        concat.pack_concat(k1, k2, n, &w_ih, 1, k1, &w_hh, 1, k2);
+        for beta in [0.0, 1.0] {
+            let mut want = fill(m * n, 13);
+            kernels::gemm_prepacked(m, 1.0, &a, k, 1, &whole, beta, &mut want, n, 1);
+            let mut got = fill(m * n, 13);
+            kernels::gemm_prepacked_concat(m, &x, rsx, &h, rsh, &concat, beta, &mut got, n);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "m {m}, k1 {k1}, k2 {k2}, n {n}, beta {beta}");
+            let mut reference = fill(m * n, 13);
+            kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, &w, 1, k, beta, &mut reference, n, 1);
+            assert_close(&got, &reference);
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "A2 too short")]
+fn depth_concatenated_product_checks_each_part() {
+    let mut packed = kernels::PackedB::new();
+    packed.pack_concat(2, 3, 4, &[0.0; 8], 1, 2, &[0.0; 12], 1, 3);
+    let mut c = vec![0.0; 8];
+    // Two rows need 2 · 3 floats of h; 5 given.
+    kernels::gemm_prepacked_concat(2, &[0.0; 4], 2, &[0.0; 5], 3, &packed, 0.0, &mut c, 4);
+}

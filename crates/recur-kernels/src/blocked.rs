@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use super::kernel::GemmKernel;
-use super::pack::pack;
+use super::pack::{pack, DepthConcat};
 
 /// Largest `MR · NR` of any kernel: the size of the scratch tile for masked edge stores.
 const MAX_TILE: usize = 128;
@@ -222,13 +222,12 @@ pub(crate) fn packed_b_len<K: GemmKernel>(k: usize, n: usize) -> usize {
 /// # Safety
 /// `b` must be valid for every element the dimensions and strides address, and `dst` for
 /// [`packed_b_len`] writes.
-pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
+pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, dst: *mut f32) {
     let mut off = 0;
     for (l5, nc) in chunks(n, K::NC) {
-        let b = b.add(l5 * K::NC * csb);
+        let b = b.from_row(l5 * K::NC);
         for (l4, kc) in chunks(k, K::KC) {
-            let b = b.add(l4 * K::KC * rsb);
-            pack(K::NR, kc, nc, dst.add(off), b, csb, rsb);
+            b.pack(K::NR, l4 * K::KC, kc, nc, dst.add(off));
             off += kc * nc.next_multiple_of(K::NR);
         }
     }
@@ -251,9 +250,7 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
     j0: usize,
     j1: usize,
     alpha: f32,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
+    a: DepthConcat,
     bpacked: *const f32,
     beta: f32,
     c: *mut f32,
@@ -282,15 +279,13 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
             }
             let c = c.add(lo * csc);
             for (l4, kc) in chunks(k, K::KC) {
-                let a = a.add(l4 * K::KC * csa);
                 // Panel (lo - b0) / NR of this KC × NC block.
                 let bpp = bpacked.add(off + (lo - b0) * kc);
                 off += kc * nc.next_multiple_of(K::NR);
                 let betap = if l4 == 0 { beta } else { 1.0 };
                 for (l3, mc) in chunks(m, K::MC) {
-                    let a = a.add(l3 * K::MC * rsa);
                     let c = c.add(l3 * K::MC * rsc);
-                    pack(K::MR, kc, mc, app, a, rsa, csa);
+                    a.from_row(l3 * K::MC).pack(K::MR, l4 * K::KC, kc, mc, app);
                     gemm_packed::<K>(hi - lo, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
                 }
             }

@@ -20,7 +20,8 @@ pub struct StepForward<'a> {
     pub hidden: usize,
     /// Per row: false for padding (past the row's length).
     pub valid: &'a [bool],
-    /// Input projection `W_ih x + b_ih`, `[B, G·H]`.
+    /// Input projection `W_ih x + b_ih`, `[B, G·H]`; empty when it is already in `rec` (LSTM
+    /// and RNN: `rec = [x | h_prev] · [W_ih | W_hh]ᵀ`, `b_rec = b_ih + b_hh`). GRU needs it.
     pub xp: &'a [f32],
     /// Recurrent projection `W_hh h` (`+ b_hh` unless [`StepForward::b_rec`]), `[B, G·H]`.
     pub rec: &'a [f32],
@@ -34,11 +35,24 @@ pub struct StepForward<'a> {
     pub h: &'a mut [f32],
 }
 
-/// `dst[j] = x[j] + (y[j] + b[j])`, or `x[j] + y[j]` without `b`.
+/// `dst[j] = x[j] + (y[j] + b[j])`, or `x[j] + y[j]` without `b`; an empty `x` (the input
+/// projection already in `y`) adds nothing: `y[j] + b[j]`, or `y[j]`.
 pub fn add_pre(dst: &mut [f32], x: &[f32], y: &[f32], b: Option<&[f32]>) {
-    match b {
-        Some(b) => dst.iter_mut().zip(x).zip(y).zip(b).for_each(|(((a, x), y), b)| *a = x + (y + b)),
-        None => dst.iter_mut().zip(x).zip(y).for_each(|((a, x), y)| *a = x + y),
+    match (b, x.is_empty()) {
+        (Some(b), false) => dst.iter_mut().zip(x).zip(y).zip(b).for_each(|(((a, x), y), b)| *a = x + (y + b)),
+        (None, false) => dst.iter_mut().zip(x).zip(y).for_each(|((a, x), y)| *a = x + y),
+        (Some(b), true) => dst.iter_mut().zip(y).zip(b).for_each(|((a, y), b)| *a = y + b),
+        (None, true) => dst.copy_from_slice(&y[..dst.len()]),
+    }
+}
+
+/// Rows `r` of the input projection `xp`, or nothing when it is empty (already in `rec`).
+#[inline]
+pub fn xp_rows(xp: &[f32], r: core::ops::Range<usize>) -> &[f32] {
+    if xp.is_empty() {
+        xp
+    } else {
+        &xp[r]
     }
 }
 
@@ -69,7 +83,7 @@ pub fn lstm_forward(
             continue;
         }
         let gates = &mut s.gates[gs..gs + g4];
-        add_pre(gates, &s.xp[gs..gs + g4], &s.rec[gs..gs + g4], s.b_rec);
+        add_pre(gates, xp_rows(s.xp, gs..gs + g4), &s.rec[gs..gs + g4], s.b_rec);
         let cp = &c_prev[hs..hs + hd];
         let cn = &mut c[hs..hs + hd];
         let (i_f, rest) = gates.split_at_mut(2 * hd);
@@ -119,6 +133,7 @@ pub fn gru_forward_reset_after(s: StepForward<'_>, rec_n_out: &mut [f32]) {
             continue;
         }
         let gates = &mut s.gates[gs..gs + g3];
+        // GRU always gets its input projection (its n gate adds it apart from rec).
         let (xp, rec) = (&s.xp[gs..gs + g3], &s.rec[gs..gs + g3]);
         let (rz, n) = gates.split_at_mut(2 * hd);
         add_pre(rz, &xp[..2 * hd], &rec[..2 * hd], s.b_rec.map(|b| &b[..2 * hd]));
@@ -405,20 +420,23 @@ mod simd {
         v128_store(p as *mut v128, v)
     }
 
-    /// `dst[j] = f(x[j] + (y[j] + b[j]))` for `j < n`: four lanes at a time, then the scalar
-    /// tail.
+    /// `dst[j] = f(x[j] + (y[j] + b[j]))` for `j < n`, or `f(y[j] + b[j])` without `has_x` (the
+    /// input projection already in `y`): four lanes at a time, then the scalar tail.
     ///
     /// # Safety
-    /// `x`, `y`, `b` valid for `n` reads and `dst` for `n` writes.
+    /// `x` (with `has_x`), `y`, `b` valid for `n` reads and `dst` for `n` writes.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    unsafe fn map_sum(n: usize, x: *const f32, y: *const f32, b: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
+    unsafe fn map_sum(has_x: bool, n: usize, x: *const f32, y: *const f32, b: *const f32, dst: *mut f32, fv: impl Fn(v128) -> v128, fs: impl Fn(f32) -> f32) {
         let mut j = 0;
         while j + 4 <= n {
-            st(dst.add(j), fv(f32x4_add(ld(x.add(j)), f32x4_add(ld(y.add(j)), ld(b.add(j))))));
+            let yb = f32x4_add(ld(y.add(j)), ld(b.add(j)));
+            st(dst.add(j), fv(if has_x { f32x4_add(ld(x.add(j)), yb) } else { yb }));
             j += 4;
         }
         while j < n {
-            *dst.add(j) = fs(*x.add(j) + (*y.add(j) + *b.add(j)));
+            let yb = *y.add(j) + *b.add(j);
+            *dst.add(j) = fs(if has_x { *x.add(j) + yb } else { yb });
             j += 1;
         }
     }
@@ -428,10 +446,13 @@ mod simd {
     /// overlap more of them. Measured in Node 20 (simd build, CPU time, interleaved): large
     /// forward 86 → 82 ms, medium 11.3 → 11.2 ms, small 0.74 → 0.76 ms against one fused pass.
     pub(super) fn lstm_forward(s: StepForward<'_>, c_prev: &[f32], c: &mut [f32], tanh_c: &mut [f32]) {
+        // One copy of the loop for both cases (a copy per case added about 7 KB to the build):
+        // `has_x` is a branch that goes the same way for the whole call.
+        let has_x = !s.xp.is_empty();
         let hd = s.hidden;
         let g4 = 4 * hd;
         let (b, n4) = (s.batch, hd / 4 * 4);
-        assert!(s.valid.len() >= b && s.xp.len() >= b * g4 && s.rec.len() >= b * g4 && s.gates.len() >= b * g4);
+        assert!(s.valid.len() >= b && (!has_x || s.xp.len() >= b * g4) && s.rec.len() >= b * g4 && s.gates.len() >= b * g4);
         // One loop for both cases (a second copy of the inlined nonlinearities measured slower):
         // without b_hh, -0.0, as `y + -0.0` is `y` bit for bit (y = +0.0 and -0.0 included).
         // Only models without bias pay this small allocation per step.
@@ -457,11 +478,12 @@ mod simd {
             }
             // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted).
             unsafe {
-                let (xp, rec, ga) = (s.xp.as_ptr().add(gs), s.rec.as_ptr().add(gs), s.gates.as_mut_ptr().add(gs));
+                // Without has_x, `xp` is never read (wrapping_add: no pointer into an empty slice).
+                let (xp, rec, ga) = (s.xp.as_ptr().wrapping_add(gs), s.rec.as_ptr().add(gs), s.gates.as_mut_ptr().add(gs));
                 // Gates: i and f (contiguous), g, o.
-                map_sum(2 * hd, xp, rec, bias, ga, x4::sigmoid, math::sigmoid);
-                map_sum(hd, xp.add(2 * hd), rec.add(2 * hd), bias.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
-                map_sum(hd, xp.add(3 * hd), rec.add(3 * hd), bias.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
+                map_sum(has_x, 2 * hd, xp, rec, bias, ga, x4::sigmoid, math::sigmoid);
+                map_sum(has_x, hd, xp.wrapping_add(2 * hd), rec.add(2 * hd), bias.add(2 * hd), ga.add(2 * hd), x4::tanh, math::tanh);
+                map_sum(has_x, hd, xp.wrapping_add(3 * hd), rec.add(3 * hd), bias.add(3 * hd), ga.add(3 * hd), x4::sigmoid, math::sigmoid);
                 let ga = ga as *const f32;
                 let (cp, cn, tc, h) =
                     (c_prev.as_ptr().add(hs), c.as_mut_ptr().add(hs), tanh_c.as_mut_ptr().add(hs), s.h.as_mut_ptr().add(hs));

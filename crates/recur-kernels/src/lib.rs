@@ -38,6 +38,7 @@ pub mod scalar;
 pub mod simd128;
 
 pub use kernel::GemmKernel;
+pub use pack::{DepthConcat, Strided};
 
 /// A GEMM implementation that can be asked for by name (`recur_core::kernels::gemm_with`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,7 +162,19 @@ pub fn packed_b_len(k: usize, n: usize) -> usize {
 /// `b` must hold every addressed element and `dst` [`packed_b_len`]`(k, n)` floats.
 #[inline(never)]
 pub unsafe fn pack_b_best(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
-    blocked::pack_b_all::<Best>(k, n, b, rsb, csb, dst)
+    blocked::pack_b_all::<Best>(k, n, DepthConcat::single(b, csb, rsb, k), dst)
+}
+
+/// [`pack_b_best`] for `B` made of two matrices stacked along the depth: rows `p < k1` of `B`
+/// from `b.first`, the rest from `b.second` (in [`DepthConcat`]'s terms a "row" of `B` is a
+/// column `j`: element `(p, j)` of a part is at `ptr[j * rs + p * cs]`).
+///
+/// # Safety
+/// Every addressed element of both parts must be readable, and `dst` hold
+/// [`packed_b_len`]`(k, n)` floats.
+#[inline(never)]
+pub unsafe fn pack_b_concat_best(k: usize, n: usize, b: DepthConcat, dst: *mut f32) {
+    blocked::pack_b_all::<Best>(k, n, b, dst)
 }
 
 /// Columns `j0..j1` of `C ← alpha · A·B + beta · C` with `B` (`k × n`) packed by
@@ -189,7 +202,32 @@ pub unsafe fn gemm_prepacked_best(
     rsc: usize,
     csc: usize,
 ) {
-    blocked::gemm_loop_prepacked_cols::<Best>(m, k, n, j0, j1, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc)
+    blocked::gemm_loop_prepacked_cols::<Best>(m, k, n, j0, j1, alpha, DepthConcat::single(a, rsa, csa, k), bpacked, beta, c, rsc, csc)
+}
+
+/// [`gemm_prepacked_best`] with `A` made of two matrices side by side along the depth
+/// (`[A1 | A2]`, see [`DepthConcat`]), packed into the same panels as one `m × k` operand: the
+/// bits are those of the product of the concatenation.
+///
+/// # Safety
+/// As [`gemm_prepacked_best`], for every addressed element of both parts of `a`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub unsafe fn gemm_prepacked_concat_best(
+    m: usize,
+    k: usize,
+    n: usize,
+    j0: usize,
+    j1: usize,
+    alpha: f32,
+    a: DepthConcat,
+    bpacked: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    blocked::gemm_loop_prepacked_cols::<Best>(m, k, n, j0, j1, alpha, a, bpacked, beta, c, rsc, csc)
 }
 
 /// Direct loop for tiny products, where packing costs more than it saves: one strided dot

@@ -23,6 +23,77 @@ pub(crate) unsafe fn pack(
     rs: usize,
     cs: usize,
 ) {
+    pack_panels(w, kc, w * kc, rows, dst, src, rs, cs)
+}
+
+/// A strided operand of a product seen along its depth `p` (the `k` of the product) as two
+/// matrices one after the other: `p < k1` in `first`, `p ≥ k1` in `second` (at `p − k1`). An
+/// LSTM step's `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` is one product this way, without copying
+/// `x_t` and `h_{t-1}` side by side first. Element `(r, p)` of a part is at `ptr[r * rs + p * cs]`
+/// (`r`: a row of `A`, or a column of `B`).
+#[derive(Clone, Copy, Debug)]
+pub struct DepthConcat {
+    /// Depths `0..k1`.
+    pub first: Strided,
+    /// Depths `k1..` (`second`'s own depth `p − k1`).
+    pub second: Strided,
+    /// Depth of `first`.
+    pub k1: usize,
+}
+
+/// One strided part of a [`DepthConcat`].
+#[derive(Clone, Copy, Debug)]
+pub struct Strided {
+    /// Element `(0, 0)`.
+    pub ptr: *const f32,
+    /// Step between rows `r`.
+    pub rs: usize,
+    /// Step along the depth `p`.
+    pub cs: usize,
+}
+
+impl DepthConcat {
+    /// One matrix of depth `k` (no second part).
+    pub fn single(ptr: *const f32, rs: usize, cs: usize, k: usize) -> Self {
+        let part = Strided { ptr, rs, cs };
+        DepthConcat { first: part, second: part, k1: k }
+    }
+
+    /// The same operand from row `r` on.
+    ///
+    /// # Safety
+    /// Row `r` must lie inside both parts (as pointer arithmetic on them).
+    pub(crate) unsafe fn from_row(self, r: usize) -> Self {
+        let at = |s: Strided| Strided { ptr: s.ptr.add(r * s.rs), ..s };
+        DepthConcat { first: at(self.first), second: at(self.second), ..self }
+    }
+
+    /// Packs depths `p0..p0 + kc` of `rows` rows as [`pack`] does (panel `q`, element `(r, p)`
+    /// at `dst[q * w * kc + (p − p0) * w + r]`): the depths of each part go to their places
+    /// within every panel.
+    ///
+    /// # Safety
+    /// As [`pack`], for every addressed element of either part.
+    #[inline(always)]
+    pub(crate) unsafe fn pack(self, w: usize, p0: usize, kc: usize, rows: usize, dst: *mut f32) {
+        let kc1 = self.k1.saturating_sub(p0).min(kc);
+        let Strided { ptr, rs, cs } = self.first;
+        if kc1 > 0 {
+            pack_panels(w, kc1, w * kc, rows, dst, ptr.add(p0 * cs), rs, cs);
+        }
+        if kc1 < kc {
+            let Strided { ptr, rs, cs } = self.second;
+            let q0 = p0 + kc1 - self.k1;
+            pack_panels(w, kc - kc1, w * kc, rows, dst.add(w * kc1), ptr.add(q0 * cs), rs, cs);
+        }
+    }
+}
+
+/// [`pack`] with panels `panel` floats apart in `dst` (`w · kc` for a whole block; more when
+/// `kc` depths are only part of each panel, see [`DepthConcat::pack`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn pack_panels(w: usize, kc: usize, panel: usize, rows: usize, dst: *mut f32, src: *const f32, rs: usize, cs: usize) {
     let full = rows / w;
     let rest = rows % w;
     let mut out = dst;
@@ -49,7 +120,7 @@ pub(crate) unsafe fn pack(
                 }
             }
         }
-        out = out.add(w * kc);
+        out = out.add(panel);
     }
     // The last, partial panel: copy `rest` rows, zero the padding.
     if rest > 0 {

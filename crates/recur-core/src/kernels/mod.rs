@@ -15,7 +15,7 @@ pub use recur_kernels::{kernel, math, reference, rows, scalar, GemmKernel, Kerne
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use recur_kernels::simd128;
 
-use recur_kernels::{is_compiled, BEST, BEST_MR, BEST_NR};
+use recur_kernels::{is_compiled, DepthConcat, Strided, BEST, BEST_MR, BEST_NR};
 
 use crate::{parallel, Error, Result};
 
@@ -170,9 +170,7 @@ unsafe fn par_gemm_prepacked(
     k: usize,
     n: usize,
     alpha: f32,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
+    a: DepthConcat,
     bpacked: *const f32,
     beta: f32,
     c: *mut f32,
@@ -182,17 +180,28 @@ unsafe fn par_gemm_prepacked(
     let panels = n.div_ceil(BEST_NR);
     let tasks = threads.min(panels);
     if tasks < 2 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
-        return recur_kernels::gemm_prepacked_best(m, k, n, 0, n, alpha, a, rsa, csa, bpacked, beta, c, rsc, csc);
+        return recur_kernels::gemm_prepacked_concat_best(m, k, n, 0, n, alpha, a, bpacked, beta, c, rsc, csc);
     }
-    let ops = Operands { a, b: bpacked, c };
+    let ops = ConcatOperands { a, b: bpacked, c };
     parallel::run(tasks, &move |t| {
         let ops = ops;
         let (p0, p1) = panel_range(panels, tasks, t);
         let (j0, j1) = (p0 * BEST_NR, (p1 * BEST_NR).min(n));
         // SAFETY: columns j0..j1 lie inside the product, and no two tasks share one.
-        unsafe { recur_kernels::gemm_prepacked_best(m, k, n, j0, j1, alpha, ops.a, rsa, csa, ops.b, beta, ops.c, rsc, csc) }
+        unsafe { recur_kernels::gemm_prepacked_concat_best(m, k, n, j0, j1, alpha, ops.a, ops.b, beta, ops.c, rsc, csc) }
     });
 }
+
+/// [`Operands`] of a prepacked product, with `A` in two parts.
+#[derive(Clone, Copy)]
+struct ConcatOperands {
+    a: DepthConcat,
+    b: *const f32,
+    c: *mut f32,
+}
+// SAFETY: as for `Operands`.
+unsafe impl Sync for ConcatOperands {}
+unsafe impl Send for ConcatOperands {}
 
 /// A `k × n` right-hand operand packed once for the default kernel, to be multiplied many
 /// times by [`gemm_prepacked`] (the recurrent weights, reused at every time step). The
@@ -201,6 +210,8 @@ unsafe fn par_gemm_prepacked(
 pub struct PackedB {
     k: usize,
     n: usize,
+    /// Depth of the first of two stacked operands ([`PackedB::pack_concat`]); `k` otherwise.
+    k1: usize,
     data: Vec<f32>,
 }
 
@@ -222,8 +233,29 @@ impl PackedB {
         self.data.resize(packed_len(k, n), 0.0);
         self.k = k;
         self.n = n;
+        self.k1 = k;
         // SAFETY: bounds checked above; `data` holds `packed_len` floats.
         unsafe { pack_all(k, n, b.as_ptr(), rsb, csb, self.data.as_mut_ptr()) };
+    }
+
+    /// Packs `B = [B1; B2]`, a `k1 × n` and a `k2 × n` operand stacked along the depth (element
+    /// `(p, j)` of `B1` at `b1[p * rsb1 + j * csb1]`, of `B2` likewise), as one `(k1 + k2) × n`
+    /// operand, for [`gemm_prepacked_concat`] (or [`gemm_prepacked`] with an `A` of `k1 + k2`
+    /// columns). Panics when a part is too short for its dimensions and strides.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pack_concat(&mut self, k1: usize, k2: usize, n: usize, b1: &[f32], rsb1: usize, csb1: usize, b2: &[f32], rsb2: usize, csb2: usize) {
+        for (k, b, rsb, csb) in [(k1, b1, rsb1, csb1), (k2, b2, rsb2, csb2)] {
+            if k > 0 && n > 0 {
+                let last = (k - 1) * rsb + (n - 1) * csb;
+                assert!(last < b.len(), "PackedB::pack_concat: a part needs {} elements, has {}", last + 1, b.len());
+            }
+        }
+        let k = k1 + k2;
+        self.data.resize(packed_len(k, n), 0.0);
+        (self.k, self.n, self.k1) = (k, n, k1);
+        let b = DepthConcat { first: Strided { ptr: b1.as_ptr(), rs: csb1, cs: rsb1 }, second: Strided { ptr: b2.as_ptr(), rs: csb2, cs: rsb2 }, k1 };
+        // SAFETY: bounds checked above; `data` holds `packed_len` floats.
+        unsafe { recur_kernels::pack_b_concat_best(k, n, b, self.data.as_mut_ptr()) };
     }
 
     /// Depth `k` of the packed operand.
@@ -256,12 +288,29 @@ pub fn gemm_prepacked(m: usize, alpha: f32, a: &[f32], rsa: usize, csa: usize, b
     if m > 0 && n > 0 {
         assert!((m - 1) * rsc + (n - 1) * csc < c.len(), "gemm_prepacked: C too short");
     }
-    let (ap, bp, cp) = (a.as_ptr(), b.data.as_ptr(), c.as_mut_ptr());
+    let a = DepthConcat::single(a.as_ptr(), rsa, csa, k);
     let t = parallel::threads();
     // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
-    unsafe {
-        par_gemm_prepacked(t, m, k, n, alpha, ap, rsa, csa, bp, beta, cp, rsc, csc)
+    unsafe { par_gemm_prepacked(t, m, k, n, alpha, a, b.data.as_ptr(), beta, c.as_mut_ptr(), rsc, csc) }
+}
+
+/// `C = [A1 | A2] · B + beta · C` with `B` packed by [`PackedB::pack_concat`]: `A1` is the
+/// `m × k1` part (row `i` at `a1[i * rsa1..][..k1]`), `A2` the `m × k2` part, `C` is `m × n`
+/// with rows `rsc` apart. One product over the whole depth, so the same bits as the product of
+/// the concatenated `A` (an LSTM step: `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` without copying `x_t`
+/// and `h_{t-1}` side by side). Panics when a slice is too short.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_prepacked_concat(m: usize, a1: &[f32], rsa1: usize, a2: &[f32], rsa2: usize, b: &PackedB, beta: f32, c: &mut [f32], rsc: usize) {
+    let (k, n, k1) = (b.k, b.n, b.k1);
+    if m > 0 {
+        assert!(k1 == 0 || (m - 1) * rsa1 + k1 <= a1.len(), "gemm_prepacked_concat: A1 too short");
+        assert!(k == k1 || (m - 1) * rsa2 + (k - k1) <= a2.len(), "gemm_prepacked_concat: A2 too short");
+        assert!(n == 0 || (m - 1) * rsc + n <= c.len(), "gemm_prepacked_concat: C too short");
     }
+    let a = DepthConcat { first: Strided { ptr: a1.as_ptr(), rs: rsa1, cs: 1 }, second: Strided { ptr: a2.as_ptr(), rs: rsa2, cs: 1 }, k1 };
+    let t = parallel::threads();
+    // SAFETY: bounds checked above; `b` was packed for `BEST` with these `k`, `n`.
+    unsafe { par_gemm_prepacked(t, m, k, n, 1.0, a, b.data.as_ptr(), beta, c.as_mut_ptr(), rsc, 1) }
 }
 
 /// [`gemm`] with an explicit implementation, for tests and benchmarks that compare kernels.

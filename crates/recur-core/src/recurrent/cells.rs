@@ -26,7 +26,7 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
             continue;
         }
         let (a, h) = (&mut s.gates[r.clone()], &mut s.h[r.clone()]);
-        add_pre(a, &s.xp[r.clone()], &s.rec[r], s.b_rec);
+        add_pre(a, xp_rows(s.xp, r.clone()), &s.rec[r], s.b_rec);
         h.copy_from_slice(a);
         act.apply_in_place(h);
     }

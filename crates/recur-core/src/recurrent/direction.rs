@@ -71,6 +71,8 @@ struct Workspace {
     packed_hn: PackedB,
     /// `W_ihᵀ` packed for the inference pass, which projects the input step by step.
     packed_ih: PackedB,
+    /// `b_ih + b_hh` (`[G·H]`) for the fused step product (see `Direction::forward`).
+    b_sum: Vec<f32>,
 }
 
 /// Sizes `buf` to `len` elements without clearing it, for buffers that are written before they
@@ -275,8 +277,18 @@ impl Direction {
         // step; the whole-sequence product below is split once. Both use the prepacked kernel,
         // so the bits are the same either way.
         let by_step = self.layer_norm.is_none() && (tasks > 1 || crate::parallel::threads() == 1);
+        // LSTM and RNN without layer norm go further: both projections enter the same
+        // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
+        // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
+        // `b_ih + b_hh` added by the cell: no separate input product per step (a short-depth
+        // product with its own stores of C), no pass adding `b_ih`, no `xp` for the cell to
+        // read. On one pool task too, where the per-step product is split by columns as the
+        // recurrent one was: the bits do not depend on the thread count.
+        let fused = self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. });
+        let by_step = by_step && !fused;
         let ws = &mut self.ws;
-        fit(&mut ws.xp, if by_step && !keep { bg } else { steps * bg });
+        // Training keeps `xp` for backward, which writes the projection's gradient there.
+        fit(&mut ws.xp, if keep { steps * bg } else if fused { 0 } else if by_step { bg } else { steps * bg });
         fit(&mut ws.hs, slots * bh);
         fit(&mut ws.gates, kept_steps * bg);
         fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
@@ -295,7 +307,9 @@ impl Direction {
         // xp = X · W_ihᵀ + b_ih (without layer norm with the prepacked kernel, as the time loop
         // does it, for the same bits).
         let g = self.cell.gates();
-        if self.layer_norm.is_none() {
+        if fused {
+            // Nothing to project ahead: the time loop's product does it (packed below).
+        } else if self.layer_norm.is_none() {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
             if !by_step {
                 gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
@@ -311,7 +325,7 @@ impl Direction {
             let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
             norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
         }
-        if let (Some(b), false) = (&self.b_ih, by_step) {
+        if let (Some(b), false) = (&self.b_ih, by_step || fused) {
             crate::kernels::rows::add_to_rows(&mut ws.xp, &b.value);
         }
 
@@ -320,7 +334,17 @@ impl Direction {
         let w_hh = &self.w_hh.value;
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
-        ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
+        if fused {
+            ws.packed_hh.pack_concat(inp, hd, gh, &self.w_ih.value, 1, inp, w_hh, 1, hd);
+            ws.b_sum.clear();
+            match (&self.b_ih, &self.b_hh) {
+                (Some(bi), Some(bh)) => ws.b_sum.extend(bi.value.iter().zip(&bh.value).map(|(a, b)| a + b)),
+                (Some(b), None) | (None, Some(b)) => ws.b_sum.extend_from_slice(&b.value),
+                (None, None) => {}
+            }
+        } else {
+            ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
+        }
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
         }
@@ -339,7 +363,12 @@ impl Direction {
                 packed_ih: &ws.packed_ih,
                 b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()),
             }),
-            b_hh: self.b_hh.as_ref().map(|p| p.value.as_slice()),
+            fused_input: fused.then_some((x, inp)),
+            b_hh: if fused {
+                (self.b_ih.is_some() || self.b_hh.is_some()).then_some(&ws.b_sum[..])
+            } else {
+                self.b_hh.as_ref().map(|p| p.value.as_slice())
+            },
             layer_norm: self.layer_norm.as_ref().map(|ln| (&ln[2].value[..], &ln[3].value[..])),
             peepholes: self.peepholes.as_ref().map(|p| (&p[0].value[..], &p[1].value[..], &p[2].value[..])),
             packed_hh: &ws.packed_hh,

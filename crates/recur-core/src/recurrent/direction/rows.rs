@@ -16,7 +16,7 @@ use super::super::cells::{self, PeepholeGrads, StepBackward, StepForward};
 use super::super::norm::{self, Blocks};
 use super::super::CellKind;
 use super::recurrent_norm_backward;
-use crate::kernels::{gemm_prepacked, PackedB};
+use crate::kernels::{gemm_prepacked, gemm_prepacked_concat, PackedB};
 use crate::param::Param;
 use crate::parallel;
 
@@ -144,6 +144,10 @@ pub(super) struct ForwardLoop<'a> {
     /// (every step when `keep`, else one step `[B, G·H]`).
     pub xp: Shared<f32>,
     pub input: Option<InputSteps<'a>>,
+    /// `(x, input_size)` of a fused step product (LSTM, RNN): `packed_hh` holds `[W_ih | W_hh]ᵀ`,
+    /// each step's product is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is
+    /// `b_ih + b_hh`.
+    pub fused_input: Option<(&'a [f32], usize)>,
     pub b_hh: Option<&'a [f32]>,
     /// `(γ, β)` of the recurrent projection's layer norm.
     pub layer_norm: Option<(&'a [f32], &'a [f32])>,
@@ -185,8 +189,12 @@ impl ForwardLoop<'_> {
             };
             let h_prev: &[f32] = self.hs.rows_mut(prev, batch, hd, r);
             let h_new = self.hs.rows_mut(new, batch, hd, r);
-            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ (+ b_hh, below or in the cell)
-            gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1);
+            // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ (+ b_hh, below or in the cell), or
+            // fused: rec = [x_t | h_prev] · [W_ih | W_hh]ᵀ.
+            match self.fused_input {
+                Some((x, inp)) => gemm_prepacked_concat(n, rows(x, t, batch, inp, r), inp, h_prev, hd, self.packed_hh, 0.0, rec, gh),
+                None => gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1),
+            }
             if let Some((gamma, beta)) = self.layer_norm {
                 let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
                 let (xhat, rstd) = (self.xhat_h.rows_mut(at, batch, gh, r), self.rstd_h.rows_mut(at, batch, g, r));
@@ -201,6 +209,7 @@ impl ForwardLoop<'_> {
             }
             let valid = rows(self.valid, t, batch, 1, r);
             let xp: &[f32] = match &self.input {
+                _ if self.fused_input.is_some() => &[],
                 Some(p) => {
                     let xp = self.xp.rows_mut(at, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
