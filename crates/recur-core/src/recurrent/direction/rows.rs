@@ -28,30 +28,37 @@ const MIN_ROWS: usize = 8;
 /// the time loop is split by rows: one pool wake-up and join (a few µs) per pass.
 const MIN_WORK: usize = 1 << 18;
 
-/// Row ranges per thread of a split inference time loop below [`FINE_WORK`]: tasks are claimed as
-/// threads come free, so a helper that wakes late (a sleeping thread takes tens of µs to wake,
-/// a sizeable share of such a loop) or loses its core for a while leaves its share to the others.
+/// Row ranges per thread of a split inference time loop whose recurrent weights fit
+/// [`FINE_MAX_WEIGHTS`]: tasks are claimed as threads come free, so a helper that wakes late (a
+/// sleeping thread takes tens of µs to wake) or loses its core for a while (to the calling
+/// thread's timers, on a 2-core machine) leaves its share to the others.
 const TASKS_PER_THREAD: usize = 4;
 
-/// Recurrent multiply-adds of a sequence (`T·B·G·H·H`) from which a split time loop gets one
-/// row range per thread: thinner per-step products would read the recurrent weights (then
-/// larger than the cache) once per task at every step.
-const FINE_WORK: usize = 1 << 24;
+/// Bytes of recurrent weights (`G·H × H` floats) up to which a split inference loop gets
+/// [`TASKS_PER_THREAD`] row ranges per thread: every task reads all of the weights at every step,
+/// which costs little while they stay in a core's L2 cache (commonly 1–2 MiB). Measured on the
+/// 2-core machine (Node 20, SDK, 2 threads, fresh processes, interleaved): medium (H = 128,
+/// 256 KiB) 5.09–5.18 → 4.88–4.95 ms median with 4 ranges per thread; large (H = 256, 1 MiB)
+/// 38.6–40.3 → 39.9–40.7 ms, so one range per thread there. (Before, the sequence's multiply-adds
+/// decided: fine below 2^24, which was only small.)
+const FINE_MAX_WEIGHTS: usize = 512 << 10;
 
 /// Rows of the GEMM kernel's register tile: row ranges start at multiples of it, so every task's
 /// products are made of whole tiles but the last.
 const ROW_ALIGN: usize = 4;
 
 /// Number of row ranges to split a time loop of `steps × batch` rows and `gh × hd` recurrent
-/// weights into: 1 (no split) without a pool, for small batches or little work. `fine`: up to
-/// [`TASKS_PER_THREAD`] ranges per thread for little work (the inference pass).
+/// weights into: 1 (no split) without a pool, for small batches or little work. `fine` (the
+/// inference pass): up to [`TASKS_PER_THREAD`] ranges per thread while the weights fit
+/// [`FINE_MAX_WEIGHTS`].
 pub(super) fn row_tasks(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool) -> usize {
     let threads = parallel::threads();
     let work = steps.saturating_mul(batch).saturating_mul(gh).saturating_mul(hd);
     if threads < 2 || work < MIN_WORK {
         return 1;
     }
-    let per_thread = if fine && work < FINE_WORK { TASKS_PER_THREAD } else { 1 };
+    let weight_bytes = gh.saturating_mul(hd).saturating_mul(std::mem::size_of::<f32>());
+    let per_thread = if fine && weight_bytes <= FINE_MAX_WEIGHTS { TASKS_PER_THREAD } else { 1 };
     (threads * per_thread).min(batch / MIN_ROWS).max(1)
 }
 
