@@ -145,6 +145,14 @@ pub fn prepare() {
     }
 }
 
+/// Addresses of the words [`prepare`] uses (`PRIMED`, a byte; `SLEEPERS` and `WAKE`, 32-bit), for
+/// a thread outside the pool that shares this memory (wasm: the JavaScript thread that sends the
+/// work, through the shared memory's buffer) to do what [`prepare`] does with atomics of its own:
+/// store 1 to `PRIMED`, and if `SLEEPERS` is not 0, add 1 to `WAKE` and wake its waiters.
+pub fn prepare_words() -> [usize; 3] {
+    [&PRIMED as *const AtomicBool as usize, &SLEEPERS as *const AtomicU32 as usize, &WAKE as *const AtomicU32 as usize]
+}
+
 /// Marks a stretch of work with several jobs and serial parts between them (a training step, a
 /// forward): wakes sleeping workers as [`prepare`] does, and until the returned guard drops
 /// they spin long between jobs; after it they soon sleep. Bursts may nest.

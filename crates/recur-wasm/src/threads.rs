@@ -37,6 +37,16 @@ pub fn wake_threads() {
     recur_core::parallel::prepare();
 }
 
+/// Byte addresses in this module's memory of the words `wakeThreads` uses: `[primed (u8),
+/// sleepers (u32), wake (u32)]`. With the shared memory of the threads builds, another thread
+/// (the one that sends this worker its requests) can do what `wakeThreads` does with `Atomics`,
+/// before the request even arrives: store 1 at `primed`, and if `sleepers` is not 0, add 1 at
+/// `wake` and notify its waiters.
+#[wasm_bindgen(js_name = poolWakeWords)]
+pub fn pool_wake_words() -> Vec<u32> {
+    recur_core::parallel::prepare_words().iter().map(|&a| a as u32).collect()
+}
+
 /// The entry of helper `index` (`1..n`): waits for work and does it, forever (it never returns,
 /// so the helper worker handles no more messages). Throws in a build without threads.
 #[wasm_bindgen(js_name = threadMain)]

@@ -349,6 +349,9 @@ export class ModelImpl implements Model {
 
   async evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions = {}): Promise<EvaluateResult> {
     this.alive();
+    // Compute threads wake now, while this call is checked, copied and sent (pool-wake.ts). Not in
+    // fit: its request takes longer to unpack in the worker, whose own wake-up has time enough.
+    this.bridge.wakePool();
     const o = checkOptions(options, ['loss', 'batchSize', 'metrics', 'signal', 'layout', 'lengths'], 'evaluate options') as EvaluateOptions;
     const layout = checkLayout(o.layout);
     const loss = lossToCore(o.loss ?? 'mse');
@@ -366,6 +369,7 @@ export class ModelImpl implements Model {
 
   async predict(x: TensorLike, options: PredictOptions = {}): Promise<Tensor> {
     this.alive();
+    this.bridge.wakePool();
     const o = checkOptions(options, ['batchSize', 'signal', 'layout', 'lengths'], 'predict options') as PredictOptions;
     const layout = checkLayout(o.layout);
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
@@ -385,6 +389,7 @@ export class ModelImpl implements Model {
 
   async predictStep(xStep: TensorLike): Promise<Tensor> {
     this.alive();
+    this.bridge.wakePool();
     let seq: SeqData;
     if (this.info.vocabSize !== null) {
       const t = toIdTensor(xStep, 'xStep', 1, this.info.vocabSize);
@@ -444,6 +449,7 @@ export class ModelImpl implements Model {
 
   async forward(options: ForwardOptions): Promise<ForwardResult> {
     this.alive();
+    this.bridge.wakePool();
     const o = checkOptions(options, ['x', 'h0', 'c0', 'lengths', 'layout', 'training', 'stateful'], 'forward options') as ForwardOptions;
     if (o.x === undefined) throw new InputTypeError('forward needs { x }', { details: { what: 'x' } });
     const layout = checkLayout(o.layout);

@@ -11,6 +11,7 @@
  */
 import { AbortError, DisposedError, RecurError, toRecurError, type WorkerError } from '../errors.js';
 import type { Endpoint, EndpointFactory } from './endpoint.js';
+import { poolWaker } from './pool-wake.js';
 import type { RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
 import type { TransferFn } from './service.js';
 
@@ -35,6 +36,8 @@ export interface CallOptions {
 interface Running {
   endpoint: Endpoint;
   info: Promise<RuntimeInfo>;
+  /** Wakes the service's compute threads from this thread (threads builds; see pool-wake.ts). */
+  wakePool?: () => void;
   /** Rejecters of the calls now running, told when the service crashes. */
   crashListeners: Set<(e: WorkerError) => void>;
   /** The crash, once it happened. */
@@ -59,6 +62,15 @@ export class ServiceBridge {
     private readonly factory: EndpointFactory,
     private readonly initOptions: ServiceInitOptions,
   ) {}
+
+  /**
+   * Wakes the service's sleeping compute threads now, ahead of a compute call about to be sent,
+   * so that their wake-up overlaps the call's checks, copies and message hop (threads builds
+   * across a worker; nothing otherwise, or before the service has started).
+   */
+  wakePool(): void {
+    this.running?.wakePool?.();
+  }
 
   /** True once {@link dispose} was called. */
   get isDisposed(): boolean {
@@ -135,9 +147,11 @@ export class ServiceBridge {
     endpoint.ref();
     const crash = interruption(running);
     running.info = Promise.race([endpoint.service.init(this.initOptions), crash.promise]).then(
-      (info) => {
+      ({ poolWake, ...info }) => {
         crash.end();
         endpoint.unref();
+        // Across a worker only: in-process, the service's own wake-up runs on this thread anyway.
+        if (poolWake !== undefined && endpoint.mode === 'worker') running.wakePool = poolWaker(poolWake);
         return { ...info, mode: endpoint.mode };
       },
       async (e: unknown) => {

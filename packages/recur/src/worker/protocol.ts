@@ -3,6 +3,7 @@
  * Everything here is plain data that survives structured clone.
  * @module
  */
+import type { PoolWakeWords } from './pool-wake.js';
 import type { ExecutionMode, WasmVariant } from '../env.js';
 import type { RuntimeName } from '../runtime.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
@@ -118,10 +119,17 @@ export interface BusyOptions {
 /** A progress callback; across a worker it is a comlink proxy (its result is not awaited). */
 export type ProgressCallback<P> = (progress: P) => void | Promise<void>;
 
+/**
+ * What the service's `init` answers: the runtime (without the mode, which the client knows), and
+ * with the threads builds where memory is shared, where the client can wake the compute threads
+ * itself ({@link PoolWakeWords}; kept by the client, never shown to users).
+ */
+export type ServiceInitReply = Omit<RuntimeInfo, 'mode'> & { poolWake?: PoolWakeWords };
+
 /** The service's methods, as the client calls them (always async). */
 export interface ServiceApi {
   /** Loads the wasm (once) and reports the runtime. */
-  init(options: ServiceInitOptions): Promise<Omit<RuntimeInfo, 'mode'>>;
+  init(options: ServiceInitOptions): Promise<ServiceInitReply>;
   /** The version string of the wasm bindings. */
   version(): Promise<string>;
   /** Diagnostic: returns the array it was given (transferred both ways across a worker). */

@@ -15,7 +15,8 @@ import { runSteps } from './chunks.js';
 import type { BusyOptions, ChunkProgress, MemoryInfo, ProgressCallback, RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName } from '../model-api.js';
 import { ModelStore, type BackwardReply, type FitRequest, type ForwardReply, type SeqData, type TargetData } from './models.js';
-import type { ModelHandleInfo, ModelOp } from './protocol.js';
+import type { ModelHandleInfo, ModelOp, ServiceInitReply } from './protocol.js';
+import type { PoolWakeWords } from './pool-wake.js';
 
 /** Marks a value's buffers for transfer (comlink's `transfer` in a worker, identity in-process). */
 export type TransferFn = <T>(value: T, transferables: Transferable[]) => T;
@@ -43,6 +44,15 @@ export interface ServiceHost {
    * ({@link ServiceInitOptions.helperPorts}); the same contract as a {@link HelperSpawner}.
    */
   helperOnPort?: (port: unknown, index: number, init: Promise<HelperInit>) => Promise<HelperHandle>;
+}
+
+/** Where the pool's wake-up words are, when the wasm memory is shared (threads builds). */
+function poolWakeWords(api: LoadedWasm['api']): PoolWakeWords | undefined {
+  const memory = (api.wasmMemory() as WebAssembly.Memory).buffer;
+  if (typeof SharedArrayBuffer === 'undefined' || !(memory instanceof SharedArrayBuffer)) return undefined;
+  const [primed, sleepers, wake] = api.poolWakeWords();
+  if (primed === undefined || sleepers === undefined || wake === undefined) return undefined;
+  return { memory, primed, sleepers, wake };
 }
 
 /** `min(hardwareConcurrency, 4)`, or 1 when the runtime does not say. */
@@ -215,7 +225,7 @@ export class RecurService implements ServiceApi {
     return this.host.transfer(a, [a.buffer]);
   }
 
-  async init(options: ServiceInitOptions = {}): Promise<Omit<RuntimeInfo, 'mode'>> {
+  async init(options: ServiceInitOptions = {}): Promise<ServiceInitReply> {
     return guard(async () => {
       let source = options.modules !== undefined ? moduleSource(options.modules) : this.host.source;
       const pre = options.modules === undefined ? options.precompiled : undefined;
@@ -250,12 +260,16 @@ export class RecurService implements ServiceApi {
       // A compute request wakes the helpers first, so their wake-up (tens of microseconds after
       // an idle gap) overlaps this thread's unpacking of the request instead of the first job.
       this.wakeHelpers = threads > 1 ? () => api.wakeThreads() : undefined;
+      // ...and the client, given where the wake-up words are, does the same as soon as a call
+      // starts (pool-wake.ts).
+      const poolWake = threads > 1 ? poolWakeWords(api) : undefined;
       return {
         version: api.version(),
         variant,
         threads,
         ...(threadsFallback === undefined ? {} : { threadsFallback }),
         runtime: detectRuntime(),
+        ...(poolWake === undefined ? {} : { poolWake }),
       };
     });
   }

@@ -1,0 +1,44 @@
+/**
+ * Waking the worker's compute threads from the thread that sends it work.
+ *
+ * The threads builds' helpers sleep in `memory.atomic.wait32` between calls, and a sleeping thread
+ * takes about 0.1 ms to start on a 2-core VM. The worker wakes them as soon as a compute request
+ * arrives (`wakeThreads`), but the request itself takes about as long to arrive (the calling
+ * thread's checks and copies, then the message hop), and a small `predict` ran most of its tasks
+ * before the helper came. The memory is shared, so the calling thread can do the same wake-up
+ * with `Atomics` the moment a call starts: the helper's wake-up then overlaps the whole hop.
+ * @module
+ */
+
+/** Where the pool's wake-up words are, in the threads build's shared memory (`poolWakeWords`). */
+export interface PoolWakeWords {
+  /** The wasm memory's buffer (a SharedArrayBuffer). */
+  memory: SharedArrayBuffer;
+  /** Byte address of `PRIMED` (u8): helpers that wake spin long for the coming work. */
+  primed: number;
+  /** Byte address of `SLEEPERS` (u32): helpers asleep on `wake`. */
+  sleepers: number;
+  /** Byte address of `WAKE` (u32): bumped, then notified, to wake them. */
+  wake: number;
+}
+
+/**
+ * The wake-up the service's `wakeThreads()` does, from another thread: store 1 at `primed`; if
+ * helpers sleep, add 1 at `wake` and notify them. Every access is a sequentially consistent
+ * atomic, as the pool's own (`recur_core::parallel::prepare`). `undefined` when the words do not
+ * lie inside the buffer or are misaligned (never expected: then the service's own wake-up does).
+ */
+export function poolWaker(words: PoolWakeWords): (() => void) | undefined {
+  const { memory, primed, sleepers, wake } = words;
+  const inside = (at: number, size: number): boolean => Number.isSafeInteger(at) && at >= 0 && at % size === 0 && at + size <= memory.byteLength;
+  if (!(memory instanceof SharedArrayBuffer) || !inside(primed, 1) || !inside(sleepers, 4) || !inside(wake, 4)) return undefined;
+  const bytes = new Uint8Array(memory, 0, primed + 1);
+  const words32 = new Int32Array(memory, 0, Math.max(sleepers, wake) / 4 + 1);
+  return () => {
+    Atomics.store(bytes, primed, 1);
+    if (Atomics.load(words32, sleepers / 4) !== 0) {
+      Atomics.add(words32, wake / 4, 1);
+      Atomics.notify(words32, wake / 4);
+    }
+  };
+}
