@@ -225,7 +225,7 @@ pub(crate) fn packed_b_len<K: GemmKernel>(k: usize, n: usize) -> usize {
 pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, dst: *mut f32) {
     let mut off = 0;
     for (l5, nc) in chunks(n, K::NC) {
-        let b = b.from_row(l5 * K::NC);
+        let b = b.offset_rows(l5 * K::NC);
         for (l4, kc) in chunks(k, K::KC) {
             b.pack(K::NR, l4 * K::KC, kc, nc, dst.add(off));
             off += kc * nc.next_multiple_of(K::NR);
@@ -285,7 +285,7 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
                 let betap = if l4 == 0 { beta } else { 1.0 };
                 for (l3, mc) in chunks(m, K::MC) {
                     let c = c.add(l3 * K::MC * rsc);
-                    a.from_row(l3 * K::MC).pack(K::MR, l4 * K::KC, kc, mc, app);
+                    a.offset_rows(l3 * K::MC).pack(K::MR, l4 * K::KC, kc, mc, app);
                     gemm_packed::<K>(hi - lo, kc, mc, alpha, app, bpp, betap, c, rsc, csc);
                 }
             }

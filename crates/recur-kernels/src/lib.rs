@@ -178,42 +178,19 @@ pub unsafe fn pack_b_concat_best(k: usize, n: usize, b: DepthConcat, dst: *mut f
 }
 
 /// Columns `j0..j1` of `C ← alpha · A·B + beta · C` with `B` (`k × n`) packed by
-/// [`pack_b_best`] (`c` points to column 0; the whole product is `j0 = 0, j1 = n`). With `j0` a
-/// multiple of [`BEST_NR`], every element is computed by the same operations, in the same
-/// order, as in the whole product.
+/// [`pack_b_best`] or [`pack_b_concat_best`] (`c` points to column 0; the whole product is
+/// `j0 = 0, j1 = n`). `A` is one strided matrix ([`DepthConcat::single`]) or two side by side
+/// along the depth (`[A1 | A2]`), packed into the same panels as one `m × k` operand, so the bits
+/// are those of the product of the concatenation. With `j0` a multiple of [`BEST_NR`], every
+/// element is computed by the same operations, in the same order, as in the whole product.
 ///
 /// # Safety
-/// As [`gemm_blocked`]; `bpacked` holds what [`pack_b_best`] wrote for this `k × n`;
-/// `j0 <= j1 <= n` and `j0 % BEST_NR == 0`.
-#[inline(never)]
-pub unsafe fn gemm_prepacked_best(
-    m: usize,
-    k: usize,
-    n: usize,
-    j0: usize,
-    j1: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    bpacked: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-) {
-    blocked::gemm_loop_prepacked_cols::<Best>(m, k, n, j0, j1, alpha, DepthConcat::single(a, rsa, csa, k), bpacked, beta, c, rsc, csc)
-}
-
-/// [`gemm_prepacked_best`] with `A` made of two matrices side by side along the depth
-/// (`[A1 | A2]`, see [`DepthConcat`]), packed into the same panels as one `m × k` operand: the
-/// bits are those of the product of the concatenation.
-///
-/// # Safety
-/// As [`gemm_prepacked_best`], for every addressed element of both parts of `a`.
+/// As [`gemm_blocked`], for every addressed element of both parts of `a`; `bpacked` holds what
+/// [`pack_b_best`] (or [`pack_b_concat_best`]) wrote for this `k × n`; `j0 <= j1 <= n` and
+/// `j0 % BEST_NR == 0`.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-pub unsafe fn gemm_prepacked_concat_best(
+pub unsafe fn gemm_prepacked_best(
     m: usize,
     k: usize,
     n: usize,

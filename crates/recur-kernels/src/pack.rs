@@ -63,7 +63,7 @@ impl DepthConcat {
     ///
     /// # Safety
     /// Row `r` must lie inside both parts (as pointer arithmetic on them).
-    pub(crate) unsafe fn from_row(self, r: usize) -> Self {
+    pub(crate) unsafe fn offset_rows(self, r: usize) -> Self {
         let at = |s: Strided| Strided { ptr: s.ptr.add(r * s.rs), ..s };
         DepthConcat { first: at(self.first), second: at(self.second), ..self }
     }

@@ -180,7 +180,7 @@ unsafe fn par_gemm_prepacked(
     let panels = n.div_ceil(BEST_NR);
     let tasks = threads.min(panels);
     if tasks < 2 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
-        return recur_kernels::gemm_prepacked_concat_best(m, k, n, 0, n, alpha, a, bpacked, beta, c, rsc, csc);
+        return recur_kernels::gemm_prepacked_best(m, k, n, 0, n, alpha, a, bpacked, beta, c, rsc, csc);
     }
     let ops = ConcatOperands { a, b: bpacked, c };
     parallel::run(tasks, &move |t| {
@@ -188,7 +188,7 @@ unsafe fn par_gemm_prepacked(
         let (p0, p1) = panel_range(panels, tasks, t);
         let (j0, j1) = (p0 * BEST_NR, (p1 * BEST_NR).min(n));
         // SAFETY: columns j0..j1 lie inside the product, and no two tasks share one.
-        unsafe { recur_kernels::gemm_prepacked_concat_best(m, k, n, j0, j1, alpha, ops.a, ops.b, beta, ops.c, rsc, csc) }
+        unsafe { recur_kernels::gemm_prepacked_best(m, k, n, j0, j1, alpha, ops.a, ops.b, beta, ops.c, rsc, csc) }
     });
 }
 
