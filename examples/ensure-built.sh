@@ -8,8 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   flock -w 600 9
   cd "$ROOT"
   bash scripts/build-wasm.sh >&2
-  dist=packages/recur/dist/entrypoints/node.js
-  if [[ ! -f $dist ]] || [[ -n "$(find packages/recur/src packages/recur/package.json packages/recur/tsconfig.json -newer "$dist" -print -quit)" ]]; then
+  # The node bundle is the last file the SDK's build writes (tsc, then build/bundle.mjs).
+  dist=packages/recur/dist/node/recur.js
+  if [[ ! -f $dist ]] || [[ -n "$(find packages/recur/src packages/recur/build packages/recur/package.json packages/recur/tsconfig.json -newer "$dist" -print -quit)" ]]; then
     pnpm --filter recur run build >&2
   fi
 ) 9>"${TMPDIR:-/tmp}/recur-examples-build.lock"
