@@ -77,9 +77,10 @@ describe('the threads build across a worker', () => {
       const before = Atomics.load(i32, wake.wake / 4);
       ring!();
       expect(Atomics.load(i32, wake.wake / 4)).toBe(before + 1);
-      expect(Atomics.load(bytes, wake.primed)).toBe(1); // the woken helper spins long (~0.6 ms) first
-      // The ring primed the pool; only a helper that goes to sleep clears that byte, so seeing it
-      // cleared means the sleeping helper woke (and, finding no work, slept again).
+      // The ring stored 1 at `primed` (the unit tests above); only a helper that goes to sleep
+      // clears that byte, so seeing it cleared means the byte is the pool's and the sleeping
+      // helper woke (and, finding no work, slept again). Not checked right after the ring: under
+      // load this thread may lose its core for longer than the helper's spin.
       const woke = Date.now() + 5000;
       while (Atomics.load(bytes, wake.primed) !== 0 && Date.now() < woke) await new Promise((r) => setTimeout(r, 2));
       expect(Atomics.load(bytes, wake.primed)).toBe(0);
