@@ -91,16 +91,17 @@ pub fn gemm(
     unsafe { run(BEST, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
 }
 
-/// Raw operand pointers shared with the pool's threads for one product.
+/// Raw operand pointers shared with the pool's threads for one product (`A` as a pointer, or as
+/// a [`DepthConcat`] of pointers for the prepacked products).
 #[derive(Clone, Copy)]
-struct Operands {
-    a: *const f32,
+struct Operands<A = *const f32> {
+    a: A,
     b: *const f32,
     c: *mut f32,
 }
 // SAFETY: the tasks of one product read `A` and `B` and write disjoint parts of `C`.
-unsafe impl Sync for Operands {}
-unsafe impl Send for Operands {}
+unsafe impl<A> Sync for Operands<A> {}
+unsafe impl<A> Send for Operands<A> {}
 
 /// Task `t` of `tasks`: its whole panels `p0..p1` out of `panels`.
 #[inline]
@@ -182,7 +183,7 @@ unsafe fn par_gemm_prepacked(
     if tasks < 2 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
         return recur_kernels::gemm_prepacked_best(m, k, n, 0, n, alpha, a, bpacked, beta, c, rsc, csc);
     }
-    let ops = ConcatOperands { a, b: bpacked, c };
+    let ops = Operands { a, b: bpacked, c };
     parallel::run(tasks, &move |t| {
         let ops = ops;
         let (p0, p1) = panel_range(panels, tasks, t);
@@ -191,17 +192,6 @@ unsafe fn par_gemm_prepacked(
         unsafe { recur_kernels::gemm_prepacked_best(m, k, n, j0, j1, alpha, ops.a, ops.b, beta, ops.c, rsc, csc) }
     });
 }
-
-/// [`Operands`] of a prepacked product, with `A` in two parts.
-#[derive(Clone, Copy)]
-struct ConcatOperands {
-    a: DepthConcat,
-    b: *const f32,
-    c: *mut f32,
-}
-// SAFETY: as for `Operands`.
-unsafe impl Sync for ConcatOperands {}
-unsafe impl Send for ConcatOperands {}
 
 /// A `k × n` right-hand operand packed once for the default kernel, to be multiplied many
 /// times by [`gemm_prepacked`] (the recurrent weights, reused at every time step). The
@@ -224,10 +214,7 @@ impl PackedB {
     /// Packs `B` (`k × n`, element `(p, j)` at `b[p * rsb + j * csb]`). Panics, like [`gemm`],
     /// when `b` is too short for the dimensions and strides.
     pub fn pack(&mut self, k: usize, n: usize, b: &[f32], rsb: usize, csb: usize) {
-        if k > 0 && n > 0 {
-            let last = (k - 1) * rsb + (n - 1) * csb;
-            assert!(last < b.len(), "PackedB::pack: B needs {} elements, has {}", last + 1, b.len());
-        }
+        check_packable("PackedB::pack: B", k, n, b, rsb, csb);
         // Packing writes every element (panels are padded with zeros), so the buffer is only
         // sized here: not cleared first, which would zero it all again on every call.
         self.data.resize(packed_len(k, n), 0.0);
@@ -244,12 +231,8 @@ impl PackedB {
     /// columns). Panics when a part is too short for its dimensions and strides.
     #[allow(clippy::too_many_arguments)]
     pub fn pack_concat(&mut self, k1: usize, k2: usize, n: usize, b1: &[f32], rsb1: usize, csb1: usize, b2: &[f32], rsb2: usize, csb2: usize) {
-        for (k, b, rsb, csb) in [(k1, b1, rsb1, csb1), (k2, b2, rsb2, csb2)] {
-            if k > 0 && n > 0 {
-                let last = (k - 1) * rsb + (n - 1) * csb;
-                assert!(last < b.len(), "PackedB::pack_concat: a part needs {} elements, has {}", last + 1, b.len());
-            }
-        }
+        check_packable("PackedB::pack_concat: B1", k1, n, b1, rsb1, csb1);
+        check_packable("PackedB::pack_concat: B2", k2, n, b2, rsb2, csb2);
         let k = k1 + k2;
         self.data.resize(packed_len(k, n), 0.0);
         (self.k, self.n, self.k1) = (k, n, k1);
@@ -266,6 +249,14 @@ impl PackedB {
     /// Columns `n` of the packed operand.
     pub fn n(&self) -> usize {
         self.n
+    }
+}
+
+/// Panics (naming `what`) when `b` is too short for a `k × n` operand with these strides.
+fn check_packable(what: &str, k: usize, n: usize, b: &[f32], rsb: usize, csb: usize) {
+    if k > 0 && n > 0 {
+        let last = (k - 1) * rsb + (n - 1) * csb;
+        assert!(last < b.len(), "{what} needs {} elements, has {}", last + 1, b.len());
     }
 }
 

@@ -7,7 +7,7 @@ mod weight_grads;
 use super::norm::{self, Blocks};
 use super::CellKind;
 use crate::kernels::{gemm_nn, gemm_nt, gemm_prepacked, PackedB};
-use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared};
+use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared, StepInput};
 use crate::error::Result;
 use crate::init::RecurrentInit;
 use crate::param::Param;
@@ -357,13 +357,13 @@ impl Direction {
             keep,
             valid: &ws.valid,
             xp: Shared::new(&mut ws.xp),
-            input: by_step.then(|| InputSteps {
-                x,
-                input_size: inp,
-                packed_ih: &ws.packed_ih,
-                b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()),
-            }),
-            fused_input: fused.then_some((x, inp)),
+            input: if fused {
+                StepInput::Fused(x, inp)
+            } else if by_step {
+                StepInput::Steps(InputSteps { x, input_size: inp, packed_ih: &ws.packed_ih, b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()) })
+            } else {
+                StepInput::Projected
+            },
             b_hh: if fused {
                 (self.b_ih.is_some() || self.b_hh.is_some()).then_some(&ws.b_sum[..])
             } else {

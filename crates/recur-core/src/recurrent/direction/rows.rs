@@ -136,6 +136,18 @@ pub(super) struct InputSteps<'a> {
     pub b_ih: Option<&'a [f32]>,
 }
 
+/// Where a forward time loop's step gets its input projection.
+pub(super) enum StepInput<'a> {
+    /// Already in `xp`, for every step (computed before the loop).
+    Projected,
+    /// Projected by the loop itself into `xp`, step by step.
+    Steps(InputSteps<'a>),
+    /// In the step's one product (LSTM, RNN): `packed_hh` holds `[W_ih | W_hh]ᵀ`, the product
+    /// is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is `b_ih + b_hh`. `(x, input_size)`,
+    /// `x` time-major.
+    Fused(&'a [f32], usize),
+}
+
 /// What the forward time loop reads and writes (see `Workspace` in `direction.rs`).
 pub(super) struct ForwardLoop<'a> {
     pub cell: CellKind,
@@ -150,11 +162,7 @@ pub(super) struct ForwardLoop<'a> {
     /// The input projection with `b_ih`: `[T, B, G·H]`, or what the loop fills from `input`
     /// (every step when `keep`, else one step `[B, G·H]`).
     pub xp: Shared<f32>,
-    pub input: Option<InputSteps<'a>>,
-    /// `(x, input_size)` of a fused step product (LSTM, RNN): `packed_hh` holds `[W_ih | W_hh]ᵀ`,
-    /// each step's product is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is
-    /// `b_ih + b_hh`.
-    pub fused_input: Option<(&'a [f32], usize)>,
+    pub input: StepInput<'a>,
     pub b_hh: Option<&'a [f32]>,
     /// `(γ, β)` of the recurrent projection's layer norm.
     pub layer_norm: Option<(&'a [f32], &'a [f32])>,
@@ -198,9 +206,9 @@ impl ForwardLoop<'_> {
             let h_new = self.hs.rows_mut(new, batch, hd, r);
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ (+ b_hh, below or in the cell), or
             // fused: rec = [x_t | h_prev] · [W_ih | W_hh]ᵀ.
-            match self.fused_input {
-                Some((x, inp)) => gemm_prepacked_concat(n, rows(x, t, batch, inp, r), inp, h_prev, hd, self.packed_hh, 0.0, rec, gh),
-                None => gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1),
+            match self.input {
+                StepInput::Fused(x, inp) => gemm_prepacked_concat(n, rows(x, t, batch, inp, r), inp, h_prev, hd, self.packed_hh, 0.0, rec, gh),
+                _ => gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1),
             }
             if let Some((gamma, beta)) = self.layer_norm {
                 let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_cols, hidden: hd };
@@ -216,8 +224,8 @@ impl ForwardLoop<'_> {
             }
             let valid = rows(self.valid, t, batch, 1, r);
             let xp: &[f32] = match &self.input {
-                _ if self.fused_input.is_some() => &[],
-                Some(p) => {
+                StepInput::Fused(..) => &[],
+                StepInput::Steps(p) => {
                     let xp = self.xp.rows_mut(at, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
                     gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
@@ -226,7 +234,7 @@ impl ForwardLoop<'_> {
                     }
                     xp
                 }
-                None => self.xp.rows_mut(t, batch, gh, r),
+                StepInput::Projected => self.xp.rows_mut(t, batch, gh, r),
             };
             let gates = self.gates.rows_mut(at, batch, gh, r);
             if reset_before {
