@@ -322,7 +322,6 @@ build_variant() {
   local flags
   # shellcheck disable=SC2046
   flags="$(wasm_opt_flags $feats)"
-  say "wasm-opt -Oz $flags--low-memory-unused --optimize-added-constants-propagate (features: $feats)"
   # --optimize-added-constants-propagate: `load(p + 16)` becomes `load offset=16 (p)`, which V8
   # folds into the x64 addressing mode; rustc/LLVM emit the add (the GEMM kernel's B loads, the
   # cell kernels' row offsets), and V8 then spends an instruction on it per load. Medium LSTM,
@@ -330,8 +329,11 @@ build_variant() {
   # this under --low-memory-unused: an `i32.add` wraps where an offset does not, so the two differ
   # only when `p + 16` passes 4 GiB, which an access inside one of the program's objects never
   # does. v128.load32_splat (the kernel's A loads) is not covered by the pass (binaryen 132).
-  # shellcheck disable=SC2086
-  "$WASM_OPT" -Oz $flags --low-memory-unused --optimize-added-constants-propagate "$stage/${OUT_NAME}_bg.wasm" -o "$stage/${OUT_NAME}_bg.opt.wasm"
+  local opt
+  # shellcheck disable=SC2206
+  opt=(-Oz $flags --low-memory-unused --optimize-added-constants-propagate)
+  say "wasm-opt ${opt[*]} (features: $feats)"
+  "$WASM_OPT" "${opt[@]}" "$stage/${OUT_NAME}_bg.wasm" -o "$stage/${OUT_NAME}_bg.opt.wasm"
   mv "$stage/${OUT_NAME}_bg.opt.wasm" "$stage/${OUT_NAME}_bg.wasm"
 
   mkdir -p "$out"
