@@ -238,6 +238,18 @@ export class ModelImpl implements Model {
     return this.bridge.call(fn, { signal }) as Promise<T>;
   }
 
+  /**
+   * {@link call} for the inference calls (predict, evaluate, forward, predictStep): the worker's
+   * compute threads are woken from this thread right after the request is posted (pool-wake.ts).
+   */
+  private computeCall<T>(fn: Parameters<ServiceBridge['call']>[0], signal?: AbortSignal): Promise<T> {
+    return this.call<T>((s, ctx) => {
+      const reply = fn(s, ctx);
+      this.bridge.wakePool();
+      return reply;
+    }, signal);
+  }
+
   private paramInfo(name: unknown): ParameterInfo {
     if (typeof name !== 'string') throw new InputTypeError('a parameter name must be a string', { details: { what: 'name' } });
     const p = this.params.find((q) => q.name === name);
@@ -349,9 +361,6 @@ export class ModelImpl implements Model {
 
   async evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions = {}): Promise<EvaluateResult> {
     this.alive();
-    // Compute threads wake now, while this call is checked, copied and sent (pool-wake.ts). Not in
-    // fit: its request takes longer to unpack in the worker, whose own wake-up has time enough.
-    this.bridge.wakePool();
     const o = checkOptions(options, ['loss', 'batchSize', 'metrics', 'signal', 'layout', 'lengths'], 'evaluate options') as EvaluateOptions;
     const layout = checkLayout(o.layout);
     const loss = lossToCore(o.loss ?? 'mse');
@@ -360,7 +369,7 @@ export class ModelImpl implements Model {
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
     const seq = this.seq(x, layout, o.lengths);
     const target = this.target(y, loss, layout, seq.n, seq.steps);
-    return this.call(
+    return this.computeCall(
       (s, ctx) =>
         s.modelEvaluate(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq), ...targetBuffers(target))), target, loss, metrics, batchSize),
       o.signal,
@@ -369,12 +378,11 @@ export class ModelImpl implements Model {
 
   async predict(x: TensorLike, options: PredictOptions = {}): Promise<Tensor> {
     this.alive();
-    this.bridge.wakePool();
     const o = checkOptions(options, ['batchSize', 'signal', 'layout', 'lengths'], 'predict options') as PredictOptions;
     const layout = checkLayout(o.layout);
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
     const seq = this.seq(x, layout, o.lengths);
-    const r = await this.call<{ output: Float32Array; shape: number[] }>(
+    const r = await this.computeCall<{ output: Float32Array; shape: number[] }>(
       (s, ctx) => s.modelPredict(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), batchSize),
       o.signal,
     );
@@ -389,7 +397,6 @@ export class ModelImpl implements Model {
 
   async predictStep(xStep: TensorLike): Promise<Tensor> {
     this.alive();
-    this.bridge.wakePool();
     let seq: SeqData;
     if (this.info.vocabSize !== null) {
       const t = toIdTensor(xStep, 'xStep', 1, this.info.vocabSize);
@@ -401,7 +408,7 @@ export class ModelImpl implements Model {
       }
       seq = { x: t.data, steps: 1, n: t.shape[0]!, features: t.shape[1]! };
     }
-    const r = await this.call<{ output: Float32Array; shape: number[] }>((s, ctx) =>
+    const r = await this.computeCall<{ output: Float32Array; shape: number[] }>((s, ctx) =>
       s.modelForward(this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), new Float32Array(0), new Float32Array(0), false, true),
     );
     this.lastForward = undefined;
@@ -449,7 +456,6 @@ export class ModelImpl implements Model {
 
   async forward(options: ForwardOptions): Promise<ForwardResult> {
     this.alive();
-    this.bridge.wakePool();
     const o = checkOptions(options, ['x', 'h0', 'c0', 'lengths', 'layout', 'training', 'stateful'], 'forward options') as ForwardOptions;
     if (o.x === undefined) throw new InputTypeError('forward needs { x }', { details: { what: 'x' } });
     const layout = checkLayout(o.layout);
@@ -466,7 +472,7 @@ export class ModelImpl implements Model {
     const batch = seq.n;
     const features = seq.features;
     const tokens = seq.tokens !== undefined;
-    const r = await this.call<{ output: Float32Array; shape: number[]; hN: Float32Array[]; cN: Float32Array[] }>((s, ctx) =>
+    const r = await this.computeCall<{ output: Float32Array; shape: number[]; hN: Float32Array[]; cN: Float32Array[] }>((s, ctx) =>
       s.modelForward(this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), ctx.transfer(h0, buffersOf(h0)), ctx.transfer(c0, buffersOf(c0)), training, stateful),
     );
     const output = this.fromTimeMajor(r.output, r.shape, layout);

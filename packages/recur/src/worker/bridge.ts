@@ -64,8 +64,8 @@ export class ServiceBridge {
   ) {}
 
   /**
-   * Wakes the service's sleeping compute threads now, ahead of a compute call about to be sent,
-   * so that their wake-up overlaps the call's checks, copies and message hop (threads builds
+   * Wakes the service's sleeping compute threads now, for a compute call just sent, so that their
+   * wake-up overlaps the message hop and the worker's unpacking of the call (threads builds
    * across a worker; nothing otherwise, or before the service has started).
    */
   wakePool(): void {
