@@ -239,7 +239,7 @@ export class ModelImpl implements Model {
   }
 
   /**
-   * {@link call} for the inference calls (predict, evaluate, forward, predictStep): the worker's
+   * {@link call} for the compute calls (fit, evaluate, predict, forward, predictStep): the worker's
    * compute threads are woken from this thread right after the request is posted (pool-wake.ts).
    */
   private computeCall<T>(fn: Parameters<ServiceBridge['call']>[0], signal?: AbortSignal): Promise<T> {
@@ -339,7 +339,7 @@ export class ModelImpl implements Model {
     };
     const transfers = buffersOf(...seqBuffers(seq), ...targetBuffers(target), ...(validation ? [...seqBuffers(validation.seq), ...targetBuffers(validation.target)] : []));
     const { onBatchEnd, onEpochEnd } = o;
-    return this.call<History>(
+    return this.computeCall<History>(
       (s, ctx) =>
         s.modelFit(
           ctx.callId,
