@@ -1,9 +1,9 @@
 //! # recur-kernels
 //!
 //! The hot compute kernels of `recur-core`: the packed, register-blocked GEMM (driver, packing,
-//! micro-kernels), the vectorizable `exp`/`sigmoid`/`tanh` and the per-step LSTM/GRU cell kernels. They live in a crate of their own
-//! so that the wasm builds can compile them at opt-level 3 while the rest of `recur-core` is
-//! compiled for size (the workspace's `Cargo.toml`, `[profile.release.package.*]`).
+//! micro-kernels), the vectorizable `exp`/`sigmoid`/`tanh`, the per-step LSTM/GRU cell kernels
+//! and Adam's elementwise update. They live in a crate of their own so that the wasm builds can
+//! compile them at opt-level 3 while the rest of `recur-core` is compiled for size (the workspace's `Cargo.toml`, `[profile.release.package.*]`).
 //!
 //! Generic code is compiled in the crate that instantiates it, at that crate's opt-level: so
 //! `recur-core` calls the GEMM only through the non-generic entry points below (instantiated
@@ -22,10 +22,12 @@
 //! + [`reference`]: the naive triple loop every kernel is tested against;
 //! + [`math`]: branch-free `exp`, `sigmoid`, `tanh` (and their four-lane versions);
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
-//! + [`rows`]: bias adds and bias gradients over the rows of a matrix.
+//! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
+//! + [`adam`]: the elementwise update of Adam and AdamW.
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
 
+pub mod adam;
 mod blocked;
 pub mod cells;
 pub mod kernel;

@@ -4,6 +4,7 @@
 use super::{check_hyper, check_non_negative};
 use crate::error::{Error, Result};
 use crate::parallel;
+use crate::kernels::adam::{adam_update, AdamCoeffs};
 use std::sync::Mutex;
 
 /// Hyperparameters of [`torch.optim.Adam`](https://pytorch.org/docs/stable/generated/torch.optim.Adam.html),
@@ -96,11 +97,11 @@ struct Segment<'a> {
 impl AdamStep {
     /// The constants of the update at step count `step`, following PyTorch's
     /// `_single_tensor_adam`.
-    fn coeffs(&self, step: u64) -> Coeffs {
+    fn coeffs(&self, step: u64) -> AdamCoeffs {
         let [b1, b2] = self.betas;
         let t = step.min(i32::MAX as u64) as i32;
         let bc1 = 1.0 - b1.powi(t);
-        Coeffs {
+        AdamCoeffs {
             b1,
             b2,
             bc2_sqrt: (1.0 - b2.powi(t)).sqrt(),
@@ -117,7 +118,7 @@ impl AdamStep {
     /// any split gives the same bits.
     pub(crate) fn update_all(&self, items: Vec<Item<'_>>) {
         let decoupled = self.decoupled != 0.0;
-        let coeffs: Vec<Coeffs> = items.iter().map(|i| self.coeffs(i.step)).collect();
+        let coeffs: Vec<AdamCoeffs> = items.iter().map(|i| self.coeffs(i.step)).collect();
         let total: usize = items.iter().map(|i| i.p.len()).sum();
         let tasks = parallel::threads().min(total / SPLIT_MIN).max(1);
         let share = total.div_ceil(tasks);
@@ -155,7 +156,7 @@ impl AdamStep {
         parallel::run(tasks, &|i| {
             let segments = std::mem::take(&mut *parts[i].lock().unwrap_or_else(|e| e.into_inner()));
             for s in segments {
-                coeffs[s.item].range(decoupled, s.p, s.g, s.m, s.v, s.vmax);
+                adam_update(&coeffs[s.item], decoupled, s.p, s.g, s.m, s.v, s.vmax);
             }
         });
     }
@@ -164,67 +165,3 @@ impl AdamStep {
 /// Elements per thread from which an update is split over the pool (a job costs a few
 /// microseconds; an element's update a few nanoseconds).
 const SPLIT_MIN: usize = 16 * 1024;
-
-/// The per-step constants of an update.
-struct Coeffs {
-    b1: f64,
-    b2: f64,
-    bc2_sqrt: f64,
-    step_size: f64,
-    decay: f64,
-    l2: f64,
-    eps: f64,
-}
-
-impl Coeffs {
-    /// The parameter (after decoupled decay) and the new moments `m`, `v` of one element.
-    #[inline(always)]
-    fn moments(&self, decoupled: bool, p: f32, g: f32, m: f32, v: f32) -> (f64, f64, f64) {
-        let mut pv = p as f64;
-        if decoupled {
-            pv *= self.decay;
-        }
-        let gv = g as f64 + self.l2 * pv;
-        let mv = m as f64;
-        let mv = mv + (1.0 - self.b1) * (gv - mv);
-        let vv = self.b2 * v as f64 + (1.0 - self.b2) * gv * gv;
-        (pv, mv, vv)
-    }
-
-    /// The updated parameter, given the second moment to divide by.
-    #[inline(always)]
-    fn apply(&self, pv: f64, mv: f64, second: f64) -> f32 {
-        let denom = second.sqrt() / self.bc2_sqrt + self.eps;
-        (pv - self.step_size * mv / denom) as f32
-    }
-
-    /// The update of a range of elements: `vmax` is AMSGrad's running maximum.
-    fn range(&self, decoupled: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax: Option<&mut [f32]>) {
-        // One loop per variant, without branches inside, so that it vectorizes (f64x2 in wasm).
-        match (decoupled, vmax) {
-            (false, None) => self.run::<false>(p, g, m, v),
-            (true, None) => self.run::<true>(p, g, m, v),
-            (decoupled, Some(vmax)) => {
-                for i in 0..p.len() {
-                    let (pv, mv, vv) = self.moments(decoupled, p[i], g[i], m[i], v[i]);
-                    m[i] = mv as f32;
-                    v[i] = vv as f32;
-                    let mx = (vmax[i] as f64).max(vv);
-                    vmax[i] = mx as f32;
-                    p[i] = self.apply(pv, mv, mx);
-                }
-            }
-        }
-    }
-
-    /// The update without AMSGrad.
-    #[inline(always)]
-    fn run<const DECOUPLED: bool>(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let (pv, mv, vv) = self.moments(DECOUPLED, *p, *g, *m, *v);
-            *m = mv as f32;
-            *v = vv as f32;
-            *p = self.apply(pv, mv, vv);
-        }
-    }
-}
