@@ -3,8 +3,8 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::{Error, Result};
-use crate::parallel;
 use crate::kernels::adam::{adam_update, AdamCoeffs};
+use crate::parallel;
 use std::sync::Mutex;
 
 /// Hyperparameters of [`torch.optim.Adam`](https://pytorch.org/docs/stable/generated/torch.optim.Adam.html),
