@@ -3,7 +3,8 @@
 //! The hot compute kernels of `recur-core`: the packed, register-blocked GEMM (driver, packing,
 //! micro-kernels), the vectorizable `exp`/`sigmoid`/`tanh`, the per-step LSTM/GRU cell kernels
 //! and Adam's elementwise update. They live in a crate of their own so that the wasm builds can
-//! compile them at opt-level 3 while the rest of `recur-core` is compiled for size (the workspace's `Cargo.toml`, `[profile.release.package.*]`).
+//! compile them at opt-level 3 while the rest of `recur-core` is compiled for size (the
+//! workspace's `Cargo.toml`, `[profile.release.package.*]`).
 //!
 //! Generic code is compiled in the crate that instantiates it, at that crate's opt-level: so
 //! `recur-core` calls the GEMM only through the non-generic entry points below (instantiated
