@@ -384,3 +384,46 @@ fn depth_concatenated_product_checks_each_part() {
     // Two rows need 2 · 3 floats of h; 5 given.
     kernels::gemm_prepacked_concat(2, &[0.0; 4], 2, &[0.0; 5], 3, &packed, 0.0, &mut c, 4);
 }
+
+#[test]
+fn operands_packed_together_as_cache_blocks_match_each_packed_alone_bit_for_bit() {
+    // Several operands packed in one job of cache blocks (KC = 256 deep, NC = 1024 wide in the
+    // simd128 build): depths and widths that cross both, and empty ones.
+    let shapes: &[(usize, usize, bool)] = &[(600, 1030, false), (257, 16, true), (2048, 128, false), (0, 9, false), (5, 0, true), (1, 1, false)];
+    let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 29) as f32 - 14.0) * 0.03).collect() };
+    let ws: Vec<Vec<f32>> = shapes.iter().enumerate().map(|(s, &(k, n, _))| fill(k * n, 7 + 2 * s)).collect();
+    let strides = |k: usize, n: usize, transposed: bool| if transposed { (1, k) } else { (n, 1) };
+    let mut together: Vec<kernels::PackedB> = shapes.iter().map(|_| kernels::PackedB::new()).collect();
+    let mut operands: Vec<(&mut kernels::PackedB, kernels::BOperand<'_>)> = together
+        .iter_mut()
+        .zip(shapes.iter().zip(&ws))
+        .map(|(p, (&(k, n, t), w))| {
+            let (rsb, csb) = strides(k, n, t);
+            (p, kernels::BOperand { k, n, b: w, rsb, csb })
+        })
+        .collect();
+    kernels::PackedB::pack_each(&mut operands);
+    for ((&(k, n, t), w), packed) in shapes.iter().zip(&ws).zip(&together) {
+        let (rsb, csb) = strides(k, n, t);
+        let mut alone = kernels::PackedB::new();
+        alone.pack(k, n, w, rsb, csb);
+        assert_eq!((packed.k(), packed.n()), (k, n));
+        let m = 37;
+        let a = fill(m * k, 5);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let (mut got, mut want) = (fill(m * n, 3), fill(m * n, 3));
+        kernels::gemm_prepacked(m, 1.0, &a, k, 1, packed, 1.0, &mut got, n, 1);
+        kernels::gemm_prepacked(m, 1.0, &a, k, 1, &alone, 1.0, &mut want, n, 1);
+        assert_eq!(bits(&got), bits(&want), "k {k}, n {n}");
+        let mut reference = fill(m * n, 3);
+        kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, w, rsb, csb, 1.0, &mut reference, n, 1);
+        assert_close(&got, &reference);
+    }
+}
+
+#[test]
+#[should_panic(expected = "pack_each: B needs 12 elements, has 11")]
+fn operands_packed_together_are_checked() {
+    let mut packed = kernels::PackedB::new();
+    kernels::PackedB::pack_each(&mut [(&mut packed, kernels::BOperand { k: 3, n: 4, b: &[0.0; 11], rsb: 4, csb: 1 })]);
+}

@@ -209,38 +209,48 @@ unsafe fn scale_c(m: usize, n: usize, beta: f32, c: *mut f32, rsc: usize, csc: u
     }
 }
 
-/// Number of floats [`pack_b_all`] writes for a `k × n` operand: every `KC × NC` block of B
+/// Number of floats [`pack_b_blocks`] writes for a `k × n` operand: every `KC × NC` block of B
 /// packed into NR-column panels, blocks in the order the driver's loops 5 and 4 visit them.
 pub(crate) fn packed_b_len<K: GemmKernel>(k: usize, n: usize) -> usize {
     chunks(n, K::NC).map(|(_, nc)| k * nc.next_multiple_of(K::NR)).sum()
 }
 
-/// Packs all of `B` (`k × n`, strides `rsb`, `csb`) once, for [`gemm_loop_prepacked_cols`]: a
-/// recurrent layer multiplies by the same weights at every time step, so packing them once
-/// per sequence instead of once per step removes a full pass over the weights per step.
+/// Number of `KC × NC` blocks [`pack_b_blocks`] numbers for a `k × n` operand.
+pub(crate) fn packed_b_blocks<K: GemmKernel>(k: usize, n: usize) -> usize {
+    n.div_ceil(K::NC) * k.div_ceil(K::KC)
+}
+
+/// Packs blocks `lo..hi` of `B` (`k × n`) into their places in `dst`, the buffer
+/// [`gemm_loop_prepacked_cols`] reads: every `KC × NC` block packed into NR-column panels, blocks
+/// numbered and placed in the order the driver's loops 5 and 4 visit them. All blocks
+/// (`0..`[`packed_b_blocks`]) pack the whole operand; disjoint ranges may be packed by different
+/// threads. A recurrent layer multiplies by the same weights at every time step, so packing them
+/// once per sequence instead of once per step removes a full pass over the weights per step.
 ///
 /// # Safety
-/// `b` must be valid for every element the dimensions and strides address, and `dst` for
-/// [`packed_b_len`] writes.
-pub(crate) unsafe fn pack_b_all<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, dst: *mut f32) {
-    let mut off = 0;
-    for (l5, nc) in chunks(n, K::NC) {
-        let b = b.offset_rows(l5 * K::NC);
-        for (l4, kc) in chunks(k, K::KC) {
-            b.pack(K::NR, l4 * K::KC, kc, nc, dst.add(off));
-            off += kc * nc.next_multiple_of(K::NR);
-        }
+/// `b` must be valid for every element the dimensions address, and `dst` for
+/// [`packed_b_len`] writes; `lo <= hi <=` [`packed_b_blocks`].
+pub(crate) unsafe fn pack_b_blocks<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, dst: *mut f32, lo: usize, hi: usize) {
+    let k_blocks = k.div_ceil(K::KC);
+    for block in lo..hi {
+        let (l5, l4) = (block / k_blocks, block % k_blocks);
+        let nc = K::NC.min(n - l5 * K::NC);
+        let kc = K::KC.min(k - l4 * K::KC);
+        // The blocks of earlier column blocks (each `k` deep), then the earlier depth blocks of
+        // this one (each `KC` deep, all `nc` columns rounded up to panels).
+        let off = l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR);
+        b.offset_rows(l5 * K::NC).pack(K::NR, l4 * K::KC, kc, nc, dst.add(off));
     }
 }
 
-/// [`gemm_loop`] with `B` already packed by [`pack_b_all`] (same `K`, `k`, `n`), for the columns
+/// [`gemm_loop`] with `B` already packed by [`pack_b_blocks`] (same `K`, `k`, `n`), for the columns
 /// `j0..j1` of the product: `C[:, j0..j1]` from the panels of the prepacked `B` that hold those
 /// columns (`c` still points to column 0; `j0 = 0, j1 = n` is the whole product). With `j0` a
 /// multiple of `K::NR`, every element is computed by exactly the operations, in the same order,
 /// as in the whole product, so splitting the columns among threads changes no bit.
 ///
 /// # Safety
-/// As [`gemm_loop`]; `bpacked` must hold what [`pack_b_all`] wrote for this `k × n`;
+/// As [`gemm_loop`]; `bpacked` must hold what [`pack_b_blocks`] wrote for this `k × n`;
 /// `j0 <= j1 <= n` and `j0 % K::NR == 0`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(

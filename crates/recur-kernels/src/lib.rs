@@ -165,7 +165,7 @@ pub fn packed_b_len(k: usize, n: usize) -> usize {
 /// `b` must hold every addressed element and `dst` [`packed_b_len`]`(k, n)` floats.
 #[inline(never)]
 pub unsafe fn pack_b_best(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
-    blocked::pack_b_all::<Best>(k, n, DepthConcat::single(b, csb, rsb, k), dst)
+    blocked::pack_b_blocks::<Best>(k, n, DepthConcat::single(b, csb, rsb, k), dst, 0, packed_b_blocks(k, n))
 }
 
 /// [`pack_b_best`] for `B` made of two matrices stacked along the depth: rows `p < k1` of `B`
@@ -177,7 +177,23 @@ pub unsafe fn pack_b_best(k: usize, n: usize, b: *const f32, rsb: usize, csb: us
 /// [`packed_b_len`]`(k, n)` floats.
 #[inline(never)]
 pub unsafe fn pack_b_concat_best(k: usize, n: usize, b: DepthConcat, dst: *mut f32) {
-    blocked::pack_b_all::<Best>(k, n, b, dst)
+    blocked::pack_b_blocks::<Best>(k, n, b, dst, 0, packed_b_blocks(k, n))
+}
+
+/// Number of cache blocks [`pack_b_blocks_best`] numbers for a `k × n` operand.
+pub fn packed_b_blocks(k: usize, n: usize) -> usize {
+    blocked::packed_b_blocks::<Best>(k, n)
+}
+
+/// Blocks `lo..hi` of what [`pack_b_concat_best`] writes (all of it for `lo = 0, hi =`
+/// [`packed_b_blocks`]), each into its place in `dst`: disjoint ranges may be packed by
+/// different threads.
+///
+/// # Safety
+/// As [`pack_b_concat_best`]; `lo <= hi <=` [`packed_b_blocks`]`(k, n)`.
+#[inline(never)]
+pub unsafe fn pack_b_blocks_best(k: usize, n: usize, b: DepthConcat, dst: *mut f32, lo: usize, hi: usize) {
+    blocked::pack_b_blocks::<Best>(k, n, b, dst, lo, hi)
 }
 
 /// Columns `j0..j1` of `C ← alpha · A·B + beta · C` with `B` (`k × n`) packed by

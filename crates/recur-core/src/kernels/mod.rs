@@ -241,6 +241,37 @@ impl PackedB {
         unsafe { recur_kernels::pack_b_concat_best(k, n, b, self.data.as_mut_ptr()) };
     }
 
+    /// Packs each operand of `operands` into the `PackedB` beside it, as [`PackedB::pack`] does,
+    /// in one pool job whose tasks are the operands' cache blocks (claimed as threads come free):
+    /// an operand that is packed once for a whole job is packed by every thread at once instead
+    /// of by one while the others wait (or by each for itself). The same bits as [`PackedB::pack`].
+    /// Panics, like [`PackedB::pack`], when an operand is too short for its dimensions and strides.
+    pub fn pack_each(operands: &mut [(&mut PackedB, BOperand<'_>)]) {
+        let mut jobs = Vec::with_capacity(operands.len());
+        let mut blocks = 0;
+        for (packed, op) in operands.iter_mut() {
+            let BOperand { k, n, b, rsb, csb } = *op;
+            check_packable("PackedB::pack_each: B", k, n, b, rsb, csb);
+            packed.data.resize(packed_len(k, n), 0.0);
+            (packed.k, packed.n, packed.k1) = (k, n, k);
+            let first = blocks;
+            blocks += recur_kernels::packed_b_blocks(k, n);
+            let part = DepthConcat::single(b.as_ptr(), csb, rsb, k);
+            jobs.push(PackJob { first, k, n, part, dst: packed.data.as_mut_ptr() });
+        }
+        let jobs = SharedJobs(jobs);
+        parallel::run(blocks, &|t| {
+            let jobs = &jobs;
+            // The operand whose blocks include `t` (operands are few: a linear search).
+            if let Some(job) = jobs.0.iter().rev().find(|j| j.first <= t) {
+                let block = t - job.first;
+                // SAFETY: bounds checked above; `dst` holds `packed_len` floats, and no two tasks
+                // write the same block.
+                unsafe { recur_kernels::pack_b_blocks_best(job.k, job.n, job.part, job.dst, block, block + 1) };
+            }
+        });
+    }
+
     /// Depth `k` of the packed operand.
     pub fn k(&self) -> usize {
         self.k
@@ -251,6 +282,38 @@ impl PackedB {
         self.n
     }
 }
+
+/// A `k × n` right-hand operand to pack ([`PackedB::pack_each`]): element `(p, j)` at
+/// `b[p * rsb + j * csb]`.
+#[derive(Clone, Copy)]
+pub struct BOperand<'a> {
+    /// Depth.
+    pub k: usize,
+    /// Columns.
+    pub n: usize,
+    /// The elements.
+    pub b: &'a [f32],
+    /// Step between depths `p`.
+    pub rsb: usize,
+    /// Step between columns `j`.
+    pub csb: usize,
+}
+
+/// One operand of [`PackedB::pack_each`]: its first block among the job's tasks, and where it
+/// goes.
+struct PackJob {
+    first: usize,
+    k: usize,
+    n: usize,
+    part: DepthConcat,
+    dst: *mut f32,
+}
+
+/// The operands of one [`PackedB::pack_each`] job, shared with the pool's threads.
+struct SharedJobs(Vec<PackJob>);
+// SAFETY: the tasks read the operands and write disjoint blocks of the packed buffers, which
+// outlive the job.
+unsafe impl Sync for SharedJobs {}
 
 /// Panics (naming `what`) when `b` is too short for a `k × n` operand with these strides.
 fn check_packable(what: &str, k: usize, n: usize, b: &[f32], rsb: usize, csb: usize) {

@@ -1,14 +1,22 @@
 //! The parameter gradients of one direction that sum over every step and batch row, after the
 //! backward time loop: `dW_hh += dRᵀ · H_prev`, `dW_ih += dPᵀ · X`, and the bias sums, as one
-//! pool job split by gate rows (a thread computes rows `i0..i1` of both weight gradients and
+//! pool job split by gate rows (a task computes rows `i0..i1` of both weight gradients and
 //! columns `i0..i1` of the bias sums), instead of one fork/join per product and sum.
 //!
+//! Split over a pool, the job has many small tasks (a few dozen gate rows each), claimed as
+//! threads come free: a thread that starts late or is slowed by the host leaves more of the job
+//! to the others, where halves fixed in advance made the first thread wait for the second's.
+//! The right-hand operands (`H_prev`, `X`) are therefore packed once, by all threads (a pool job
+//! of their cache blocks), not by every task.
+//!
 //! Bits do not depend on the split: a row range of a product is computed with the operations of
-//! the whole product (see `kernels::gemm`), and each bias column adds its rows in order.
+//! the whole product (see `kernels::gemm`; a product over a prepacked operand runs the same
+//! blocked loop), and each bias column adds its rows in order.
 
-use crate::kernels::gemm;
+use crate::kernels::{gemm, gemm_prepacked, BOperand, PackedB};
 use crate::kernels::rows::add_row_cols_to;
 use crate::parallel;
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 /// Fewest multiply-adds of the job for which it is split over the pool (as `kernels::gemm`
@@ -18,6 +26,20 @@ const SPLIT_MIN: usize = 1 << 18;
 /// Gate rows of a task are a multiple of this: whole register tiles of the products and whole
 /// vectors of the bias sums.
 const ROW_ALIGN: usize = 16;
+
+/// Fewest gate rows of a task in a split job (more when that would make more than
+/// [`TASKS_PER_THREAD`] tasks per thread): enough rows that packing their block of `dRᵀ` stays
+/// a small part of the task's work.
+const MIN_TASK_ROWS: usize = 32;
+
+/// Most tasks per thread in a split job.
+const TASKS_PER_THREAD: usize = 8;
+
+thread_local! {
+    /// `H_prev`, `r ⊙ h_prev` (reset-before GRU) and `X`, packed for a split job (reused from
+    /// call to call: after the first training step no call allocates).
+    static PACKED: RefCell<[PackedB; 3]> = RefCell::default();
+}
 
 /// The operands of the sums (rows `T·B`, time order; widths `G·H`, `H` and `in`).
 pub(super) struct Operands<'a> {
@@ -61,53 +83,87 @@ struct Part<'a> {
     w_ih: Option<&'a mut [f32]>,
 }
 
+/// The right-hand operands packed once for a split job (`None`: each product packs its own).
+#[derive(Clone, Copy)]
+struct Packed<'a> {
+    h_prevs: &'a PackedB,
+    aux: &'a PackedB,
+    x: &'a PackedB,
+}
+
 /// Accumulates `targets` from `ops`, split by gate rows over the pool when large.
 pub(super) fn accumulate(ops: &Operands<'_>, targets: Targets<'_>) {
     let (hd, inp, gh) = (ops.hidden, ops.input_size, ops.gh);
     let width = targets.w_hh.as_ref().map_or(0, |_| hd) + targets.w_ih.as_ref().map_or(0, |_| inp) + 2;
     let work = ops.rows.saturating_mul(gh).saturating_mul(width);
     let threads = if work < SPLIT_MIN { 1 } else { parallel::threads() };
-    let per = gh.div_ceil(threads).next_multiple_of(ROW_ALIGN).min(gh).max(1);
-    let tasks = gh.div_ceil(per);
     let Targets { w_hh, b_hh, b_ih, w_ih } = targets;
     // (An empty gradient has no rows to split.)
-    let mut w_hh = w_hh.filter(|_| hd > 0).map(|w| w.chunks_mut(per * hd));
+    let (w_hh, w_ih) = (w_hh.filter(|_| hd > 0), w_ih.filter(|_| inp > 0));
+    if threads == 1 {
+        return task(ops, Part { i0: 0, w_hh, b_hh, b_ih, w_ih }, None);
+    }
+    let per = gh.div_ceil(threads * TASKS_PER_THREAD).max(MIN_TASK_ROWS).next_multiple_of(ROW_ALIGN).min(gh);
+    let tasks = gh.div_ceil(per);
+    let mut w_hh_rows = w_hh.map(|w| w.chunks_mut(per * hd));
     let mut b_hh = b_hh.map(|b| b.chunks_mut(per));
     let mut b_ih = b_ih.map(|b| b.chunks_mut(per));
-    let mut w_ih = w_ih.filter(|_| inp > 0).map(|w| w.chunks_mut(per * inp));
+    let mut w_ih_rows = w_ih.map(|w| w.chunks_mut(per * inp));
     let parts: Vec<Mutex<Option<Part<'_>>>> = (0..tasks)
         .map(|t| {
             Mutex::new(Some(Part {
                 i0: t * per,
-                w_hh: w_hh.as_mut().and_then(Iterator::next),
+                w_hh: w_hh_rows.as_mut().and_then(Iterator::next),
                 b_hh: b_hh.as_mut().and_then(Iterator::next),
                 b_ih: b_ih.as_mut().and_then(Iterator::next),
-                w_ih: w_ih.as_mut().and_then(Iterator::next),
+                w_ih: w_ih_rows.as_mut().and_then(Iterator::next),
             }))
         })
         .collect();
-    parallel::run(tasks, &|t| {
-        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(part) = part {
-            task(ops, part);
+    let (with_h, with_x) = (w_hh_rows.is_some(), w_ih_rows.is_some());
+    PACKED.with_borrow_mut(|[h_prevs, aux, x]| {
+        let rows = ops.rows;
+        let mut operands = Vec::with_capacity(3);
+        if with_h {
+            operands.push((&mut *h_prevs, BOperand { k: rows, n: hd, b: ops.h_prevs, rsb: hd, csb: 1 }));
+            if ops.reset_before {
+                operands.push((&mut *aux, BOperand { k: rows, n: hd, b: ops.aux, rsb: hd, csb: 1 }));
+            }
         }
+        if with_x {
+            operands.push((&mut *x, BOperand { k: rows, n: inp, b: ops.x, rsb: inp, csb: 1 }));
+        }
+        PackedB::pack_each(&mut operands);
+        let packed = Packed { h_prevs, aux, x };
+        parallel::run(tasks, &|t| {
+            let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(part) = part {
+                task(ops, part, Some(packed));
+            }
+        });
     });
 }
 
-/// Rows `i0..i0 + len` of every target (the length from the part's bias or weight rows).
-fn task(ops: &Operands<'_>, part: Part<'_>) {
+/// Rows `i0..i0 + len` of every target (the length from the part's bias or weight rows), with
+/// the right-hand operands `packed` once for the job, or packed by each product.
+fn task(ops: &Operands<'_>, part: Part<'_>, packed: Option<Packed<'_>>) {
     let (hd, inp, gh, n) = (ops.hidden, ops.input_size, ops.gh, ops.rows);
     let Part { i0, w_hh, b_hh, b_ih, w_ih } = part;
+    // `C[m × width] += dᵀ[m × n] · B[n × width]` for the gate rows of `d` from `i0`.
+    let product = |m: usize, d: &[f32], i0: usize, b: &[f32], b_packed: Option<&PackedB>, width: usize, c: &mut [f32]| match b_packed {
+        Some(bp) => gemm_prepacked(m, 1.0, &d[i0..], 1, gh, bp, 1.0, c, width, 1),
+        None => gemm(m, n, width, 1.0, &d[i0..], 1, gh, b, width, 1, 1.0, c, width, 1),
+    };
     if let Some(w) = w_hh {
         let i1 = i0 + w.len() / hd;
         // Reset-before GRU: rows below 2H (r, z) multiply h_prev, the n rows r ⊙ h_prev.
         let split = if ops.reset_before { (2 * hd).clamp(i0, i1) } else { i1 };
         let (w_h, w_aux) = w.split_at_mut((split - i0) * hd);
         if split > i0 {
-            gemm(split - i0, n, hd, 1.0, &ops.drec[i0..], 1, gh, ops.h_prevs, hd, 1, 1.0, w_h, hd, 1);
+            product(split - i0, ops.drec, i0, ops.h_prevs, packed.map(|p| p.h_prevs), hd, w_h);
         }
         if i1 > split {
-            gemm(i1 - split, n, hd, 1.0, &ops.drec[split..], 1, gh, ops.aux, hd, 1, 1.0, w_aux, hd, 1);
+            product(i1 - split, ops.drec, split, ops.aux, packed.map(|p| p.aux), hd, w_aux);
         }
     }
     if let Some(b) = b_hh {
@@ -117,7 +173,6 @@ fn task(ops: &Operands<'_>, part: Part<'_>) {
         add_row_cols_to(b, ops.dxp, gh, i0);
     }
     if let Some(w) = w_ih {
-        let m = w.len() / inp;
-        gemm(m, n, inp, 1.0, &ops.dxp[i0..], 1, gh, ops.x, inp, 1, 1.0, w, inp, 1);
+        product(w.len() / inp, ops.dxp, i0, ops.x, packed.map(|p| p.x), inp, w);
     }
 }
