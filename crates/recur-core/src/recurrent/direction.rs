@@ -267,7 +267,7 @@ impl Direction {
         let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
         // Per-step buffers hold every step when kept, else the current one.
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
-        let tasks = rows::row_tasks(steps, batch, gh, hd, !keep);
+        let split = rows::split(steps, batch, gh, hd, !keep);
         // Without layer norm the time loop projects the input itself, step by step for each
         // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
         // each task to its rows (not in a pass of one thread over every step), the projection
@@ -276,7 +276,7 @@ impl Direction {
         // the loop on a pool: the per-step product would then be split (and joined) at every
         // step; the whole-sequence product below is split once. Both use the prepacked kernel,
         // so the bits are the same either way.
-        let by_step = self.layer_norm.is_none() && (tasks > 1 || crate::parallel::threads() == 1);
+        let by_step = self.layer_norm.is_none() && (split.ranges > 1 || crate::parallel::threads() == 1);
         // LSTM and RNN without layer norm go further: both projections enter the same
         // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
         // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
@@ -385,7 +385,7 @@ impl Direction {
         // SAFETY: the row ranges of a split are disjoint, and every buffer was sized above for
         // `steps × batch` (the layer-norm caches only with layer norm, the only case that reads
         // them; `out` by the caller, for every row it gets written).
-        rows::for_row_ranges(batch, tasks, &|b0, b1| unsafe { time_loop.run(b0, b1) });
+        rows::for_row_ranges(batch, split, &|b0, b1, c| unsafe { time_loop.run(b0, b1, split.forward_steps(c)) });
     }
 
     /// Final states after the last forward (`[B, H]` each; `c` empty for cells without it).
@@ -490,10 +490,10 @@ impl Direction {
         };
         // SAFETY: as in forward; only the single task gets the cross-row gradients.
         if cross.any() {
-            unsafe { time_loop.run(0, batch, cross) };
+            unsafe { time_loop.run(0, batch, 0..steps, cross) };
         } else {
-            let tasks = rows::row_tasks(steps, batch, gh, hd, false);
-            rows::for_row_ranges(batch, tasks, &|b0, b1| unsafe { time_loop.run(b0, b1, CrossRowGrads::default()) });
+            let split = rows::split(steps, batch, gh, hd, false);
+            rows::for_row_ranges(batch, split, &|b0, b1, c| unsafe { time_loop.run(b0, b1, split.backward_steps(c), CrossRowGrads::default()) });
         }
         let ws = &mut self.ws;
         if steps % 2 == 1 {

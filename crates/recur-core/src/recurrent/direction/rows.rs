@@ -2,10 +2,16 @@
 //!
 //! Rows of a batch are independent through time: the per-step recurrent GEMM and the cell
 //! kernels of rows `b0..b1` read and write only those rows of every per-step buffer. So the
-//! pool's threads can each run the whole time loop for their own contiguous rows, with no
-//! synchronization per step ([`row_tasks`] decides when that pays). Cross-row reductions inside
+//! pool's threads can each run the time loop for their own contiguous rows, with no
+//! synchronization per step ([`split`] decides when that pays). Cross-row reductions inside
 //! the loop (the layer-norm γ/β and `b_hh` gradients, the peephole gradients) need the whole
 //! batch in one task: they are passed in [`CrossRowGrads`], which only a single task gets.
+//!
+//! A training loop runs each row range in chunks of a few steps, and a thread that finishes a
+//! chunk takes the next chunk of the least advanced range no other thread holds
+//! ([`for_row_ranges`]): the ranges advance together, and when a thread starts late or the host
+//! slows it down, the others take more chunks, where a range fixed per thread made the first
+//! thread wait at the end for the other's whole remaining loop.
 //!
 //! Bits do not depend on the split: the GEMM computes every element of a row with the same
 //! operations in the same order whatever the number of rows in the product and the row's
@@ -19,6 +25,7 @@ use super::recurrent_norm_backward;
 use crate::kernels::{gemm_prepacked, gemm_prepacked_concat, PackedB};
 use crate::param::Param;
 use crate::parallel;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 
 /// Fewest rows a task of a split time loop gets: below that the per-step products get too
 /// thin for the GEMM kernel's register tiles.
@@ -43,23 +50,68 @@ const TASKS_PER_THREAD: usize = 4;
 /// decided: fine below 2^24, which was only small.)
 const FINE_MAX_WEIGHTS: usize = 512 << 10;
 
+/// Row ranges per thread of a split training time loop, run in chunks of [`CHUNK_STEPS`].
+const RANGES_PER_THREAD: usize = 2;
+
+/// Steps per chunk of a split training time loop: short enough that the last chunks, which one
+/// thread may finish while the other has nothing left, take little time (about 0.3 ms for the
+/// 8 rows of a range at B = 32, H = 128), long enough that claiming one (a few atomic operations,
+/// and the rows' states coming from the other core's cache) is a small part of it.
+const CHUNK_STEPS: usize = 8;
+
 /// Rows of the GEMM kernel's register tile: row ranges start at multiples of it, so every task's
 /// products are made of whole tiles but the last.
 const ROW_ALIGN: usize = 4;
 
-/// Number of row ranges to split a time loop of `steps × batch` rows and `gh × hd` recurrent
-/// weights into: 1 (no split) without a pool, for small batches or little work. `fine` (the
-/// inference pass): up to [`TASKS_PER_THREAD`] ranges per thread while the weights fit
-/// [`FINE_MAX_WEIGHTS`].
-pub(super) fn row_tasks(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool) -> usize {
+/// How a time loop of `steps` steps is split: `ranges` row ranges, each run in chunks of `chunk`
+/// steps (the last may be shorter). One range of one chunk is the whole loop on one thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Split {
+    pub ranges: usize,
+    pub chunk: usize,
+    pub steps: usize,
+}
+
+impl Split {
+    /// Chunks of each range.
+    fn chunks(&self) -> usize {
+        self.steps.div_ceil(self.chunk.max(1))
+    }
+
+    /// Steps `s` of chunk `c` of a forward loop, which runs `s` from 0 up.
+    pub(super) fn forward_steps(&self, c: usize) -> std::ops::Range<usize> {
+        (c * self.chunk).min(self.steps)..((c + 1) * self.chunk).min(self.steps)
+    }
+
+    /// Steps `s` of chunk `c` of a backward loop, which runs `s` from `steps - 1` down to 0:
+    /// chunk 0 holds the last steps.
+    pub(super) fn backward_steps(&self, c: usize) -> std::ops::Range<usize> {
+        self.steps.saturating_sub((c + 1) * self.chunk)..self.steps.saturating_sub(c * self.chunk)
+    }
+}
+
+/// How to split a time loop of `steps × batch` rows and `gh × hd` recurrent weights: one range
+/// (no split) without a pool, for small batches or little work. `fine` (the inference pass): up
+/// to [`TASKS_PER_THREAD`] ranges per thread while the weights fit [`FINE_MAX_WEIGHTS`], each
+/// run whole; training: [`RANGES_PER_THREAD`] ranges per thread in chunks of [`CHUNK_STEPS`].
+pub(super) fn split(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool) -> Split {
     let threads = parallel::threads();
     let work = steps.saturating_mul(batch).saturating_mul(gh).saturating_mul(hd);
+    let whole = Split { ranges: 1, chunk: steps, steps };
     if threads < 2 || work < MIN_WORK {
-        return 1;
+        return whole;
     }
     let weight_bytes = gh.saturating_mul(hd).saturating_mul(std::mem::size_of::<f32>());
-    let per_thread = if fine && weight_bytes <= FINE_MAX_WEIGHTS { TASKS_PER_THREAD } else { 1 };
-    (threads * per_thread).min(batch / MIN_ROWS).max(1)
+    let (per_thread, chunk) = match fine {
+        true if weight_bytes <= FINE_MAX_WEIGHTS => (TASKS_PER_THREAD, steps),
+        true => (1, steps),
+        false => (RANGES_PER_THREAD, CHUNK_STEPS),
+    };
+    let ranges = (threads * per_thread).min(batch / MIN_ROWS).max(1);
+    if ranges == 1 {
+        return whole;
+    }
+    Split { ranges, chunk, steps }
 }
 
 /// Rows `b0..b1` of task `i` of `tasks` over `batch` rows (tile-aligned starts).
@@ -69,15 +121,51 @@ pub(super) fn row_range(batch: usize, tasks: usize, i: usize) -> (usize, usize) 
     (at(i), at(i + 1))
 }
 
-/// Runs `f(b0, b1)` for every row range of a `tasks`-way split, on the pool when `tasks > 1`.
-pub(super) fn for_row_ranges(batch: usize, tasks: usize, f: &(dyn Fn(usize, usize) + Sync)) {
-    if tasks <= 1 {
-        return f(0, batch);
+/// Runs `f(b0, b1, c)` for every row range `b0..b1` of `split` and every chunk `c` of it, the
+/// chunks of a range in order and one at a time; on the pool when there is more than one range.
+/// With one chunk per range, the ranges are the pool's tasks. With more, every participant takes
+/// the least advanced range that no one holds, runs its next chunk, and lets it go, until every
+/// chunk has run.
+pub(super) fn for_row_ranges(batch: usize, split: Split, f: &(dyn Fn(usize, usize, usize) + Sync)) {
+    let (ranges, chunks) = (split.ranges, split.chunks());
+    if ranges <= 1 {
+        return (0..chunks).for_each(|c| f(0, batch, c));
     }
-    parallel::run(tasks, &|i| {
-        let (b0, b1) = row_range(batch, tasks, i);
-        if b0 < b1 {
-            f(b0, b1)
+    if chunks <= 1 {
+        return parallel::run(ranges, &|i| {
+            let (b0, b1) = row_range(batch, ranges, i);
+            if b0 < b1 {
+                f(b0, b1, 0)
+            }
+        });
+    }
+    // Per range: `next chunk << 1 | held`.
+    let state: Vec<AtomicU32> = (0..ranges).map(|_| AtomicU32::new(0)).collect();
+    let left = AtomicUsize::new(ranges * chunks);
+    let chunks = chunks as u32;
+    parallel::run(parallel::threads().min(ranges), &|_| {
+        while left.load(Acquire) > 0 {
+            // The least advanced free range with chunks left.
+            let pick = state
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.load(Acquire)))
+                .filter(|&(_, s)| s & 1 == 0 && s >> 1 < chunks)
+                .min_by_key(|&(_, s)| s);
+            let Some((i, s)) = pick else {
+                // Every range with chunks left is held by another thread: its chunk ends soon.
+                std::hint::spin_loop();
+                continue;
+            };
+            if state[i].compare_exchange(s, s | 1, AcqRel, Acquire).is_err() {
+                continue;
+            }
+            let (b0, b1) = row_range(batch, ranges, i);
+            if b0 < b1 {
+                f(b0, b1, (s >> 1) as usize);
+            }
+            state[i].store(s + 2, Release);
+            left.fetch_sub(1, AcqRel);
         }
     });
 }
@@ -182,12 +270,13 @@ pub(super) struct ForwardLoop<'a> {
 }
 
 impl ForwardLoop<'_> {
-    /// The whole time loop for rows `b0..b1`.
+    /// Steps `s` in `chunk` (in order; all of them: `0..steps`) of the time loop for rows
+    /// `b0..b1`, whose earlier steps have run.
     ///
     /// # Safety
     /// Concurrent calls must have disjoint row ranges; the buffers must be sized for
     /// `steps × batch` (as the workspace sizes them).
-    pub(super) unsafe fn run(&self, b0: usize, b1: usize) {
+    pub(super) unsafe fn run(&self, b0: usize, b1: usize, chunk: std::ops::Range<usize>) {
         let (hd, batch, n) = (self.hidden, self.batch, b1 - b0);
         let r = (b0, b1);
         let g = self.cell.gates();
@@ -195,7 +284,7 @@ impl ForwardLoop<'_> {
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
         let rec = self.rec.rows_mut(0, batch, gh, r);
-        for s in 0..self.steps {
+        for s in chunk {
             let t = if self.reverse { self.steps - 1 - s } else { s };
             let (prev, new, at) = match (self.keep, self.reverse) {
                 (true, false) => (t, t + 1, t),
@@ -338,12 +427,14 @@ pub(super) struct BackwardLoop<'a> {
 }
 
 impl BackwardLoop<'_> {
-    /// The whole backward time loop for rows `b0..b1`. The carried gradients start in `dh`
-    /// (`dc`) and end in `dh` after an even number of steps, in `dh_prev` after an odd one.
+    /// Steps `s` in `chunk` (from the last down; all of them: `0..steps`) of the backward time
+    /// loop for rows `b0..b1`, whose later steps have run. The carried gradients start in `dh`
+    /// (`dc`), trade places with `dh_prev` (`dc_prev`) after every step, and so end in `dh` after
+    /// an even number of steps, in `dh_prev` after an odd one.
     ///
     /// # Safety
     /// As [`ForwardLoop::run`]; a call that gets non-empty `grads` must cover the whole batch.
-    pub(super) unsafe fn run(&self, b0: usize, b1: usize, grads: CrossRowGrads<'_>) {
+    pub(super) unsafe fn run(&self, b0: usize, b1: usize, chunk: std::ops::Range<usize>, grads: CrossRowGrads<'_>) {
         let (hd, batch, n) = (self.hidden, self.batch, b1 - b0);
         debug_assert!(!grads.any() || (b0, b1) == (0, batch));
         let r = (b0, b1);
@@ -362,9 +453,14 @@ impl BackwardLoop<'_> {
         } else {
             (&mut [], &mut [])
         };
+        if (self.steps - chunk.end) % 2 == 1 {
+            // An odd number of steps ran before this chunk: the gradients are in the `_prev` pair.
+            std::mem::swap(&mut dh, &mut dh_prev);
+            std::mem::swap(&mut dc, &mut dc_prev);
+        }
         let drh = self.drh.rows_mut(0, batch, hd, r);
         let (d_out, stride, offset) = self.d_out;
-        for s in (0..self.steps).rev() {
+        for s in chunk.rev() {
             let t = if self.reverse { self.steps - 1 - s } else { s };
             let (prev, new) = if self.reverse { (t + 1, t) } else { (t, t + 1) };
             let valid = rows(self.valid, t, batch, 1, r);
