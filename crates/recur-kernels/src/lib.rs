@@ -2,8 +2,8 @@
 //!
 //! The hot compute kernels of `recur-core`: the packed, register-blocked GEMM (driver, packing,
 //! micro-kernels), the vectorizable `exp`/`sigmoid`/`tanh`, the per-step LSTM/GRU cell kernels
-//! and Adam's elementwise update. They live in a crate of their own so that the wasm builds can
-//! compile them at opt-level 3 while the rest of `recur-core` is compiled for size (the
+//! and the optimizers' elementwise updates. They live in a crate of their own so that the wasm
+//! builds can compile them at opt-level 3 while the rest of `recur-core` is compiled for size (the
 //! workspace's `Cargo.toml`, `[profile.release.package.*]`).
 //!
 //! Generic code is compiled in the crate that instantiates it, at that crate's opt-level: so
@@ -24,7 +24,8 @@
 //! + [`math`]: branch-free `exp`, `sigmoid`, `tanh` (and their four-lane versions);
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
 //! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
-//! + [`adam`]: the elementwise update of Adam and AdamW.
+//! + [`adam`]: the elementwise update of Adam and AdamW;
+//! + [`rmsprop`]: the elementwise update of RMSprop.
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
 
@@ -35,6 +36,7 @@ pub mod kernel;
 pub mod math;
 mod pack;
 pub mod reference;
+pub mod rmsprop;
 pub mod rows;
 pub mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

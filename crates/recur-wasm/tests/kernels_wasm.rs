@@ -201,3 +201,24 @@ fn adam_update_of_a_run_is_bitwise_its_elements_one_by_one() {
         }
     }
 }
+
+/// RMSprop's elementwise update compiled to wasm: a run updated in one call (the vectorized
+/// `f64x2` loop) gives the bits of its elements updated one at a time (the scalar remainder), for
+/// every variant (momentum, centered, weight decay) and for run lengths around the vector width.
+#[wasm_bindgen_test]
+fn rmsprop_update_of_a_run_is_bitwise_its_elements_one_by_one() {
+    use recur_core::kernels::rmsprop::{run_against_elements, RmspropCoeffs};
+    let mut rng = Rng(0x6c07_8965);
+    let base = RmspropCoeffs { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.9 };
+    for (momentum, centered, weight_decay) in [(false, false, 0.0), (true, false, 0.0), (false, true, 0.0), (true, true, 0.0), (false, false, 0.05), (true, true, 0.05)] {
+        let c = RmspropCoeffs { weight_decay, ..base };
+        for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 301, 1000] {
+            let (p, g, b) = (rng.vec(n), rng.vec(n), rng.vec(n));
+            let sq: Vec<f32> = rng.vec(n).iter().map(|x| x * x * 1e-2).collect();
+            let a: Vec<f32> = rng.vec(n).iter().map(|x| x * 1e-3).collect();
+            if let Err(e) = run_against_elements(&c, &p, &g, &sq, momentum.then_some(&b[..]), centered.then_some(&a[..])) {
+                panic!("{e} (n {n}, momentum {momentum}, centered {centered}, weight decay {weight_decay})");
+            }
+        }
+    }
+}

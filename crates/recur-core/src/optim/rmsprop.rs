@@ -3,6 +3,7 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::Result;
+use crate::kernels::rmsprop::{rmsprop_update, RmspropCoeffs};
 
 /// Hyperparameters of [`torch.optim.RMSprop`](https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html),
 /// with PyTorch's names and defaults.
@@ -55,35 +56,15 @@ impl RmspropConfig {
         }
     }
 
-    /// One update of one parameter, following PyTorch's `_single_tensor_rmsprop`.
+    /// One update of one parameter, following PyTorch's `_single_tensor_rmsprop` (the loop is
+    /// [`rmsprop_update`], in recur-kernels to be vectorized in the wasm builds).
     pub(crate) fn update(&self, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
-        let alpha = self.alpha;
-        let use_mom = self.momentum > 0.0;
+        let c = RmspropCoeffs { lr: self.lr, alpha: self.alpha, eps: self.eps, weight_decay: self.weight_decay, momentum: self.momentum };
+        // The buffers in the order of `buffer_names`.
         let (sq, rest) = bufs.split_at_mut(1);
-        let sq = &mut sq[0];
-        let (mom, rest) = if use_mom { rest.split_at_mut(1) } else { rest.split_at_mut(0) };
-        for i in 0..p.len() {
-            let pv = p[i] as f64;
-            let gv = g[i] as f64 + self.weight_decay * pv;
-            let s = alpha * sq[i] as f64 + (1.0 - alpha) * gv * gv;
-            sq[i] = s as f32;
-            let avg = if self.centered {
-                let ga = rest[0][i] as f64;
-                let ga = ga + (1.0 - alpha) * (gv - ga);
-                rest[0][i] = ga as f32;
-                // Mathematically non-negative; clamp rounding noise instead of taking sqrt(<0).
-                (s - ga * ga).max(0.0).sqrt() + self.eps
-            } else {
-                s.sqrt() + self.eps
-            };
-            let upd = if use_mom {
-                let b = self.momentum * mom[0][i] as f64 + gv / avg;
-                mom[0][i] = b as f32;
-                b
-            } else {
-                gv / avg
-            };
-            p[i] = (pv - self.lr * upd) as f32;
-        }
+        let (mom, rest) = rest.split_at_mut(usize::from(self.momentum > 0.0));
+        let mom = mom.first_mut().map(|b| &mut b[..]);
+        let grad_avg = if self.centered { Some(&mut rest[0][..]) } else { None };
+        rmsprop_update(&c, p, g, &mut sq[0], mom, grad_avg);
     }
 }

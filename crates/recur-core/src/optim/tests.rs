@@ -524,3 +524,70 @@ fn load_state_validates_before_changing() {
     assert_eq!(target.step_count(), 0);
     assert!(target.state_tensors().is_empty());
 }
+
+/// Run lengths for the bitwise checks of the updates against the loops they replaced: empty,
+/// one element, odd lengths around the vector widths, a few hundred.
+const RUN_LENGTHS: [usize; 12] = [0, 1, 2, 3, 4, 5, 7, 9, 17, 33, 300, 301];
+
+/// Runs `ours` and `old` (updating `p` with gradient `g` and buffers `bufs`) for a few steps from
+/// the same random state and requires the same bits of the parameters and every buffer.
+fn check_bitwise_against_old(what: &str, nbufs: usize, ours: impl Fn(usize, &mut [f32], &[f32], &mut [Vec<f32>]), old: impl Fn(usize, &mut [f32], &[f32], &mut [Vec<f32>])) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for n in RUN_LENGTHS {
+        let p0 = values(n as u64, n);
+        let (mut p, mut bufs) = (p0.clone(), vec![vec![0.0f32; n]; nbufs]);
+        let (mut q, mut qbufs) = (p0.clone(), bufs.clone());
+        for step in 0..4 {
+            let g: Vec<f32> = values(1000 + 10 * n as u64 + step as u64, n).iter().map(|g| g * 0.1).collect();
+            ours(step, &mut p, &g, &mut bufs);
+            old(step, &mut q, &g, &mut qbufs);
+            assert_eq!(bits(&p), bits(&q), "{what}: n {n}, step {step}: parameters");
+            for (k, (a, b)) in bufs.iter().zip(&qbufs).enumerate() {
+                assert_eq!(bits(a), bits(b), "{what}: n {n}, step {step}: buffer {k}");
+            }
+        }
+        assert!(n == 0 || p != p0, "{what}: n {n}: nothing moved");
+    }
+}
+
+/// `RmspropConfig::update` as it was before its loop moved to recur-kernels (verbatim).
+fn old_rmsprop_update(c: &RmspropConfig, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
+    let alpha = c.alpha;
+    let use_mom = c.momentum > 0.0;
+    let (sq, rest) = bufs.split_at_mut(1);
+    let sq = &mut sq[0];
+    let (mom, rest) = if use_mom { rest.split_at_mut(1) } else { rest.split_at_mut(0) };
+    for i in 0..p.len() {
+        let pv = p[i] as f64;
+        let gv = g[i] as f64 + c.weight_decay * pv;
+        let s = alpha * sq[i] as f64 + (1.0 - alpha) * gv * gv;
+        sq[i] = s as f32;
+        let avg = if c.centered {
+            let ga = rest[0][i] as f64;
+            let ga = ga + (1.0 - alpha) * (gv - ga);
+            rest[0][i] = ga as f32;
+            (s - ga * ga).max(0.0).sqrt() + c.eps
+        } else {
+            s.sqrt() + c.eps
+        };
+        let upd = if use_mom {
+            let b = c.momentum * mom[0][i] as f64 + gv / avg;
+            mom[0][i] = b as f32;
+            b
+        } else {
+            gv / avg
+        };
+        p[i] = (pv - c.lr * upd) as f32;
+    }
+}
+
+/// RMSprop's update in recur-kernels gives the bits of the loop it replaced, for every variant.
+#[test]
+fn rmsprop_update_is_bitwise_the_old_loop() {
+    for (momentum, centered, weight_decay) in
+        [(0.0, false, 0.0), (0.9, false, 0.0), (0.0, true, 0.0), (0.5, true, 0.0), (0.0, false, 0.1), (0.5, true, 0.05)]
+    {
+        let c = RmspropConfig { momentum, centered, weight_decay, alpha: 0.9, ..RmspropConfig::default() };
+        check_bitwise_against_old(&format!("{c:?}"), c.buffer_names().len(), |_, p, g, b| c.update(p, g, b), |_, p, g, b| old_rmsprop_update(&c, p, g, b));
+    }
+}
