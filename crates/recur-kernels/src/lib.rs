@@ -25,7 +25,8 @@
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
 //! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
 //! + [`adam`]: the elementwise update of Adam and AdamW;
-//! + [`rmsprop`]: the elementwise update of RMSprop.
+//! + [`rmsprop`]: the elementwise update of RMSprop;
+//! + [`sgd`]: the elementwise update of SGD.
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
 
@@ -39,6 +40,7 @@ pub mod reference;
 pub mod rmsprop;
 pub mod rows;
 pub mod scalar;
+pub mod sgd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 

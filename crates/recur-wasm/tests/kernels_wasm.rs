@@ -222,3 +222,31 @@ fn rmsprop_update_of_a_run_is_bitwise_its_elements_one_by_one() {
         }
     }
 }
+
+/// SGD's elementwise update compiled to wasm: a run updated in one call (the vectorized `f64x2`
+/// loop) gives the bits of its elements updated one at a time (the scalar remainder), for every
+/// variant (plain, momentum with dampening, Nesterov, the first step, weight decay) and for run
+/// lengths around the vector width.
+#[wasm_bindgen_test]
+fn sgd_update_of_a_run_is_bitwise_its_elements_one_by_one() {
+    use recur_core::kernels::sgd::{run_against_elements, SgdCoeffs};
+    let mut rng = Rng(0x1b87_3593);
+    let variants = [
+        (false, false, false, 0.0, 0.0),
+        (false, false, false, 0.0, 0.05),
+        (true, false, true, 0.0, 0.0),
+        (true, false, false, 0.0, 0.0),
+        (true, false, false, 0.3, 0.05),
+        (true, true, true, 0.0, 0.0),
+        (true, true, false, 0.0, 0.05),
+    ];
+    for (momentum, nesterov, first, dampening, weight_decay) in variants {
+        let c = SgdCoeffs { lr: 0.1, weight_decay, momentum: 0.9, damp: 1.0 - dampening };
+        for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 301, 1000] {
+            let (p, g, b) = (rng.vec(n), rng.vec(n), rng.vec(n));
+            if let Err(e) = run_against_elements(&c, nesterov, first, &p, &g, momentum.then_some(&b[..])) {
+                panic!("{e} (n {n}, momentum {momentum}, nesterov {nesterov}, first {first}, dampening {dampening}, weight decay {weight_decay})");
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use super::{check_hyper, check_non_negative};
 use crate::error::{Error, Result};
+use crate::kernels::sgd::{sgd_update, SgdCoeffs};
 
 /// Hyperparameters of [`torch.optim.SGD`](https://pytorch.org/docs/stable/generated/torch.optim.SGD.html),
 /// with PyTorch's names and defaults.
@@ -53,28 +54,11 @@ impl SgdConfig {
     }
 
     /// One update of one parameter. `first` is true on the parameter's first step, when PyTorch
-    /// initialises the momentum buffer to the (weight-decayed) gradient itself.
+    /// initialises the momentum buffer to the (weight-decayed) gradient itself. The loop is
+    /// [`sgd_update`], in recur-kernels to be vectorized in the wasm builds.
     pub(crate) fn update(&self, first: bool, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
-        let lr = self.lr;
-        let wd = self.weight_decay;
-        let mu = self.momentum;
-        let damp = 1.0 - self.dampening;
-        if mu == 0.0 {
-            for (p, &g) in p.iter_mut().zip(g) {
-                let pv = *p as f64;
-                let d = g as f64 + wd * pv;
-                *p = (pv - lr * d) as f32;
-            }
-            return;
-        }
-        let buf = &mut bufs[0];
-        for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-            let pv = *p as f64;
-            let d = g as f64 + wd * pv;
-            let bv = if first { d } else { mu * *b as f64 + damp * d };
-            *b = bv as f32;
-            let step = if self.nesterov { d + mu * bv } else { bv };
-            *p = (pv - lr * step) as f32;
-        }
+        let c = SgdCoeffs { lr: self.lr, weight_decay: self.weight_decay, momentum: self.momentum, damp: 1.0 - self.dampening };
+        let buf = if self.momentum == 0.0 { None } else { Some(&mut bufs[0][..]) };
+        sgd_update(&c, self.nesterov, first, p, g, buf);
     }
 }

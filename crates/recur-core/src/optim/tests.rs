@@ -591,3 +591,40 @@ fn rmsprop_update_is_bitwise_the_old_loop() {
         check_bitwise_against_old(&format!("{c:?}"), c.buffer_names().len(), |_, p, g, b| c.update(p, g, b), |_, p, g, b| old_rmsprop_update(&c, p, g, b));
     }
 }
+
+/// `SgdConfig::update` as it was before its loop moved to recur-kernels (verbatim).
+fn old_sgd_update(c: &SgdConfig, first: bool, p: &mut [f32], g: &[f32], bufs: &mut [Vec<f32>]) {
+    let lr = c.lr;
+    let wd = c.weight_decay;
+    let mu = c.momentum;
+    let damp = 1.0 - c.dampening;
+    if mu == 0.0 {
+        for (p, &g) in p.iter_mut().zip(g) {
+            let pv = *p as f64;
+            let d = g as f64 + wd * pv;
+            *p = (pv - lr * d) as f32;
+        }
+        return;
+    }
+    let buf = &mut bufs[0];
+    for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+        let pv = *p as f64;
+        let d = g as f64 + wd * pv;
+        let bv = if first { d } else { mu * *b as f64 + damp * d };
+        *b = bv as f32;
+        let step = if c.nesterov { d + mu * bv } else { bv };
+        *p = (pv - lr * step) as f32;
+    }
+}
+
+/// SGD's update in recur-kernels gives the bits of the loop it replaced, for every variant, on
+/// the first step (which initialises the momentum buffer) and the following ones.
+#[test]
+fn sgd_update_is_bitwise_the_old_loop() {
+    for (momentum, dampening, nesterov, weight_decay) in
+        [(0.0, 0.0, false, 0.0), (0.0, 0.0, false, 0.05), (0.9, 0.0, false, 0.0), (0.8, 0.3, false, 0.05), (0.9, 0.0, true, 0.0), (0.5, 0.0, true, 0.01)]
+    {
+        let c = SgdConfig { lr: 0.1, momentum, dampening, nesterov, weight_decay };
+        check_bitwise_against_old(&format!("{c:?}"), c.buffer_names().len(), |s, p, g, b| c.update(s == 0, p, g, b), |s, p, g, b| old_sgd_update(&c, s == 0, p, g, b));
+    }
+}
