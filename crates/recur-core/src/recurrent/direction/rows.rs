@@ -58,6 +58,9 @@ const RANGES_PER_THREAD: usize = 2;
 /// 8 rows of a range at B = 32, H = 128), long enough that claiming one (a few atomic operations,
 /// and the rows' states coming from the other core's cache) is a small part of it.
 const CHUNK_STEPS: usize = 8;
+// Even: a backward chunk then starts with the carried gradients where the loop started them
+// (`BackwardLoop::run`).
+const _: () = assert!(CHUNK_STEPS.is_multiple_of(2));
 
 /// Rows of the GEMM kernel's register tile: row ranges start at multiples of it, so every task's
 /// products are made of whole tiles but the last.
@@ -428,9 +431,9 @@ pub(super) struct BackwardLoop<'a> {
 
 impl BackwardLoop<'_> {
     /// Steps `s` in `chunk` (from the last down; all of them: `0..steps`) of the backward time
-    /// loop for rows `b0..b1`, whose later steps have run. The carried gradients start in `dh`
-    /// (`dc`), trade places with `dh_prev` (`dc_prev`) after every step, and so end in `dh` after
-    /// an even number of steps, in `dh_prev` after an odd one.
+    /// loop for rows `b0..b1`, whose later steps have run (an even number of them). The carried
+    /// gradients start in `dh` (`dc`), trade places with `dh_prev` (`dc_prev`) after every step,
+    /// and so end in `dh` after an even number of steps, in `dh_prev` after an odd one.
     ///
     /// # Safety
     /// As [`ForwardLoop::run`]; a call that gets non-empty `grads` must cover the whole batch.
@@ -453,11 +456,10 @@ impl BackwardLoop<'_> {
         } else {
             (&mut [], &mut [])
         };
-        if (self.steps - chunk.end) % 2 == 1 {
-            // An odd number of steps ran before this chunk: the gradients are in the `_prev` pair.
-            std::mem::swap(&mut dh, &mut dh_prev);
-            std::mem::swap(&mut dc, &mut dc_prev);
-        }
+        // The gradients carried into this chunk are in `dh` (`dc`): an even number of steps ran
+        // before it (chunks other than the first to run start after whole chunks of an even
+        // length, `CHUNK_STEPS`).
+        debug_assert!((self.steps - chunk.end).is_multiple_of(2));
         let drh = self.drh.rows_mut(0, batch, hd, r);
         let (d_out, stride, offset) = self.d_out;
         for s in chunk.rev() {
