@@ -99,11 +99,7 @@ pub fn run_against_elements(c: &AdamCoeffs, decoupled: bool, p: &[f32], g: &[f32
         let x = amsgrad.then_some(&mut ox[i..i + 1]);
         adam_update(c, decoupled, &mut op[i..i + 1], &g[i..i + 1], &mut om[i..i + 1], &mut ov[i..i + 1], x);
     }
-    for (name, (a, b)) in ["p", "m", "v", "vmax"].iter().zip(run.iter().zip(&one)) {
-        if let Some(i) = (0..n).find(|&i| a[i].to_bits() != b[i].to_bits()) {
-            return Err(format!("{name}[{i}]: {} as a run, {} one by one", a[i], b[i]));
-        }
-    }
+    crate::updates::first_difference(&["p", "m", "v", "vmax"], &run, &one)?;
     let [p, ..] = run;
     Ok(p)
 }
@@ -111,18 +107,7 @@ pub fn run_against_elements(c: &AdamCoeffs, decoupled: bool, p: &[f32], g: &[f32
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                ((s >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale
-            })
-            .collect()
-    }
+    use crate::updates::values;
 
     /// A whole run updated in one call (the vectorized loop) gives the bits of the same elements
     /// updated one at a time, for every variant and for run lengths around the vector widths.

@@ -26,7 +26,8 @@
 //! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
 //! + [`adam`]: the elementwise update of Adam and AdamW;
 //! + [`rmsprop`]: the elementwise update of RMSprop;
-//! + [`sgd`]: the elementwise update of SGD.
+//! + [`sgd`]: the elementwise update of SGD;
+//! + [`updates`]: what the three updates' tests share.
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
 
@@ -41,6 +42,7 @@ pub mod rmsprop;
 pub mod rows;
 pub mod scalar;
 pub mod sgd;
+pub mod updates;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 

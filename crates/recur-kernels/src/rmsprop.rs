@@ -101,11 +101,7 @@ pub fn run_against_elements(c: &RmspropCoeffs, p: &[f32], g: &[f32], square_avg:
         let (b, a) = (momentum.then_some(&mut ob[i..i + 1]), centered.then_some(&mut oa[i..i + 1]));
         rmsprop_update(c, &mut op[i..i + 1], &g[i..i + 1], &mut os[i..i + 1], b, a);
     }
-    for (name, (a, b)) in ["p", "square_avg", "momentum_buffer", "grad_avg"].iter().zip(run.iter().zip(&one)) {
-        if let Some(i) = (0..n).find(|&i| a[i].to_bits() != b[i].to_bits()) {
-            return Err(format!("{name}[{i}]: {} as a run, {} one by one", a[i], b[i]));
-        }
-    }
+    crate::updates::first_difference(&["p", "square_avg", "momentum_buffer", "grad_avg"], &run, &one)?;
     let [p, ..] = run;
     Ok(p)
 }
@@ -113,18 +109,7 @@ pub fn run_against_elements(c: &RmspropCoeffs, p: &[f32], g: &[f32], square_avg:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                ((s >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale
-            })
-            .collect()
-    }
+    use crate::updates::values;
 
     /// The clamp of the centered variant is `max(0.0)`, for every sign, zero, infinity and NaN.
     #[test]

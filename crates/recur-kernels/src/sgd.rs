@@ -79,11 +79,7 @@ pub fn run_against_elements(c: &SgdCoeffs, nesterov: bool, first: bool, p: &[f32
     for i in 0..n {
         sgd_update(c, nesterov, first, &mut op[i..i + 1], &g[i..i + 1], momentum.then_some(&mut ob[i..i + 1]));
     }
-    for (name, (a, b)) in ["p", "momentum_buffer"].iter().zip(run.iter().zip(&one)) {
-        if let Some(i) = (0..n).find(|&i| a[i].to_bits() != b[i].to_bits()) {
-            return Err(format!("{name}[{i}]: {} as a run, {} one by one", a[i], b[i]));
-        }
-    }
+    crate::updates::first_difference(&["p", "momentum_buffer"], &run, &one)?;
     let [p, _] = run;
     Ok(p)
 }
@@ -91,18 +87,7 @@ pub fn run_against_elements(c: &SgdCoeffs, nesterov: bool, first: bool, p: &[f32
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                ((s >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale
-            })
-            .collect()
-    }
+    use crate::updates::values;
 
     /// The variants: (momentum, nesterov, first, dampening, weight decay).
     const VARIANTS: [(bool, bool, bool, f64, f64); 8] = [
