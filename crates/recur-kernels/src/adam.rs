@@ -82,6 +82,11 @@ pub fn adam_update(c: &AdamCoeffs, decoupled: bool, p: &mut [f32], g: &[f32], m:
     }
 }
 
+/// For the tests (native, and in wasm in recur-wasm): the variants [`run_against_elements`] is
+/// checked for, as `(decoupled, l2, amsgrad)`.
+#[doc(hidden)]
+pub const TEST_VARIANTS: [(bool, f64, bool); 5] = [(false, 0.0, false), (false, 0.05, false), (true, 0.0, false), (false, 0.0, true), (true, 0.0, true)];
+
 /// For the tests (native, and compiled to wasm in recur-wasm): updates copies of the state once as
 /// a whole run ([`adam_update`]'s vectorized loop) and once one element per call (its scalar
 /// path); returns the new parameters of the run, or the first element whose bits differ, as
@@ -114,7 +119,7 @@ mod tests {
     #[test]
     fn a_run_updates_like_its_elements_one_by_one() {
         let c = AdamCoeffs { b1: 0.9, b2: 0.999, bc2_sqrt: (1.0f64 - 0.999f64.powi(3)).sqrt(), step_size: 1e-3 / (1.0 - 0.9f64.powi(3)), decay: 1.0 - 1e-3 * 0.01, l2: 0.0, eps: 1e-8 };
-        for (decoupled, l2, amsgrad) in [(false, 0.0, false), (false, 0.05, false), (true, 0.0, false), (false, 0.0, true), (true, 0.0, true)] {
+        for (decoupled, l2, amsgrad) in TEST_VARIANTS {
             let c = AdamCoeffs { l2, ..c };
             for n in 0..=37 {
                 let (p0, g) = (values(n, 1 + n as u32, 1.0), values(n, 99 + n as u32, 0.1));

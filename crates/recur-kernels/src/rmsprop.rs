@@ -83,6 +83,12 @@ pub fn rmsprop_update(c: &RmspropCoeffs, p: &mut [f32], g: &[f32], square_avg: &
     }
 }
 
+/// For the tests (native, and in wasm in recur-wasm): the variants [`run_against_elements`] is
+/// checked for, as `(momentum, centered, weight decay)`.
+#[doc(hidden)]
+pub const TEST_VARIANTS: [(bool, bool, f64); 6] =
+    [(false, false, 0.0), (true, false, 0.0), (false, true, 0.0), (true, true, 0.0), (false, false, 0.05), (true, true, 0.05)];
+
 /// For the tests (native, and compiled to wasm in recur-wasm): updates copies of the state once as
 /// a whole run ([`rmsprop_update`]'s vectorized loop) and once one element per call (its scalar
 /// remainder); returns the new parameters of the run, or the first element whose bits differ, as
@@ -121,16 +127,12 @@ mod tests {
         }
     }
 
-    /// The variants: (momentum, centered, weight decay).
-    const VARIANTS: [(bool, bool, f64); 6] =
-        [(false, false, 0.0), (true, false, 0.0), (false, true, 0.0), (true, true, 0.0), (false, false, 0.05), (true, true, 0.05)];
-
     /// A whole run updated in one call (the vectorized loop) gives the bits of the same elements
     /// updated one at a time, for every variant and for run lengths around the vector widths.
     #[test]
     fn a_run_updates_like_its_elements_one_by_one() {
         let base = RmspropCoeffs { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.9 };
-        for (momentum, centered, weight_decay) in VARIANTS {
+        for (momentum, centered, weight_decay) in TEST_VARIANTS {
             let c = RmspropCoeffs { weight_decay, ..base };
             for n in (0..=37).chain([300, 301]) {
                 let (p0, g) = (values(n, 1 + n as u32, 1.0), values(n, 99 + n as u32, 0.1));

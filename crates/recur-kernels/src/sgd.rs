@@ -63,6 +63,20 @@ pub fn sgd_update(c: &SgdCoeffs, nesterov: bool, first: bool, p: &mut [f32], g: 
     }
 }
 
+/// For the tests (native, and in wasm in recur-wasm): the variants [`run_against_elements`] is
+/// checked for, as `(momentum, nesterov, first, dampening, weight decay)`.
+#[doc(hidden)]
+pub const TEST_VARIANTS: [(bool, bool, bool, f64, f64); 8] = [
+    (false, false, false, 0.0, 0.0),
+    (false, false, false, 0.0, 0.05),
+    (true, false, true, 0.0, 0.0),
+    (true, false, false, 0.0, 0.0),
+    (true, false, false, 0.3, 0.05),
+    (true, true, true, 0.0, 0.0),
+    (true, true, false, 0.0, 0.0),
+    (true, true, false, 0.0, 0.05),
+];
+
 /// For the tests (native, and compiled to wasm in recur-wasm): updates copies of the state once as
 /// a whole run ([`sgd_update`]'s vectorized loop) and once one element per call (its scalar
 /// remainder); returns the new parameters of the run, or the first element whose bits differ, as
@@ -89,23 +103,11 @@ mod tests {
     use super::*;
     use crate::updates::values;
 
-    /// The variants: (momentum, nesterov, first, dampening, weight decay).
-    const VARIANTS: [(bool, bool, bool, f64, f64); 8] = [
-        (false, false, false, 0.0, 0.0),
-        (false, false, false, 0.0, 0.05),
-        (true, false, true, 0.0, 0.0),
-        (true, false, false, 0.0, 0.0),
-        (true, false, false, 0.3, 0.05),
-        (true, true, true, 0.0, 0.0),
-        (true, true, false, 0.0, 0.0),
-        (true, true, false, 0.0, 0.05),
-    ];
-
     /// A whole run updated in one call (the vectorized loop) gives the bits of the same elements
     /// updated one at a time, for every variant and for run lengths around the vector widths.
     #[test]
     fn a_run_updates_like_its_elements_one_by_one() {
-        for (momentum, nesterov, first, dampening, weight_decay) in VARIANTS {
+        for (momentum, nesterov, first, dampening, weight_decay) in TEST_VARIANTS {
             let c = SgdCoeffs { lr: 0.1, weight_decay, momentum: 0.9, damp: 1.0 - dampening };
             for n in (0..=37).chain([300, 301]) {
                 let (p0, g, b) = (values(n, 1 + n as u32, 1.0), values(n, 99 + n as u32, 0.1), values(n, 7 + n as u32, 0.1));

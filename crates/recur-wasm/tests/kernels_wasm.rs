@@ -186,10 +186,10 @@ fn four_lane_math_is_bitwise_the_scalar_math() {
 /// variant and for run lengths around the vector width.
 #[wasm_bindgen_test]
 fn adam_update_of_a_run_is_bitwise_its_elements_one_by_one() {
-    use recur_core::kernels::adam::{run_against_elements, AdamCoeffs};
+    use recur_core::kernels::adam::{run_against_elements, AdamCoeffs, TEST_VARIANTS};
     let mut rng = Rng(0x2545_f491);
     let base = AdamCoeffs { b1: 0.9, b2: 0.999, bc2_sqrt: (1.0f64 - 0.999f64.powi(5)).sqrt(), step_size: 1e-3 / (1.0 - 0.9f64.powi(5)), decay: 1.0 - 1e-5, l2: 0.0, eps: 1e-8 };
-    for (decoupled, l2, amsgrad) in [(false, 0.0, false), (false, 0.05, false), (true, 0.0, false), (false, 0.0, true)] {
+    for (decoupled, l2, amsgrad) in TEST_VARIANTS {
         let c = AdamCoeffs { l2, ..base };
         for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 1000] {
             let (p, g, m) = (rng.vec(n), rng.vec(n), rng.vec(n));
@@ -207,10 +207,10 @@ fn adam_update_of_a_run_is_bitwise_its_elements_one_by_one() {
 /// every variant (momentum, centered, weight decay) and for run lengths around the vector width.
 #[wasm_bindgen_test]
 fn rmsprop_update_of_a_run_is_bitwise_its_elements_one_by_one() {
-    use recur_core::kernels::rmsprop::{run_against_elements, RmspropCoeffs};
+    use recur_core::kernels::rmsprop::{run_against_elements, RmspropCoeffs, TEST_VARIANTS};
     let mut rng = Rng(0x6c07_8965);
     let base = RmspropCoeffs { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.9 };
-    for (momentum, centered, weight_decay) in [(false, false, 0.0), (true, false, 0.0), (false, true, 0.0), (true, true, 0.0), (false, false, 0.05), (true, true, 0.05)] {
+    for (momentum, centered, weight_decay) in TEST_VARIANTS {
         let c = RmspropCoeffs { weight_decay, ..base };
         for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 301, 1000] {
             let (p, g, b) = (rng.vec(n), rng.vec(n), rng.vec(n));
@@ -229,18 +229,9 @@ fn rmsprop_update_of_a_run_is_bitwise_its_elements_one_by_one() {
 /// lengths around the vector width.
 #[wasm_bindgen_test]
 fn sgd_update_of_a_run_is_bitwise_its_elements_one_by_one() {
-    use recur_core::kernels::sgd::{run_against_elements, SgdCoeffs};
+    use recur_core::kernels::sgd::{run_against_elements, SgdCoeffs, TEST_VARIANTS};
     let mut rng = Rng(0x1b87_3593);
-    let variants = [
-        (false, false, false, 0.0, 0.0),
-        (false, false, false, 0.0, 0.05),
-        (true, false, true, 0.0, 0.0),
-        (true, false, false, 0.0, 0.0),
-        (true, false, false, 0.3, 0.05),
-        (true, true, true, 0.0, 0.0),
-        (true, true, false, 0.0, 0.05),
-    ];
-    for (momentum, nesterov, first, dampening, weight_decay) in variants {
+    for (momentum, nesterov, first, dampening, weight_decay) in TEST_VARIANTS {
         let c = SgdCoeffs { lr: 0.1, weight_decay, momentum: 0.9, damp: 1.0 - dampening };
         for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 301, 1000] {
             let (p, g, b) = (rng.vec(n), rng.vec(n), rng.vec(n));
