@@ -58,6 +58,7 @@ cargo test --workspace
 done_stage
 
 stage "wasm: build"
+node --test scripts/wasm/
 bash scripts/build-wasm.sh
 done_stage
 
