@@ -138,10 +138,20 @@ unsafe fn pack_panels(w: usize, kc: usize, panel: usize, rows: usize, dst: *mut 
 }
 
 /// One full panel whose rows are contiguous along `p` (`cs == 1`): a `W × kc` → `kc × W`
-/// transpose, done four steps of `p` at a time so each row is read in short runs.
+/// transpose, done four steps of `p` at a time so each row is read in short runs (with simd128,
+/// four rows at a time too, as 4 × 4 blocks transposed in registers).
 #[inline(always)]
 unsafe fn pack_rows_contiguous(w: usize, kc: usize, base: *const f32, rs: usize, out: *mut f32) {
     let mut p = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if w.is_multiple_of(4) {
+        while p + 4 <= kc {
+            for r in (0..w).step_by(4) {
+                transpose4(base.add(r * rs + p), rs, out.add(p * w + r), w);
+            }
+            p += 4;
+        }
+    }
     while p + 4 <= kc {
         for r in 0..w {
             let s = base.add(r * rs + p);
@@ -159,4 +169,25 @@ unsafe fn pack_rows_contiguous(w: usize, kc: usize, base: *const f32, rs: usize,
         }
         p += 1;
     }
+}
+
+/// Writes the transpose of the 4 × 4 block at `src` (rows `rs` apart, each 4 contiguous values)
+/// to the 4 × 4 block at `dst` (rows `ds` apart): `dst[i * ds + r] = src[r * rs + i]`. Moves only,
+/// so the packed values are bitwise those of the scalar loop.
+///
+/// # Safety
+/// Both blocks must be valid (for reads, for writes) at every addressed element.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn transpose4(src: *const f32, rs: usize, dst: *mut f32, ds: usize) {
+    use core::arch::wasm32::*;
+    let row = |r: usize| v128_load(src.add(r * rs) as *const v128);
+    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+    // Interleave rows 0/1 and 2/3, then take halves: column i of the block becomes vector i.
+    let (lo01, lo23) = (i32x4_shuffle::<0, 4, 1, 5>(r0, r1), i32x4_shuffle::<0, 4, 1, 5>(r2, r3));
+    let (hi01, hi23) = (i32x4_shuffle::<2, 6, 3, 7>(r0, r1), i32x4_shuffle::<2, 6, 3, 7>(r2, r3));
+    v128_store(dst as *mut v128, i32x4_shuffle::<0, 1, 4, 5>(lo01, lo23));
+    v128_store(dst.add(ds) as *mut v128, i32x4_shuffle::<2, 3, 6, 7>(lo01, lo23));
+    v128_store(dst.add(2 * ds) as *mut v128, i32x4_shuffle::<0, 1, 4, 5>(hi01, hi23));
+    v128_store(dst.add(3 * ds) as *mut v128, i32x4_shuffle::<2, 3, 6, 7>(hi01, hi23));
 }
