@@ -187,10 +187,30 @@ function gemmRows(cells) {
 const WASM_LIMIT_BYTES = 300_000;
 const bytesText = (n) => `${n.toLocaleString('en-US')} bytes`;
 
+/** Fresh processes that measure the SDK's load and init: one sample is at the mercy of the host. */
+const LOAD_RUNS = 5;
+
+/**
+ * Runs the `load` child `n` times (fresh processes, one after the other) and returns the run whose
+ * SDK init time is the median, with every run's time in `sdkInitMsAll` (a failed run: the failure).
+ */
+async function loadRuns(n) {
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const r = await runChild('load', 'recur', 'tiny', { budget: 0 });
+    if (!r.ok || !Number.isFinite(r.sdk?.initMs)) return r;
+    runs.push(r);
+  }
+  const byInit = [...runs].sort((a, b) => a.sdk.initMs - b.sdk.initMs);
+  return { ...byInit[(n - 1) >> 1], sdkInitMsAll: runs.map((r) => r.sdk.initMs) };
+}
+
 function loadRows(r) {
   const lines = ['| what | size | load + init |', '|---|---|---|'];
   if (!r?.ok) return [...lines, `| recur | | ${failText(r ?? { error: 'not run' })} |`];
-  lines.push(`| SDK, \`createRecur({mode: 'worker'}).init()\` in a fresh Node process (worker start + wasm compile + init) | | ${r.sdk?.initMs ? `${fms(r.sdk.initMs)} ms (${r.sdk.info?.variant ?? '?'} variant)` : `n/a: ${r.sdk?.error}`} |`);
+  const all = r.sdkInitMsAll;
+  const spread = all?.length > 1 ? `; median of ${all.length} fresh processes, range ${fms(Math.min(...all))}–${fms(Math.max(...all))}` : '';
+  lines.push(`| SDK, \`createRecur({mode: 'worker'}).init()\` in a fresh Node process (worker start + wasm compile + init) | | ${r.sdk?.initMs ? `${fms(r.sdk.initMs)} ms (${r.sdk.info?.variant ?? '?'} variant${spread})` : `n/a: ${r.sdk?.error}`} |`);
   for (const v of r.variants) lines.push(`| wasm bindings, ${v.variant} variant (read + compile + initSync, calling thread) | ${bytesText(v.bytes)} | ${v.valid ? `${fms(v.initMs)} ms` : 'not valid on this runtime'} |`);
   return lines;
 }
@@ -250,9 +270,9 @@ async function main() {
     '',
   ]);
 
-  // recur's load and init (fresh process)
+  // recur's load and init (fresh processes: LOAD_RUNS of them, the median reported)
   if (!mergeInto || (LIBS.has('recur-lstm') && !flag('--keep-load'))) {
-    results.load = await runChild('load', 'recur', 'tiny', { budget: 0 });
+    results.load = await loadRuns(LOAD_RUNS);
     print(['## recur: wasm size and load/init', ...loadRows(results.load), '']);
   }
 
@@ -379,7 +399,7 @@ function targets(R) {
   }
   if (R.load?.ok) {
     for (const v of R.load.variants) add(`wasm ≤ 300 KB (${bytesText(WASM_LIMIT_BYTES)}), ${v.variant} variant`, bytesText(v.bytes), v.bytes <= WASM_LIMIT_BYTES ? 'met' : 'not met');
-    if (R.load.sdk?.initMs) add('load and init in a Node worker < 100 ms', `${fms(R.load.sdk.initMs)} ms`, R.load.sdk.initMs < 100 ? 'met' : 'not met');
+    if (R.load.sdk?.initMs) add('load and init in a Node worker < 100 ms', `${fms(R.load.sdk.initMs)} ms${R.load.sdkInitMsAll?.length > 1 ? ` (median of ${R.load.sdkInitMsAll.length})` : ''}`, R.load.sdk.initMs < 100 ? 'met' : 'not met');
   }
   // peak memory: the growth of recur's wasm linear memory from before the model was created to
   // after the timed steps (it never shrinks, so that is the step's high-water mark) against 2× the
