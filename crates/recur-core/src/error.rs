@@ -120,6 +120,10 @@ pub const MAX_ELEMENTS: usize = 1 << 30;
 
 /// Checks that every element is finite.
 pub fn check_finite(what: &str, data: &[f32]) -> Result<()> {
+    // The vectorized scan first; the search for the index only when it fails.
+    if recur_kernels::finite::all_finite(data) {
+        return Ok(());
+    }
     match data.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(Error::NonFinite { what: what.to_string(), index }),
         None => Ok(()),
