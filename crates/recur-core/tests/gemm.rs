@@ -271,7 +271,7 @@ fn errors_instead_of_panics() {
 
 #[test]
 fn large_shapes_cross_cache_blocks() {
-    // (m, k, n, A transposed, B transposed): across KC = 256, MC and NC = 1024 borders, and
+    // (m, k, n, A transposed, B transposed): across KC = 512, MC and NC = 1024 borders, and
     // the LSTM products for B = 64, H = 256 (X·Wᵀ for the input projection of T·B rows, the
     // recurrent product, and the weight gradient dAᵀ·X).
     let shapes = [
@@ -320,7 +320,7 @@ fn prepacked_b_matches_reference_for_both_weight_layouts() {
     // The recurrent layers pack W once per sequence: as Wᵀ (forward, `h · W_hhᵀ`) and as W
     // (backward, `drec · W_hh`). Shapes cover tiles' edges and the KC / NC block borders.
     let mut packed = kernels::PackedB::new();
-    for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (4, 8, 8), (13, 33, 17), (32, 128, 512), (5, 300, 1100), (64, 257, 1030)] {
+    for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (4, 8, 8), (13, 33, 17), (32, 128, 512), (5, 300, 1100), (64, 257, 1030), (9, 530, 40)] {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.05).collect();
         let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 19) as f32 - 9.0) * 0.03).collect();
         for transposed in [false, true] {
@@ -346,10 +346,10 @@ fn prepacked_b_matches_reference_for_both_weight_layouts() {
 fn depth_concatenated_product_is_the_product_of_the_concatenation_bit_for_bit() {
     // An LSTM/RNN step: [x_t | h_{t-1}] · [W_ih | W_hh]ᵀ with the parts read in place (x and h
     // rows with their own strides, the weights packed once as one operand). Depths cross the KC
-    // block (256) inside either part or at the border; m and n cover tile edges.
+    // block (512 deep) inside either part or at the border; m and n cover tile edges.
     let mut concat = kernels::PackedB::new();
     let mut whole = kernels::PackedB::new();
-    for &(m, k1, k2, n) in &[(1, 1, 1, 1), (3, 5, 7, 9), (32, 16, 128, 512), (13, 64, 256, 1030), (5, 256, 3, 17), (7, 300, 40, 33), (4, 0, 9, 8)] {
+    for &(m, k1, k2, n) in &[(1, 1, 1, 1), (3, 5, 7, 9), (32, 16, 128, 512), (13, 64, 256, 1030), (5, 256, 3, 17), (7, 300, 40, 33), (6, 300, 250, 20), (5, 520, 3, 17), (3, 512, 4, 9), (4, 0, 9, 8)] {
         let k = k1 + k2;
         let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 23) as f32 - 11.0) * 0.05).collect() };
         // x rows of stride k1 + 2 (a padded buffer), h rows of stride k2.
@@ -387,7 +387,7 @@ fn depth_concatenated_product_checks_each_part() {
 
 #[test]
 fn operands_packed_together_as_cache_blocks_match_each_packed_alone_bit_for_bit() {
-    // Several operands packed in one job of cache blocks (KC = 256 deep, NC = 1024 wide in the
+    // Several operands packed in one job of cache blocks (KC = 512 deep, NC = 1024 wide in the
     // simd128 build): depths and widths that cross both, and empty ones.
     let shapes: &[(usize, usize, bool)] = &[(600, 1030, false), (257, 16, true), (2048, 128, false), (0, 9, false), (5, 0, true), (1, 1, false)];
     let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 29) as f32 - 14.0) * 0.03).collect() };

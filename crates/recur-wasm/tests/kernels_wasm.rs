@@ -124,7 +124,7 @@ fn every_small_shape_matches_reference() {
 #[wasm_bindgen_test]
 fn large_blocked_shapes_match_reference() {
     let mut rng = Rng(0x1234_5678);
-    let shapes = [(64, 64, 64), (128, 96, 200), (257, 129, 67), (100, 300, 50), (37, 515, 260), (512, 8, 300)];
+    let shapes = [(64, 64, 64), (128, 96, 200), (257, 129, 67), (100, 300, 50), (37, 515, 260), (512, 8, 300), (37, 60, 530)];
     for kind in kernels_under_test() {
         for (i, &(m, n, k)) in shapes.iter().enumerate() {
             for (trans_a, trans_b, alpha, beta) in [(false, false, 1.0, 0.0), (i % 2 == 0, i % 2 == 1, 0.5, -1.0), (false, true, 1.0, 1.0)] {
