@@ -58,10 +58,11 @@ pub type RelaxedSimd = Simd128Kernel<4, 2, RelaxedMadd>;
 impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR, NV, M> {
     const MR: usize = MR;
     const NR: usize = 4 * NV;
-    // 512: the large LSTM's step product (k = I + H = 320) and the backward products of k = 4H
-    // run as one depth block, without a second pass that reloads and adds C (a 16 KB `B~` panel
-    // and an 8 KB `A~` tile still fit the 32 KB L1d). Against 256, paired in one Node 20
-    // process: 64×320×1024 and 1024×4096×256 about 1–3.5 % faster, a large forward 2.5 %.
+    // 512 rather than 256: the large LSTM's step product (k = I + H = 320) runs as one depth
+    // block, with no second pass that reloads and adds C, and the backward products of k = 4H
+    // need half as many passes (one at medium, two at large). A 16 KB `B~` panel and an 8 KB
+    // `A~` tile still fit the 32 KB L1d. Against 256, paired in one Node 20 process:
+    // 64×320×1024 and 1024×4096×256 about 1–3.5 % faster, a large forward 2.5 %.
     const KC: usize = 512;
     const MC: usize = 16 * MR;
     const NC: usize = 1024;
