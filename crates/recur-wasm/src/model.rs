@@ -179,8 +179,8 @@ impl WasmModel {
     /// `lengths` empty = full length; `h0`/`c0` are the recurrent layers' initial states
     /// concatenated in layer order (empty = zeros; `c0` over the LSTM layers only). Returns the output; its shape is
     /// [`WasmModel::output_shape`]. With `batch_major` true, `x` is batch-major (`[B, T, F]`, as
-    /// callers give it; reordered here into a buffer kept between calls); the output is
-    /// time-major either way.
+    /// callers give it; reordered here into a time-major copy in wasm memory, whose allocator
+    /// reuses the previous call's block); the output is time-major either way.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &mut self,
