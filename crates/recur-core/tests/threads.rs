@@ -144,6 +144,9 @@ fn every_thread_count_gives_the_same_bits() {
         (json!({"input_size": 6, "seed": 7, "layers": [{"type": "gru", "hidden_size": 48, "reset_after": false, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
         (json!({"input_size": 6, "seed": 8, "layers": [{"type": "gru", "hidden_size": 48, "bidirectional": true, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
         (json!({"input_size": 6, "seed": 9, "layers": [{"type": "rnn", "hidden_size": 64, "activation": {"type": "relu"}}, {"type": "dense", "units": 2}]}), true),
+        // Recurrent weights over 512 KiB (4 · 184² floats): inference also runs its loop in
+        // chunks of steps (9 = 8 + 1), both directions.
+        (json!({"input_size": 6, "seed": 11, "layers": [{"type": "lstm", "hidden_size": 184, "bidirectional": true, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
     ];
 
     let run_all = |threads: usize| {

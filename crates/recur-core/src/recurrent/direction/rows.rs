@@ -46,8 +46,8 @@ const TASKS_PER_THREAD: usize = 4;
 /// which costs little while they stay in a core's L2 cache (commonly 1–2 MiB). Measured on the
 /// 2-core machine (Node 20, SDK, 2 threads, fresh processes, interleaved): medium (H = 128,
 /// 256 KiB) 5.09–5.18 → 4.88–4.95 ms median with 4 ranges per thread; large (H = 256, 1 MiB)
-/// 38.6–40.3 → 39.9–40.7 ms, so one range per thread there. (Before, the sequence's multiply-adds
-/// decided: fine below 2^24, which was only small.)
+/// 38.6–40.3 → 39.9–40.7 ms, so larger weights get fewer, chunked ranges instead (see [`split`]).
+/// (Before, the sequence's multiply-adds decided: fine below 2^24, which was only small.)
 const FINE_MAX_WEIGHTS: usize = 512 << 10;
 
 /// Row ranges per thread of a split training time loop, run in chunks of [`CHUNK_STEPS`].
@@ -96,7 +96,8 @@ impl Split {
 /// How to split a time loop of `steps × batch` rows and `gh × hd` recurrent weights: one range
 /// (no split) without a pool, for small batches or little work. `fine` (the inference pass): up
 /// to [`TASKS_PER_THREAD`] ranges per thread while the weights fit [`FINE_MAX_WEIGHTS`], each
-/// run whole; training: [`RANGES_PER_THREAD`] ranges per thread in chunks of [`CHUNK_STEPS`].
+/// run whole; training, and inference with larger weights: [`RANGES_PER_THREAD`] ranges per
+/// thread in chunks of [`CHUNK_STEPS`].
 pub(super) fn split(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool) -> Split {
     let threads = parallel::threads();
     let work = steps.saturating_mul(batch).saturating_mul(gh).saturating_mul(hd);
@@ -107,7 +108,13 @@ pub(super) fn split(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool
     let weight_bytes = gh.saturating_mul(hd).saturating_mul(std::mem::size_of::<f32>());
     let (per_thread, chunk) = match fine {
         true if weight_bytes <= FINE_MAX_WEIGHTS => (TASKS_PER_THREAD, steps),
-        true => (1, steps),
+        // Large weights: one whole range per thread is fastest on an idle machine, but then a
+        // thread that loses its core for a while (to another process, or to the host of a VM)
+        // holds the whole call up, where chunks let the other thread take over its rows. On the
+        // 2-core VM (large LSTM, SDK, 2 threads, 8 interleaved pairs of fresh processes): idle,
+        // 35.1–35.5 → 35.1–35.9 ms median (about 1 % slower); with the host busy, 40–67 → 39–55
+        // ms, lower in 7 of 8 pairs.
+        true => (RANGES_PER_THREAD, CHUNK_STEPS),
         false => (RANGES_PER_THREAD, CHUNK_STEPS),
     };
     let ranges = (threads * per_thread).min(batch / MIN_ROWS).max(1);
