@@ -106,16 +106,16 @@ pub(super) fn split(steps: usize, batch: usize, gh: usize, hd: usize, fine: bool
         return whole;
     }
     let weight_bytes = gh.saturating_mul(hd).saturating_mul(std::mem::size_of::<f32>());
-    let (per_thread, chunk) = match fine {
-        true if weight_bytes <= FINE_MAX_WEIGHTS => (TASKS_PER_THREAD, steps),
-        // Large weights: one whole range per thread is fastest on an idle machine, but then a
-        // thread that loses its core for a while (to another process, or to the host of a VM)
-        // holds the whole call up, where chunks let the other thread take over its rows. On the
-        // 2-core VM (large LSTM, SDK, 2 threads, 8 interleaved pairs of fresh processes): idle,
-        // 35.1–35.5 → 35.1–35.9 ms median (about 1 % slower); with the host busy, 40–67 → 39–55
-        // ms, lower in 7 of 8 pairs.
-        true => (RANGES_PER_THREAD, CHUNK_STEPS),
-        false => (RANGES_PER_THREAD, CHUNK_STEPS),
+    // Inference with larger weights is chunked as training is: one whole range per thread is
+    // fastest on an idle machine, but then a thread that loses its core for a while (to another
+    // process, or to the host of a VM) holds the whole call up, where chunks let the other thread
+    // take over its rows. On the 2-core VM (large LSTM, SDK, 2 threads, interleaved pairs of
+    // fresh processes): idle, 35.1–35.5 → 35.1–35.9 ms median (about 1 % slower); with the host
+    // busy, 40–88 → 39–54 ms, lower in 12 of 14 pairs.
+    let (per_thread, chunk) = if fine && weight_bytes <= FINE_MAX_WEIGHTS {
+        (TASKS_PER_THREAD, steps)
+    } else {
+        (RANGES_PER_THREAD, CHUNK_STEPS)
     };
     let ranges = (threads * per_thread).min(batch / MIN_ROWS).max(1);
     if ranges == 1 {
