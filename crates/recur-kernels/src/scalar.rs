@@ -2,7 +2,7 @@
 //! registers and vectorizes the `NR`-wide rows for whatever the native target offers (SSE2,
 //! NEON, or simd128 when built with it). Always compiled: it is the fallback everywhere.
 
-use super::kernel::GemmKernel;
+use super::kernel::{GemmKernel, DEPTH_BLOCK};
 
 /// Portable register-blocked kernel with an `MR × NR` tile of scalar accumulators.
 pub struct ScalarKernel<const MR: usize, const NR: usize>;
@@ -14,8 +14,7 @@ pub type Scalar = ScalarKernel<4, 8>;
 impl<const MR: usize, const NR: usize> GemmKernel for ScalarKernel<MR, NR> {
     const MR: usize = MR;
     const NR: usize = NR;
-    // As the simd128 kernel's: the same depth blocks give the same sums, so the builds agree bitwise.
-    const KC: usize = 512;
+    const KC: usize = DEPTH_BLOCK;
     const MC: usize = 64;
     const NC: usize = 1024;
 

@@ -15,7 +15,7 @@
 use core::arch::wasm32::*;
 use core::marker::PhantomData;
 
-use super::kernel::GemmKernel;
+use super::kernel::{GemmKernel, DEPTH_BLOCK};
 
 /// How one multiply-add `acc + a · b` is done on four lanes.
 pub trait Madd {
@@ -58,12 +58,7 @@ pub type RelaxedSimd = Simd128Kernel<4, 2, RelaxedMadd>;
 impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR, NV, M> {
     const MR: usize = MR;
     const NR: usize = 4 * NV;
-    // 512 rather than 256: the large LSTM's step product (k = I + H = 320) runs as one depth
-    // block, with no second pass that reloads and adds C, and the backward products of k = 4H
-    // need half as many passes (one at medium, two at large). A 16 KB `B~` panel and an 8 KB
-    // `A~` tile still fit the 32 KB L1d. Against 256, paired in one Node 20 process:
-    // 64×320×1024 and 1024×4096×256 about 1–3.5 % faster, a large forward 2.5 %.
-    const KC: usize = 512;
+    const KC: usize = DEPTH_BLOCK;
     const MC: usize = 16 * MR;
     const NC: usize = 1024;
 
