@@ -515,7 +515,7 @@ function renderMarkdown(R) {
   }
   if (R.gemm) {
     L.push('## GEMM on the LSTM shapes');
-    L.push('TF.js wasm (XNNPACK, simd128, 1 thread): `tf.matMul(a, b).dispose()` (the wasm backend runs the kernel synchronously; no read-back). recur: the bindings\' benchmark export `gemmRepeat(m, k, n, false, iterations)` (C = A·B with the default kernel, `gemm_nn`; A and B are made once per shape and kept between calls, as TF.js keeps its tensors `a` and `b`; every product writes all of C, and a call returns a checksum of C). Both repeated inside one timed call for the small shapes. GFLOP/s = 2·M·N·K / time, best (median) over the timed calls. The weight-gradient shape is timed as a plain A·B; in BPTT it is a transposed product.');
+    L.push('TF.js wasm (XNNPACK, simd128, 1 thread): `tf.matMul(a, b).dispose()` (the wasm backend runs the kernel synchronously; no read-back). recur: the bindings\' benchmark export `gemmRepeat(m, k, n, false, iterations)` (C = A·B with the default kernel, `gemm_nn`; A and B are made once per shape and kept between calls, as TF.js keeps its tensors `a` and `b`; every product writes all of C, and a call returns a checksum of C: all of it up to 2^18 elements, else every 16th row; summed by a vectorized loop since 2026-11-27, when the loop before, compiled for size, was found to cost 9 % of a timed call at the small input projection, which the TF.js side, reading nothing back, did not pay). Both repeated inside one timed call for the small shapes. GFLOP/s = 2·M·N·K / time, best (median) over the timed calls. The weight-gradient shape is timed as a plain A·B; in BPTT it is a transposed product.');
     L.push('');
     L.push(...gemmRows(R.gemm));
     L.push('');

@@ -34,6 +34,7 @@
 pub mod adam;
 mod blocked;
 pub mod cells;
+pub mod checksum;
 pub mod finite;
 pub mod kernel;
 pub mod math;

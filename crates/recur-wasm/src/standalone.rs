@@ -146,17 +146,12 @@ pub fn gemm_repeat(m: usize, k: usize, n: usize, b_transposed: bool, iterations:
             }
         }
         // Every row of C up to 2^18 elements (1 MiB, the L2 cache here); of a larger C every 16th
-        // row, as reading all of it back from memory took as long as the product itself.
+        // row, as reading all of it back from memory took as long as the product itself. Summed
+        // by recur-kernels, where the loop is vectorized (see `checksum`).
         let step = if m * n <= 1 << 18 { 1 } else { 16 };
         let mut lanes = [0.0f32; 16];
         for row in c.chunks_exact(n).step_by(step) {
-            let mut chunks = row.chunks_exact(16);
-            for chunk in &mut chunks {
-                for i in 0..16 {
-                    lanes[i] += chunk[i];
-                }
-            }
-            lanes.iter_mut().zip(chunks.remainder()).for_each(|(s, v)| *s += v);
+            recur_core::kernels::checksum::add_lane_sums(row, &mut lanes);
         }
         Ok(lanes.iter().sum())
     })
