@@ -178,7 +178,7 @@ function gemmRows(cells) {
       const tr = t.ok ? t.rows[i] : null;
       const rc = rr.ok ? rr.rows[i] : null;
       lines.push(
-        `| ${cfgLabel(cfg)} | ${s.name} | ${s.M} × ${s.K} × ${s.N} | ${tr ? fms(tr.msMedian) : failText(t)} | ${tr ? `${f(tr.gflops, 2)} (${f(tr.gflopsMedian, 2)})` : ''} | ${rc ? `${f(rc.gflops, 2)} (${f(rc.gflopsMedian, 2)})` : failText(rr)} | ${PEAK ? `${tr ? `${((100 * tr.gflops) / PEAK).toFixed(0)} %` : '–'} / ${rc ? `${((100 * rc.gflops) / PEAK).toFixed(0)} %` : '–'}` : '–'} |`,
+        `| ${cfgLabel(cfg)}${t.supplement || rr.supplement ? ' ²' : ''} | ${s.name} | ${s.M} × ${s.K} × ${s.N} | ${tr ? fms(tr.msMedian) : failText(t)} | ${tr ? `${f(tr.gflops, 2)} (${f(tr.gflopsMedian, 2)})` : ''} | ${rc ? `${f(rc.gflops, 2)} (${f(rc.gflopsMedian, 2)})` : failText(rr)} | ${PEAK ? `${tr ? `${((100 * tr.gflops) / PEAK).toFixed(0)} %` : '–'} / ${rc ? `${((100 * rc.gflops) / PEAK).toFixed(0)} %` : '–'}` : '–'} |`,
       );
     });
   }
@@ -319,7 +319,7 @@ async function main() {
         for (const [lib, cell] of Object.entries(cells)) {
           // the first pass's figures stay on record (RESULTS.md lists them beside the new ones)
           const old = R[key][cfg][lib];
-          const replaced = old?.ok ? { median: old.median, min: old.min, max: old.max, n: old.n } : undefined;
+          const replaced = old?.ok ? replacedFigures(old) : undefined;
           R[key][cfg][lib] = { ...cell, supplement: true, ...(replaced ? { replaced } : {}) };
         }
       }
@@ -437,18 +437,30 @@ function targets(R) {
   return lines;
 }
 
-/** `"<label>, <config>: <first pass> → <second pass>"` for each cell a second pass replaced. */
+/** What a second pass keeps of a cell it replaces: a step cell's median and range, a GEMM cell's
+ * GFLOP/s per shape. */
+function replacedFigures(cell) {
+  if (cell.rows) return { rows: cell.rows.map(({ name, M, K, N, gflops, gflopsMedian }) => ({ name, M, K, N, gflops, gflopsMedian })) };
+  return { median: cell.median, min: cell.min, max: cell.max, n: cell.n };
+}
+
+/** `"<label>, <config>: <first pass> → <second pass>"` for each cell (GEMM: each shape) a second
+ * pass replaced: `steps` in ms per step, `gemm` in GFLOP/s. */
 function replacedCells(R, sup) {
-  const out = [];
+  const steps = [];
+  const gemm = [];
   const fmt = (r) => `${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n})`;
-  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['infer', 'inference'], ['inferRecur', 'inference']]) {
+  const fmtGemm = (row) => `${f(row.gflops, 2)} (${f(row.gflopsMedian, 2)})`;
+  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['infer', 'inference'], ['inferRecur', 'inference'], ['gemm', 'GEMM']]) {
     for (const [cfg, cells] of Object.entries(R[key] ?? {})) {
       for (const [lib, cell] of Object.entries(cells)) {
-        if (cell.replaced && sup.libs.includes(lib)) out.push(`${what}, ${LABEL[lib] ?? lib}, ${cfg}: ${fmt(cell.replaced)} → ${fmt(cell)}`);
+        if (!cell.replaced || !sup.libs.includes(lib)) continue;
+        if (key !== 'gemm') steps.push(`${what}, ${LABEL[lib] ?? lib}, ${cfg}: ${fmt(cell.replaced)} → ${fmt(cell)}`);
+        else for (const [i, row] of (cell.replaced.rows ?? []).entries()) if (cell.rows?.[i]) gemm.push(`${LABEL[lib] ?? lib}, ${cfg} ${row.M} × ${row.K} × ${row.N}: ${fmtGemm(row)} → ${fmtGemm(cell.rows[i])}`);
       }
     }
   }
-  return out;
+  return { steps, gemm };
 }
 
 function renderMarkdown(R) {
@@ -469,7 +481,8 @@ function renderMarkdown(R) {
   for (const sup of R.supplements ?? []) {
     L.push(`**Second pass:** the rows of ${sup.libs.map((l) => LABEL[l] ?? l).join(', ')} (marked ² in the tables) were measured again at ${sup.date} (load average ${sup.load.map((x) => x.toFixed(2)).join(' ')} → ${sup.loadEnd.map((x) => x.toFixed(2)).join(' ')}), in fresh processes, interleaved with each other but not with the libraries not listed, ${sup.why ?? 'because the recur SDK was rebuilt by another engineer during the first pass (its rows there failed to load: see below)'}. simd128 peak at the end of that pass: ${f(sup.peak, 1)} GFLOP/s.`);
     const replaced = replacedCells(R, sup);
-    if (replaced.length) L.push('', `What the first pass measured for the cells it replaced (ms per step, median (min–max, n)): ${replaced.join('; ')}.`);
+    if (replaced.steps.length) L.push('', `What the first pass measured for the cells it replaced (ms per step, median (min–max, n)): ${replaced.steps.join('; ')}.`);
+    if (replaced.gemm.length) L.push('', `What the first pass measured for the GEMM shapes it replaced (GFLOP/s, best (median)): ${replaced.gemm.join('; ')}.`);
     L.push('');
   }
   L.push('## wasm simd128 peak (one core, measured in this run)');
