@@ -427,3 +427,37 @@ fn operands_packed_together_are_checked() {
     let mut packed = kernels::PackedB::new();
     kernels::PackedB::pack_each(&mut [(&mut packed, kernels::BOperand { k: 3, n: 4, b: &[0.0; 11], rsb: 4, csb: 1 })]);
 }
+
+#[test]
+fn transposed_a_gives_the_bits_of_a_row_major_copy() {
+    // A stored transposed (row stride 1, as dGᵀ in a weight gradient) and the same A stored
+    // row-major are packed by different loops into the same panels: the same operations in the
+    // same order, so the same bits, for every kernel and on the prepacked-B path too. Shapes
+    // cover a partial last row panel (m % 4 != 0), row blocks past MC, and depths past KC = 512.
+    let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 29) as f32 - 14.0) * 0.03).collect() };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    for &(m, k, n) in &[(1, 3, 5), (4, 8, 8), (7, 9, 17), (64, 40, 16), (130, 600, 24), (67, 1030, 9), (512, 64, 33)] {
+        let at = fill(k * m, 7); // Aᵀ, k × m row-major: A's element (i, p) at at[p * m + i]
+        let a: Vec<f32> = (0..m).flat_map(|i| (0..k).map(|p| at[p * m + i]).collect::<Vec<_>>()).collect();
+        let b = fill(k * n, 5);
+        for kind in compiled_kernels().into_iter().filter(|&kind| kind != KernelKind::Reference) {
+            for beta in [0.0, 1.0] {
+                let mut want = fill(m * n, 3);
+                gemm_with(kind, m, k, n, 1.0, &a, k, 1, &b, n, 1, beta, &mut want, n, 1).unwrap();
+                let mut got = fill(m * n, 3);
+                gemm_with(kind, m, k, n, 1.0, &at, 1, m, &b, n, 1, beta, &mut got, n, 1).unwrap();
+                assert_eq!(bits(&got), bits(&want), "{kind:?}: m {m}, k {k}, n {n}, beta {beta}");
+            }
+        }
+        let mut packed = kernels::PackedB::new();
+        packed.pack(k, n, &b, n, 1);
+        let mut want = fill(m * n, 3);
+        kernels::gemm_prepacked(m, 1.0, &a, k, 1, &packed, 1.0, &mut want, n, 1);
+        let mut got = fill(m * n, 3);
+        kernels::gemm_prepacked(m, 1.0, &at, 1, m, &packed, 1.0, &mut got, n, 1);
+        assert_eq!(bits(&got), bits(&want), "prepacked B: m {m}, k {k}, n {n}");
+        let mut reference = fill(m * n, 3);
+        kernels::reference::gemm(m, k, n, 1.0, &a, k, 1, &b, n, 1, 1.0, &mut reference, n, 1);
+        assert_close(&got, &reference);
+    }
+}

@@ -104,11 +104,7 @@ unsafe fn pack_panels(w: usize, kc: usize, panel: usize, rows: usize, dst: *mut 
         let base = src.add(q * w * rs);
         if rs == 1 {
             for p in 0..kc {
-                let s = base.add(p * cs);
-                let d = out.add(p * w);
-                for r in 0..w {
-                    *d.add(r) = *s.add(r);
-                }
+                copy_adjacent(w, base.add(p * cs), out.add(p * w));
             }
         } else if cs == 1 {
             pack_rows_contiguous(w, kc, base, rs, out);
@@ -134,6 +130,25 @@ unsafe fn pack_panels(w: usize, kc: usize, panel: usize, rows: usize, dst: *mut 
                 *d.add(r) = 0.0;
             }
         }
+    }
+}
+
+/// Copies the `w` adjacent values at `src` to `dst`: one step of a panel whose rows are adjacent
+/// (`rs == 1`: a row-major `B`, or a transposed `A` such as `dGᵀ`). With simd128 and `w` a
+/// multiple of 4 (every kernel's `MR` and `NR`), whole-vector moves: the scalar loop stayed
+/// scalar, four loads and four stores for the four values of an `A` step.
+#[inline(always)]
+unsafe fn copy_adjacent(w: usize, src: *const f32, dst: *mut f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if w.is_multiple_of(4) {
+        use core::arch::wasm32::*;
+        for r in (0..w).step_by(4) {
+            v128_store(dst.add(r) as *mut v128, v128_load(src.add(r) as *const v128));
+        }
+        return;
+    }
+    for r in 0..w {
+        *dst.add(r) = *src.add(r);
     }
 }
 
