@@ -461,3 +461,33 @@ fn transposed_a_gives_the_bits_of_a_row_major_copy() {
         assert_close(&got, &reference);
     }
 }
+
+#[test]
+fn products_sharing_a_give_the_bits_of_each_product_and_of_the_column_sums() {
+    // A weight gradient's job: dGᵀ (read from dG, row stride 1) times H_prev and times X, and
+    // the bias sums of dG's columns, with dGᵀ packed once for all three. Shapes cross the MC and
+    // KC blocks, a partial row panel, and one product wider than NC = 1024 columns.
+    let fill = |len: usize, mul: usize| -> Vec<f32> { (0..len).map(|i| ((i * mul % 31) as f32 - 15.0) * 0.02).collect() };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    for &(m, k, n1, n2) in &[(1, 1, 1, 1), (7, 9, 17, 3), (64, 600, 128, 16), (130, 1030, 40, 9), (21, 40, 1030, 5)] {
+        let width = m + 3; // dG's row: the m gate columns of this task and three more
+        let d = fill(k * width, 7);
+        let (b1, b2) = (fill(k * n1, 5), fill(k * n2, 11));
+        let (mut p1, mut p2) = (kernels::PackedB::new(), kernels::PackedB::new());
+        p1.pack(k, n1, &b1, n1, 1);
+        p2.pack(k, n2, &b2, n2, 1);
+        let (mut want1, mut want2, mut want_sums) = (fill(m * n1, 3), fill(m * n2, 13), fill(m, 17));
+        let (mut got1, mut got2, mut got_sums) = (want1.clone(), want2.clone(), want_sums.clone());
+        kernels::gemm_prepacked(m, 1.0, &d, 1, width, &p1, 1.0, &mut want1, n1, 1);
+        kernels::gemm_prepacked(m, 1.0, &d, 1, width, &p2, 1.0, &mut want2, n2, 1);
+        kernels::rows::add_row_cols_to(&mut want_sums, &d, width, 0);
+        kernels::gemm_shared_a(m, k, &d, width, &mut [(&p1, &mut got1[..]), (&p2, &mut got2[..])], Some(&mut got_sums));
+        let case = format!("m {m}, k {k}, n {n1} and {n2}");
+        assert_eq!(bits(&got1), bits(&want1), "first product, {case}");
+        assert_eq!(bits(&got2), bits(&want2), "second product, {case}");
+        assert_eq!(bits(&got_sums), bits(&want_sums), "sums, {case}");
+        let mut reference = fill(m * n1, 3);
+        kernels::reference::gemm(m, k, n1, 1.0, &d, 1, width, &b1, n1, 1, 1.0, &mut reference, n1, 1);
+        assert_close(&got1, &reference);
+    }
+}

@@ -302,3 +302,97 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
         }
     })
 }
+
+/// One product of [`gemm_shared_a`]: `C ← A·B + C` with `B` (`k × n`) packed by
+/// [`pack_b_blocks`] at `bpacked`, and `C` (`m × n`) at `c`, rows `rsc` apart.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedAProduct {
+    /// Columns of `B` and `C`.
+    pub n: usize,
+    /// `B`, packed by [`pack_b_blocks`] (every block) for the same `k`.
+    pub bpacked: *const f32,
+    /// `C`'s element `(0, 0)`.
+    pub c: *mut f32,
+    /// Step between rows of `C` (columns are contiguous).
+    pub rsc: usize,
+}
+
+/// `C_q ← A·B_q + C_q` for every product `q`, all with the same `A` (`m × k`, rows adjacent:
+/// element `(i, p)` at `a[i + p * csa]`), and, with `row_sums`, `row_sums[i] += A[i, p]` for `p` in order:
+/// the two weight gradients and the bias gradient of a layer whose input and recurrent
+/// projections have the same gradient (`dGᵀ · H_prev`, `dGᵀ · X` and the column sums of `dG`).
+/// Each block of `A` is packed once for all the products, where a product each packed it (and
+/// the sums read all of `A` once more): for the medium LSTM, `dG` is 4 MB, more than a core's L2.
+///
+/// Bits: every element of a `C_q` adds the same depth blocks, in the same order, with the same
+/// kernel, as [`gemm_loop_prepacked_cols`] with `beta = 1` (the order of the loops around the
+/// kernel changes no element's sum), and every row sum adds its elements in order of `p`, as
+/// `rows::add_row_cols_to` over the columns of `Aᵀ` does.
+///
+/// # Safety
+/// `a` must be valid for every element the dimensions and strides address; every product's
+/// `bpacked` must hold what [`pack_b_blocks`] wrote for this `k` and its `n`, and its `C` be
+/// valid for reads and writes of every element and alias nothing else; `row_sums` (may be
+/// null) must be valid for `m` reads and writes.
+pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
+    m: usize,
+    k: usize,
+    a: *const f32,
+    csa: usize,
+    products: &[SharedAProduct],
+    row_sums: *mut f32,
+) {
+    if m == 0 || k == 0 {
+        return;
+    }
+    let ap_len = k.min(K::KC) * m.min(K::MC).next_multiple_of(K::MR);
+    with_pack_buffer(ap_len, |app| {
+        for (l4, kc) in chunks(k, K::KC) {
+            let a = a.add(l4 * K::KC * csa);
+            for (l3, mc) in chunks(m, K::MC) {
+                // (Rows adjacent: only `pack`'s loop for that case is compiled in.)
+                pack(K::MR, kc, mc, app, a.add(l3 * K::MC), 1, csa);
+                if !row_sums.is_null() {
+                    add_panel_sums::<K>(app, kc, mc, row_sums.add(l3 * K::MC));
+                }
+                for q in products {
+                    // Every NC-column block of B_q, at the place `pack_b_blocks` gave it.
+                    let mut block = q.bpacked;
+                    for (l5, nc) in chunks(q.n, K::NC) {
+                        let panels = nc.next_multiple_of(K::NR);
+                        let c = q.c.add(l3 * K::MC * q.rsc + l5 * K::NC);
+                        gemm_packed::<K>(nc, kc, mc, 1.0, app, block.add(l4 * K::KC * panels), 1.0, c, q.rsc, 1);
+                        block = block.add(k * panels);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// `sums[i] += A~[i, p]` for the `rows` rows of a packed `kc`-deep block, `p` in order.
+///
+/// # Safety
+/// `app` must hold the block's panels ([`pack`] with `MR`), `sums` be valid for `rows` reads
+/// and writes.
+#[inline(always)]
+unsafe fn add_panel_sums<K: GemmKernel>(app: *const f32, kc: usize, rows: usize, sums: *mut f32) {
+    debug_assert!(K::MR <= 8);
+    for (q, mr_) in chunks(rows, K::MR) {
+        let panel = app.add(q * K::MR * kc);
+        let mut acc = [0.0f32; 8];
+        for (r, s) in acc.iter_mut().enumerate().take(mr_) {
+            *s = *sums.add(q * K::MR + r);
+        }
+        // The padding rows of the panel are zero and their sums are not stored.
+        for p in 0..kc {
+            let step = panel.add(p * K::MR);
+            for (r, s) in acc.iter_mut().enumerate().take(K::MR) {
+                *s += *step.add(r);
+            }
+        }
+        for (r, s) in acc.iter().enumerate().take(mr_) {
+            *sums.add(q * K::MR + r) = *s;
+        }
+    }
+}

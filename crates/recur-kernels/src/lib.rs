@@ -48,6 +48,7 @@ pub mod updates;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
+pub use blocked::SharedAProduct;
 pub use kernel::GemmKernel;
 pub use pack::{DepthConcat, Strided};
 
@@ -232,6 +233,19 @@ pub unsafe fn gemm_prepacked_best(
     csc: usize,
 ) {
     blocked::gemm_loop_prepacked_cols::<Best>(m, k, n, j0, j1, alpha, a, bpacked, beta, c, rsc, csc)
+}
+
+/// `C_q ← A·B_q + C_q` for each of `products` (each `B_q` packed by [`pack_b_best`] for this
+/// `k`) with one packing of `A` (`m × k`, rows adjacent: element `(i, p)` at `a[i + p * csa]`) for all of
+/// them, and `row_sums[i] += A[i, p]` over `p` in order unless `row_sums` is null: see
+/// `blocked::gemm_shared_a` (the bits are those of [`gemm_prepacked_best`] with `beta = 1`
+/// for each product, and of `rows::add_row_cols_to` for the sums).
+///
+/// # Safety
+/// As `blocked::gemm_shared_a`.
+#[inline(never)]
+pub unsafe fn gemm_shared_a_best(m: usize, k: usize, a: *const f32, csa: usize, products: &[SharedAProduct], row_sums: *mut f32) {
+    blocked::gemm_shared_a::<Best>(m, k, a, csa, products, row_sums)
 }
 
 /// Direct loop for tiny products, where packing costs more than it saves: one strided dot

@@ -331,6 +331,38 @@ unsafe fn pack_all(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, ds
     recur_kernels::pack_b_best(k, n, b, rsb, csb, dst)
 }
 
+/// `C_q += A · B_q` for each `(B_q, C_q)` of `products`, packing `A` (`m × k`, rows adjacent:
+/// element `(i, p)` at `a[i + p * csa]`, as `dGᵀ` read from `dG`) once for all of them, on the
+/// calling thread: each `B_q` packed by
+/// [`PackedB::pack`] or [`PackedB::pack_each`] with depth `k`, each `C_q` `m × n_q` with
+/// contiguous rows. With `row_sums` (`m` values), also `row_sums[i] += A[i, p]` for `p` in
+/// order. Each product gets the bits of [`gemm_prepacked`] with `beta = 1`, and each sum those
+/// of [`rows::add_row_cols_to`] over the columns of `Aᵀ`. Panics when a slice is too short or
+/// an operand was packed for another depth or as two parts.
+pub fn gemm_shared_a(m: usize, k: usize, a: &[f32], csa: usize, products: &mut [(&PackedB, &mut [f32])], row_sums: Option<&mut [f32]>) {
+    if m > 0 && k > 0 {
+        assert!((m - 1) + (k - 1) * csa < a.len(), "gemm_shared_a: A too short");
+    }
+    let shared: Vec<recur_kernels::SharedAProduct> = products
+        .iter_mut()
+        .map(|(b, c)| {
+            assert!(b.k == k && b.k1 == k, "gemm_shared_a: B packed for depth {} (first part {}), not {k}", b.k, b.k1);
+            assert!(c.len() >= m * b.n, "gemm_shared_a: C too short");
+            recur_kernels::SharedAProduct { n: b.n, bpacked: b.data.as_ptr(), c: c.as_mut_ptr(), rsc: b.n }
+        })
+        .collect();
+    let sums = match row_sums {
+        Some(s) => {
+            assert!(s.len() >= m, "gemm_shared_a: row_sums too short");
+            s.as_mut_ptr()
+        }
+        None => std::ptr::null_mut(),
+    };
+    // SAFETY: bounds checked above; each `B_q` was packed for `BEST` with this `k` and its `n`,
+    // and the `C_q` are distinct `&mut` slices.
+    unsafe { recur_kernels::gemm_shared_a_best(m, k, a.as_ptr(), csa, &shared, sums) }
+}
+
 /// `C = alpha · A · B + beta · C` with `B` packed by [`PackedB::pack`]; `A` is `m × b.k()`
 /// and `C` `m × b.n()`, strided as in [`gemm`]. Panics when a slice is too short.
 #[allow(clippy::too_many_arguments)]
