@@ -61,16 +61,15 @@ fn check_limit(what: &str, v: f32) -> Result<()> {
     Ok(())
 }
 
-/// Sum of squares in `f64`, or the position of the first non-finite element.
+/// Sum of squares in `f64` ([`crate::kernels::squares::sum_squares`]), or the position of the
+/// first non-finite element.
 fn sum_squares(g: &[f32]) -> std::result::Result<f64, usize> {
-    let mut s = 0.0f64;
-    for (i, &x) in g.iter().enumerate() {
-        if !x.is_finite() {
-            return Err(i);
-        }
-        s += (x as f64) * (x as f64);
+    let s = crate::kernels::squares::sum_squares(g);
+    if s.is_finite() {
+        Ok(s)
+    } else {
+        Err(g.iter().position(|x| !x.is_finite()).unwrap_or(0))
     }
-    Ok(s)
 }
 
 /// The clipping coefficient `min(1, max_norm / (norm + 1e-6))`.

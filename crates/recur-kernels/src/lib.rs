@@ -27,6 +27,7 @@
 //! + [`adam`]: the elementwise update of Adam and AdamW;
 //! + [`rmsprop`]: the elementwise update of RMSprop;
 //! + [`sgd`]: the elementwise update of SGD;
+//! + [`squares`]: the sum of squares behind every gradient norm;
 //! + [`updates`]: what the three updates' tests share.
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
@@ -44,6 +45,7 @@ pub mod rmsprop;
 pub mod rows;
 pub mod scalar;
 pub mod sgd;
+pub mod squares;
 pub mod updates;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;

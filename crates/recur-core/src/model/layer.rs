@@ -303,8 +303,8 @@ impl Layer {
     }
 
     /// Backward of the last forward: returns `∂L/∂x` (empty for an embedding or when
-    /// `want_dx` is false on the first layer) and, for a recurrent layer, the gradients of the
-    /// initial states.
+    /// `want_dx` is false on the first layer) and, for a recurrent layer when `want_initial`,
+    /// the gradients of the initial states.
     #[allow(clippy::type_complexity)]
     pub fn backward(
         &mut self,
@@ -312,6 +312,7 @@ impl Layer {
         finals: FinalStateGrads<'_>,
         tbptt: Option<usize>,
         want_dx: bool,
+        want_initial: bool,
     ) -> Result<(Vec<f32>, Option<(Vec<f32>, Vec<f32>)>)> {
         let shape = self.input_shape.ok_or_else(|| Error::state("backward called before a forward pass"))?;
         let mut dx = Vec::new();
@@ -326,7 +327,7 @@ impl Layer {
                 let batch = shape.batch;
                 let slots = c.num_layers * dcount;
                 let grads = if r.return_sequences {
-                    r.stack.backward(dy, finals.0, finals.1, tbptt, want_dx)?
+                    r.stack.backward_wanting(Some(dy), finals.0, finals.1, tbptt, want_dx, want_initial)?
                 } else {
                     // The output was the top layer's final states: route dy into d_h_n.
                     let mut d_hn = finals.0.map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; slots * batch * hd]);
@@ -340,10 +341,10 @@ impl Layer {
                             d_hn[((top + d) * batch + b) * hd..][..hd].iter_mut().zip(src).for_each(|(g, s)| *g += s);
                         }
                     }
-                    r.stack.backward_from_final_states(Some(&d_hn), finals.1, tbptt, want_dx)?
+                    r.stack.backward_wanting(None, Some(&d_hn), finals.1, tbptt, want_dx, want_initial)?
                 };
                 dx = grads.x.to_vec();
-                return Ok((dx, Some((grads.h0.to_vec(), grads.c0.to_vec()))));
+                return Ok((dx, want_initial.then(|| (grads.h0.to_vec(), grads.c0.to_vec()))));
             }
         }
         Ok((dx, None))

@@ -259,7 +259,7 @@ impl Model {
     pub fn param_grad_norms(&self) -> Vec<(String, f32)> {
         self.params()
             .iter()
-            .map(|p| (p.name.clone(), p.grad.iter().map(|g| (*g as f64) * (*g as f64)).sum::<f64>().sqrt() as f32))
+            .map(|p| (p.name.clone(), crate::kernels::squares::sum_squares(&p.grad).sqrt() as f32))
             .collect()
     }
 
@@ -361,8 +361,9 @@ impl Model {
         self.backward_inner(d_output, d_final, tbptt, true)
     }
 
-    /// [`Model::backward`]; without `input_grads`, the gradient of the model's input (the first
-    /// layer's `dx`, a `[T, B, in]` product) is not computed and `x` is returned empty.
+    /// [`Model::backward`]; without `input_grads`, the gradients of the model's inputs (the
+    /// first layer's `dx`, a `[T, B, in]` product, and the recurrent layers' initial states) are
+    /// not computed, and returned empty.
     pub(crate) fn backward_inner(
         &mut self,
         d_output: &[f32],
@@ -391,7 +392,7 @@ impl Model {
             let finals = if is_rec { d_final.get(recurrent_index).copied().unwrap_or((None, None)) } else { (None, None) };
             let want_dx = i > 0 || (input_grads && self.config.input_size.is_some());
             let dy = if i + 1 == self.layers.len() { d_output } else { &grad[..] };
-            let (dx, d0) = self.layers[i].backward(dy, finals, tbptt, want_dx)?;
+            let (dx, d0) = self.layers[i].backward(dy, finals, tbptt, want_dx, input_grads)?;
             if let Some(d0) = d0 {
                 initial[recurrent_index] = d0;
             }

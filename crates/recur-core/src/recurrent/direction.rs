@@ -286,6 +286,10 @@ impl Direction {
         // recurrent one was: the bits do not depend on the thread count.
         let fused = self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. });
         let by_step = by_step && !fused;
+        // From a zero state (the default) the first step's recurrent product is zero: it is
+        // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
+        // skipped terms are `±0` added to sums that are never `-0`.
+        let zero_start = h0.iter().all(|&v| v == 0.0);
         let ws = &mut self.ws;
         // Training keeps `xp` for backward, which writes the projection's gradient there.
         fit(&mut ws.xp, if keep { steps * bg } else if fused { 0 } else if by_step { bg } else { steps * bg });
@@ -308,7 +312,11 @@ impl Direction {
         // does it, for the same bits).
         let g = self.cell.gates();
         if fused {
-            // Nothing to project ahead: the time loop's product does it (packed below).
+            // Nothing to project ahead: the time loop's product does it (packed below), but for
+            // the first step from a zero state.
+            if zero_start {
+                ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
+            }
         } else if self.layer_norm.is_none() {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
             if !by_step {
@@ -357,8 +365,9 @@ impl Direction {
             keep,
             valid: &ws.valid,
             xp: Shared::new(&mut ws.xp),
+            zero_start,
             input: if fused {
-                StepInput::Fused(x, inp)
+                StepInput::Fused { x, input_size: inp, packed_ih: zero_start.then_some(&ws.packed_ih) }
             } else if by_step {
                 StepInput::Steps(InputSteps { x, input_size: inp, packed_ih: &ws.packed_ih, b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()) })
             } else {
@@ -405,7 +414,9 @@ impl Direction {
     /// written (empty: no gradient reaches the outputs, only the final states); `d_hn`/`d_cn`
     /// are the gradients of the final states (`[B, H]`, may be empty for zero). Parameter
     /// gradients are accumulated; `dx` (`[T, B, in]`), when given, is accumulated too.
-    /// `tbptt = Some(k)` stops the gradient at every k-th step border.
+    /// `tbptt = Some(k)` stops the gradient at every k-th step border. Without `initial_grads`
+    /// the gradients of the initial states are not finished ([`Direction::initial_state_grads`]
+    /// then holds only part of them): the first step's product by `W_hh` is skipped.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn backward(
         &mut self,
@@ -417,6 +428,7 @@ impl Direction {
         d_cn: &[f32],
         tbptt: Option<usize>,
         dx: Option<&mut [f32]>,
+        initial_grads: bool,
     ) {
         let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
         let (steps, batch) = (self.ws.steps, self.ws.batch);
@@ -461,6 +473,7 @@ impl Direction {
             batch,
             reverse: self.reverse,
             tbptt,
+            initial_grads,
             valid: &ws.valid,
             gates: &ws.gates,
             hs: &ws.hs,

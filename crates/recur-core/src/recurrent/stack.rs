@@ -370,10 +370,7 @@ impl RecurrentStack {
         tbptt: Option<usize>,
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
-        let (steps, batch) = self.last_training()?;
-        check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
-        check_finite("d_output", d_out)?;
-        self.run_backward(Some(d_out), d_hn, d_cn, tbptt, want_dx)
+        self.backward_wanting(Some(d_out), d_hn, d_cn, tbptt, want_dx, true)
     }
 
     /// [`RecurrentStack::backward`] when the output sequence was not used, only the final
@@ -386,7 +383,28 @@ impl RecurrentStack {
         tbptt: Option<usize>,
         want_dx: bool,
     ) -> Result<StackGradients<'_>> {
-        self.run_backward(None, d_hn, d_cn, tbptt, want_dx)
+        self.backward_wanting(None, d_hn, d_cn, tbptt, want_dx, true)
+    }
+
+    /// [`RecurrentStack::backward`] (with `d_out`) or
+    /// [`RecurrentStack::backward_from_final_states`] (without). Without `want_initial` the
+    /// gradients of the initial states are not computed, and returned empty: a training step
+    /// does not use them, and the first step's product by `W_hh` serves only them.
+    pub(crate) fn backward_wanting(
+        &mut self,
+        d_out: Option<&[f32]>,
+        d_hn: Option<&[f32]>,
+        d_cn: Option<&[f32]>,
+        tbptt: Option<usize>,
+        want_dx: bool,
+        want_initial: bool,
+    ) -> Result<StackGradients<'_>> {
+        if let Some(d_out) = d_out {
+            let (steps, batch) = self.last_training()?;
+            check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
+            check_finite("d_output", d_out)?;
+        }
+        self.run_backward(d_out, d_hn, d_cn, tbptt, want_dx, want_initial)
     }
 
     /// `(T, B)` of the last forward, which backward needs to have been a training one.
@@ -398,7 +416,8 @@ impl RecurrentStack {
         }
     }
 
-    /// Backward proper; `d_out` was checked by the caller (`None`: zero).
+    /// Backward proper; `d_out` was checked by the caller (`None`: zero); the initial states'
+    /// gradients only `want_initial`.
     fn run_backward(
         &mut self,
         d_out: Option<&[f32]>,
@@ -406,6 +425,7 @@ impl RecurrentStack {
         d_cn: Option<&[f32]>,
         tbptt: Option<usize>,
         want_dx: bool,
+        want_initial: bool,
     ) -> Result<StackGradients<'_>> {
         let (steps, batch) = self.last_training()?;
         self.check_params()?;
@@ -418,10 +438,12 @@ impl RecurrentStack {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
         self.d_h0.clear();
-        self.d_h0.resize(self.state_slots() * bh, 0.0);
         self.d_c0.clear();
-        if c.cell.has_cell_state() {
-            self.d_c0.resize(self.state_slots() * bh, 0.0);
+        if want_initial {
+            self.d_h0.resize(self.state_slots() * bh, 0.0);
+            if c.cell.has_cell_state() {
+                self.d_c0.resize(self.state_slots() * bh, 0.0);
+            }
         }
         for k in (0..l).rev() {
             let in_width = if k == 0 { c.input_size } else { width };
@@ -438,7 +460,10 @@ impl RecurrentStack {
                 let dcn = d_cn.map_or(&[][..], |g| &g[slot * bh..(slot + 1) * bh]);
                 let dx_arg = if need_dx { Some(&mut dx[..]) } else { None };
                 let dir = &mut self.dirs[slot];
-                dir.backward(&self.inputs[k], upstream, width, d * hd, dhn, dcn, tbptt, dx_arg);
+                dir.backward(&self.inputs[k], upstream, width, d * hd, dhn, dcn, tbptt, dx_arg, want_initial);
+                if !want_initial {
+                    continue;
+                }
                 let (dh0, dc0) = dir.initial_state_grads();
                 self.d_h0[slot * bh..(slot + 1) * bh].copy_from_slice(dh0);
                 if !dc0.is_empty() {

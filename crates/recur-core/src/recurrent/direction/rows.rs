@@ -241,9 +241,10 @@ pub(super) enum StepInput<'a> {
     /// Projected by the loop itself into `xp`, step by step.
     Steps(InputSteps<'a>),
     /// In the step's one product (LSTM, RNN): `packed_hh` holds `[W_ih | W_hh]ᵀ`, the product
-    /// is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is `b_ih + b_hh`. `(x, input_size)`,
-    /// `x` time-major.
-    Fused(&'a [f32], usize),
+    /// is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is `b_ih + b_hh`. `x` is
+    /// time-major; `packed_ih` (`W_ihᵀ` alone) is given for a loop from a zero state, whose
+    /// first step multiplies `x_t` alone.
+    Fused { x: &'a [f32], input_size: usize, packed_ih: Option<&'a PackedB> },
 }
 
 /// What the forward time loop reads and writes (see `Workspace` in `direction.rs`).
@@ -257,6 +258,8 @@ pub(super) struct ForwardLoop<'a> {
     /// current step's in two alternating state slots (inference).
     pub keep: bool,
     pub valid: &'a [bool],
+    /// Whether the initial state is zero: then the first step's recurrent product is skipped.
+    pub zero_start: bool,
     /// The input projection with `b_ih`: `[T, B, G·H]`, or what the loop fills from `input`
     /// (every step when `keep`, else one step `[B, G·H]`).
     pub xp: Shared<f32>,
@@ -304,9 +307,17 @@ impl ForwardLoop<'_> {
             let h_prev: &[f32] = self.hs.rows_mut(prev, batch, hd, r);
             let h_new = self.hs.rows_mut(new, batch, hd, r);
             // rec[:, ..rec_cols] = h_prev · W_hh[..rec_cols]ᵀ (+ b_hh, below or in the cell), or
-            // fused: rec = [x_t | h_prev] · [W_ih | W_hh]ᵀ.
+            // fused: rec = [x_t | h_prev] · [W_ih | W_hh]ᵀ. The first step from a zero state:
+            // rec[:, ..rec_cols] = 0, or fused: rec = x_t · W_ihᵀ.
+            let from_zero = s == 0 && self.zero_start;
             match self.input {
-                StepInput::Fused(x, inp) => gemm_prepacked_concat(n, rows(x, t, batch, inp, r), inp, h_prev, hd, self.packed_hh, 0.0, rec, gh),
+                StepInput::Fused { x, input_size: inp, packed_ih: Some(packed_ih) } if from_zero => {
+                    gemm_prepacked(n, 1.0, rows(x, t, batch, inp, r), inp, 1, packed_ih, 0.0, rec, gh, 1)
+                }
+                StepInput::Fused { x, input_size: inp, .. } => {
+                    gemm_prepacked_concat(n, rows(x, t, batch, inp, r), inp, h_prev, hd, self.packed_hh, 0.0, rec, gh)
+                }
+                _ if from_zero => rec.chunks_exact_mut(gh).for_each(|row| row[..rec_cols].fill(0.0)),
                 _ => gemm_prepacked(n, 1.0, h_prev, hd, 1, self.packed_hh, 0.0, rec, gh, 1),
             }
             if let Some((gamma, beta)) = self.layer_norm {
@@ -323,7 +334,7 @@ impl ForwardLoop<'_> {
             }
             let valid = rows(self.valid, t, batch, 1, r);
             let xp: &[f32] = match &self.input {
-                StepInput::Fused(..) => &[],
+                StepInput::Fused { .. } => &[],
                 StepInput::Steps(p) => {
                     let xp = self.xp.rows_mut(at, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
@@ -411,6 +422,9 @@ pub(super) struct BackwardLoop<'a> {
     pub batch: usize,
     pub reverse: bool,
     pub tbptt: Option<usize>,
+    /// Whether the initial states' gradients are wanted: else the last step (`s = 0`) skips
+    /// the product `drec · W_hh` that only they need.
+    pub initial_grads: bool,
     pub valid: &'a [bool],
     pub gates: &'a [f32],
     pub hs: &'a [f32],
@@ -484,7 +498,7 @@ impl BackwardLoop<'_> {
             }
             let parts = self.norm_parts.rows_mut(t, batch, 1, r);
             for (p, row) in parts.iter_mut().zip(dh.chunks_exact(hd)) {
-                *p = row.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>();
+                *p = crate::kernels::squares::sum_squares(row);
             }
             let drec = self.drec.rows_mut(if self.keeps_drec { t } else { 0 }, batch, gh, r);
             let step = StepBackward {
@@ -529,7 +543,9 @@ impl BackwardLoop<'_> {
                 recurrent_norm_backward(ln, b_hh.as_deref_mut(), drec, w, xhat(), rstd());
             }
             // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
-            gemm_prepacked(n, 1.0, drec, gh, 1, self.packed_hh, 1.0, dh_prev, hd, 1);
+            if s > 0 || self.initial_grads {
+                gemm_prepacked(n, 1.0, drec, gh, 1, self.packed_hh, 1.0, dh_prev, hd, 1);
+            }
             // Truncated BPTT: nothing crosses the border into step s from step s-1.
             if let Some(k) = self.tbptt {
                 if s > 0 && s % k == 0 {
