@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use recur_core::kernels::{self, compiled_kernels, gemm_with, KernelKind};
+use recur_core::kernels::{self, compiled_kernels, gemm_with, KernelKind, SharedOperand};
 
 /// Counts this thread's allocations, to check that `gemm` reuses its packing buffers.
 struct CountingAlloc;
@@ -481,11 +481,19 @@ fn products_sharing_a_give_the_bits_of_each_product_and_of_the_column_sums() {
         kernels::gemm_prepacked(m, 1.0, &d, 1, width, &p1, 1.0, &mut want1, n1, 1);
         kernels::gemm_prepacked(m, 1.0, &d, 1, width, &p2, 1.0, &mut want2, n2, 1);
         kernels::rows::add_row_cols_to(&mut want_sums, &d, width, 0);
-        kernels::gemm_shared_a(m, k, &d, width, &mut [(&p1, &mut got1[..]), (&p2, &mut got2[..])], Some(&mut got_sums));
         let case = format!("m {m}, k {k}, n {n1} and {n2}");
-        assert_eq!(bits(&got1), bits(&want1), "first product, {case}");
-        assert_eq!(bits(&got2), bits(&want2), "second product, {case}");
-        assert_eq!(bits(&got_sums), bits(&want_sums), "sums, {case}");
+        // B packed whole ahead (a pool job), or strided and packed block by block (one thread).
+        let (packed1, packed2) = (SharedOperand::Packed(&p1), SharedOperand::Packed(&p2));
+        let strided1 = SharedOperand::Strided(kernels::BOperand { k, n: n1, b: &b1, rsb: n1, csb: 1 });
+        let strided2 = SharedOperand::Strided(kernels::BOperand { k, n: n2, b: &b2, rsb: n2, csb: 1 });
+        for (how, b1s, b2s) in [("packed", packed1, packed2), ("strided", strided1, strided2), ("mixed", strided1, packed2)] {
+            let (mut got1, mut got2, mut got_sums) = (got1.clone(), got2.clone(), got_sums.clone());
+            kernels::gemm_shared_a(m, k, &d, width, &mut [(b1s, &mut got1[..]), (b2s, &mut got2[..])], Some(&mut got_sums));
+            assert_eq!(bits(&got1), bits(&want1), "first product, {how}, {case}");
+            assert_eq!(bits(&got2), bits(&want2), "second product, {how}, {case}");
+            assert_eq!(bits(&got_sums), bits(&want_sums), "sums, {how}, {case}");
+        }
+        kernels::gemm_shared_a(m, k, &d, width, &mut [(strided1, &mut got1[..]), (packed2, &mut got2[..])], Some(&mut got_sums));
         let mut reference = fill(m * n1, 3);
         kernels::reference::gemm(m, k, n1, 1.0, &d, 1, width, &b1, n1, 1, 1.0, &mut reference, n1, 1);
         assert_close(&got1, &reference);

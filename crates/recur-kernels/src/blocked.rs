@@ -230,17 +230,30 @@ pub(crate) fn packed_b_blocks<K: GemmKernel>(k: usize, n: usize) -> usize {
 /// # Safety
 /// `b` must be valid for every element the dimensions address, and `dst` for
 /// [`packed_b_len`] writes; `lo <= hi <=` [`packed_b_blocks`].
+#[inline(never)]
 pub(crate) unsafe fn pack_b_blocks<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, dst: *mut f32, lo: usize, hi: usize) {
     let k_blocks = k.div_ceil(K::KC);
     for block in lo..hi {
         let (l5, l4) = (block / k_blocks, block % k_blocks);
         let nc = K::NC.min(n - l5 * K::NC);
-        let kc = K::KC.min(k - l4 * K::KC);
         // The blocks of earlier column blocks (each `k` deep), then the earlier depth blocks of
         // this one (each `KC` deep, all `nc` columns rounded up to panels).
         let off = l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR);
-        b.offset_rows(l5 * K::NC).pack(K::NR, l4 * K::KC, kc, nc, dst.add(off));
+        pack_b_block::<K>(k, n, b, l5, l4, dst.add(off));
     }
+}
+
+/// Packs the cache block `(l5, l4)` (columns `l5·NC..`, depths `l4·KC..`) of `B` (`k × n`)
+/// into NR-column panels at `dst`. Not inlined: the one copy of the packing loops for `B`.
+///
+/// # Safety
+/// As [`pack_b_blocks`] for that block, with `dst` valid for its `kc · nc` (rounded up to
+/// panels) writes.
+#[inline(never)]
+unsafe fn pack_b_block<K: GemmKernel>(k: usize, n: usize, b: DepthConcat, l5: usize, l4: usize, dst: *mut f32) {
+    let nc = K::NC.min(n - l5 * K::NC);
+    let kc = K::KC.min(k - l4 * K::KC);
+    b.offset_rows(l5 * K::NC).pack(K::NR, l4 * K::KC, kc, nc, dst);
 }
 
 /// [`gemm_loop`] with `B` already packed by [`pack_b_blocks`] (same `K`, `k`, `n`), for the columns
@@ -303,26 +316,42 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
     })
 }
 
-/// One product of [`gemm_shared_a`]: `C ← A·B + C` with `B` (`k × n`) packed by
-/// [`pack_b_blocks`] at `bpacked`, and `C` (`m × n`) at `c`, rows `rsc` apart.
+/// The right-hand operand of one product of [`gemm_shared_a`] (`k × n`).
+#[derive(Clone, Copy, Debug)]
+pub enum SharedB {
+    /// Packed whole by [`pack_b_blocks`] (every block) for the same `k`: a pool job's operand,
+    /// packed once for all its tasks.
+    Packed(*const f32),
+    /// Strided as [`pack_b_blocks`] reads it (a "row" of the [`DepthConcat`] is a column of `B`):
+    /// packed one depth block at a time into the thread's packing buffer, so that no copy of
+    /// the whole operand is kept (an `H_prev` of every step is as large as the layer's `h`).
+    Strided(DepthConcat),
+}
+
+/// One product of [`gemm_shared_a`]: `C ← A·B + C` with `B` (`k × n`) and `C` (`m × n`) at
+/// `c`, rows `rsc` apart.
 #[derive(Clone, Copy, Debug)]
 pub struct SharedAProduct {
     /// Columns of `B` and `C`.
     pub n: usize,
-    /// `B`, packed by [`pack_b_blocks`] (every block) for the same `k`.
-    pub bpacked: *const f32,
+    /// `B`.
+    pub b: SharedB,
     /// `C`'s element `(0, 0)`.
     pub c: *mut f32,
     /// Step between rows of `C` (columns are contiguous).
     pub rsc: usize,
 }
 
+/// Most products of one [`gemm_shared_a`] call.
+pub const MAX_SHARED_A_PRODUCTS: usize = 4;
+
 /// `C_q ← A·B_q + C_q` for every product `q`, all with the same `A` (`m × k`, rows adjacent:
-/// element `(i, p)` at `a[i + p * csa]`), and, with `row_sums`, `row_sums[i] += A[i, p]` for `p` in order:
-/// the two weight gradients and the bias gradient of a layer whose input and recurrent
-/// projections have the same gradient (`dGᵀ · H_prev`, `dGᵀ · X` and the column sums of `dG`).
-/// Each block of `A` is packed once for all the products, where a product each packed it (and
-/// the sums read all of `A` once more): for the medium LSTM, `dG` is 4 MB, more than a core's L2.
+/// element `(i, p)` at `a[i + p * csa]`), and, with `row_sums`, `row_sums[i] += A[i, p]` for `p`
+/// in order: the two weight gradients and the bias gradient of a layer whose input and
+/// recurrent projections have the same gradient (`dGᵀ · H_prev`, `dGᵀ · X` and the column sums
+/// of `dG`). Each block of `A` is packed once for all the products, where a product each packed
+/// it (and the sums read all of `A` once more): for the medium LSTM, `dG` is 4 MB, more than a
+/// core's L2.
 ///
 /// Bits: every element of a `C_q` adds the same depth blocks, in the same order, with the same
 /// kernel, as [`gemm_loop_prepacked_cols`] with `beta = 1` (the order of the loops around the
@@ -330,10 +359,11 @@ pub struct SharedAProduct {
 /// `rows::add_row_cols_to` over the columns of `Aᵀ` does.
 ///
 /// # Safety
-/// `a` must be valid for every element the dimensions and strides address; every product's
-/// `bpacked` must hold what [`pack_b_blocks`] wrote for this `k` and its `n`, and its `C` be
-/// valid for reads and writes of every element and alias nothing else; `row_sums` (may be
-/// null) must be valid for `m` reads and writes.
+/// `a` must be valid for every element the dimensions and strides address; each product's `B`
+/// must be valid as its [`SharedB`] says for this `k` and its `n`, and its `C` be valid for
+/// reads and writes of every element and alias nothing else; at most
+/// [`MAX_SHARED_A_PRODUCTS`] products; `row_sums` (may be null) must be valid for `m` reads
+/// and writes.
 pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
     m: usize,
     k: usize,
@@ -342,12 +372,27 @@ pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
     products: &[SharedAProduct],
     row_sums: *mut f32,
 ) {
+    assert!(products.len() <= MAX_SHARED_A_PRODUCTS, "gemm_shared_a: more than {MAX_SHARED_A_PRODUCTS} products");
     if m == 0 || k == 0 {
         return;
     }
-    let ap_len = k.min(K::KC) * m.min(K::MC).next_multiple_of(K::MR);
-    with_pack_buffer(ap_len, |app| {
+    let kc_max = k.min(K::KC);
+    let ap_len = (kc_max * m.min(K::MC).next_multiple_of(K::MR)).next_multiple_of(ALIGN / 4);
+    // One depth block of every strided B, its column blocks one after the other.
+    let strided_len: usize = products.iter().filter(|q| matches!(q.b, SharedB::Strided(_))).map(|q| kc_max * q.n.next_multiple_of(K::NR)).sum();
+    with_pack_buffer(ap_len + strided_len, |app| {
+        let mut blocks = [std::ptr::null::<f32>(); MAX_SHARED_A_PRODUCTS];
         for (l4, kc) in chunks(k, K::KC) {
+            let mut free = app.add(ap_len);
+            for (q, block) in products.iter().zip(&mut blocks) {
+                if let SharedB::Strided(b) = q.b {
+                    for (l5, _) in chunks(q.n, K::NC) {
+                        pack_b_block::<K>(k, q.n, b, l5, l4, free.add(l5 * kc * K::NC));
+                    }
+                    *block = free;
+                    free = free.add(kc * q.n.next_multiple_of(K::NR));
+                }
+            }
             let a = a.add(l4 * K::KC * csa);
             for (l3, mc) in chunks(m, K::MC) {
                 // (Rows adjacent: only `pack`'s loop for that case is compiled in.)
@@ -355,14 +400,15 @@ pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
                 if !row_sums.is_null() {
                     add_panel_sums::<K>(app, kc, mc, row_sums.add(l3 * K::MC));
                 }
-                for q in products {
-                    // Every NC-column block of B_q, at the place `pack_b_blocks` gave it.
-                    let mut block = q.bpacked;
+                for (q, &block) in products.iter().zip(&blocks) {
+                    // Every NC-column block of B_q's depth block l4.
                     for (l5, nc) in chunks(q.n, K::NC) {
-                        let panels = nc.next_multiple_of(K::NR);
+                        let bpp = match q.b {
+                            SharedB::Packed(whole) => whole.add(l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR)),
+                            SharedB::Strided(_) => block.add(l5 * kc * K::NC),
+                        };
                         let c = q.c.add(l3 * K::MC * q.rsc + l5 * K::NC);
-                        gemm_packed::<K>(nc, kc, mc, 1.0, app, block.add(l4 * K::KC * panels), 1.0, c, q.rsc, 1);
-                        block = block.add(k * panels);
+                        gemm_packed::<K>(nc, kc, mc, 1.0, app, bpp, 1.0, c, q.rsc, 1);
                     }
                 }
             }

@@ -50,7 +50,7 @@ pub mod updates;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
-pub use blocked::SharedAProduct;
+pub use blocked::{SharedAProduct, SharedB, MAX_SHARED_A_PRODUCTS};
 pub use kernel::GemmKernel;
 pub use pack::{DepthConcat, Strided};
 
@@ -238,7 +238,7 @@ pub unsafe fn gemm_prepacked_best(
 }
 
 /// `C_q ← A·B_q + C_q` for each of `products` (each `B_q` packed by [`pack_b_best`] for this
-/// `k`) with one packing of `A` (`m × k`, rows adjacent: element `(i, p)` at `a[i + p * csa]`) for all of
+/// `k`, or strided) with one packing of `A` (`m × k`, rows adjacent: element `(i, p)` at `a[i + p * csa]`) for all of
 /// them, and `row_sums[i] += A[i, p]` over `p` in order unless `row_sums` is null: see
 /// `blocked::gemm_shared_a` (the bits are those of [`gemm_prepacked_best`] with `beta = 1`
 /// for each product, and of `rows::add_row_cols_to` for the sums).

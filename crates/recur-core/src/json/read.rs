@@ -48,7 +48,7 @@ impl Value {
                 write_f64(&mut s, *x);
                 format!("floating point `{s}`")
             }
-            Kind::Str(s) => format!("string {s:?}"),
+            Kind::Str(s) => format!("string \"{s}\""),
             Kind::Array(_) => "sequence".to_string(),
             Kind::Object(_) => "map".to_string(),
         }

@@ -285,7 +285,7 @@ impl PackedB {
 
 /// A `k × n` right-hand operand to pack ([`PackedB::pack_each`]): element `(p, j)` at
 /// `b[p * rsb + j * csb]`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct BOperand<'a> {
     /// Depth.
     pub k: usize,
@@ -331,26 +331,45 @@ unsafe fn pack_all(k: usize, n: usize, b: *const f32, rsb: usize, csb: usize, ds
     recur_kernels::pack_b_best(k, n, b, rsb, csb, dst)
 }
 
-/// `C_q += A · B_q` for each `(B_q, C_q)` of `products`, packing `A` (`m × k`, rows adjacent:
-/// element `(i, p)` at `a[i + p * csa]`, as `dGᵀ` read from `dG`) once for all of them, on the
-/// calling thread: each `B_q` packed by
-/// [`PackedB::pack`] or [`PackedB::pack_each`] with depth `k`, each `C_q` `m × n_q` with
-/// contiguous rows. With `row_sums` (`m` values), also `row_sums[i] += A[i, p]` for `p` in
-/// order. Each product gets the bits of [`gemm_prepacked`] with `beta = 1`, and each sum those
-/// of [`rows::add_row_cols_to`] over the columns of `Aᵀ`. Panics when a slice is too short or
-/// an operand was packed for another depth or as two parts.
-pub fn gemm_shared_a(m: usize, k: usize, a: &[f32], csa: usize, products: &mut [(&PackedB, &mut [f32])], row_sums: Option<&mut [f32]>) {
+/// The right-hand operand of one product of [`gemm_shared_a`].
+#[derive(Clone, Copy, Debug)]
+pub enum SharedOperand<'a> {
+    /// Packed whole by [`PackedB::pack`] or [`PackedB::pack_each`] (once for a pool job's tasks).
+    Packed(&'a PackedB),
+    /// Strided, packed one cache block at a time while the product runs (no packed copy of
+    /// the whole operand is kept).
+    Strided(BOperand<'a>),
+}
+
+/// `C_q += A · B_q` for each `(B_q, C_q)` of `products` (at most 4), packing `A` (`m × k`,
+/// rows adjacent: element `(i, p)` at `a[i + p * csa]`, as `dGᵀ` read from `dG`) once for all of
+/// them, on the calling thread: each `B_q` of depth `k`, each `C_q` `m × n_q` with contiguous
+/// rows. With `row_sums` (`m` values), also `row_sums[i] += A[i, p]` for `p` in order. Each
+/// product gets the bits of [`gemm_prepacked`] with `beta = 1`, and each sum those of
+/// [`rows::add_row_cols_to`] over the columns of `Aᵀ`. Panics when a slice is too short, an
+/// operand has another depth or was packed as two parts, or there are more than 4 products.
+pub fn gemm_shared_a(m: usize, k: usize, a: &[f32], csa: usize, products: &mut [(SharedOperand<'_>, &mut [f32])], row_sums: Option<&mut [f32]>) {
     if m > 0 && k > 0 {
         assert!((m - 1) + (k - 1) * csa < a.len(), "gemm_shared_a: A too short");
     }
-    let shared: Vec<recur_kernels::SharedAProduct> = products
-        .iter_mut()
-        .map(|(b, c)| {
-            assert!(b.k == k && b.k1 == k, "gemm_shared_a: B packed for depth {} (first part {}), not {k}", b.k, b.k1);
-            assert!(c.len() >= m * b.n, "gemm_shared_a: C too short");
-            recur_kernels::SharedAProduct { n: b.n, bpacked: b.data.as_ptr(), c: c.as_mut_ptr(), rsc: b.n }
-        })
-        .collect();
+    assert!(products.len() <= recur_kernels::MAX_SHARED_A_PRODUCTS, "gemm_shared_a: more than 4 products");
+    let unused = recur_kernels::SharedAProduct { n: 0, b: recur_kernels::SharedB::Packed(std::ptr::null()), c: std::ptr::null_mut(), rsc: 0 };
+    let mut shared = [unused; recur_kernels::MAX_SHARED_A_PRODUCTS];
+    for ((b, c), slot) in products.iter_mut().zip(&mut shared) {
+        let (n, b) = match *b {
+            SharedOperand::Packed(p) => {
+                assert!(p.k == k && p.k1 == k, "gemm_shared_a: B packed for another depth, or in two parts");
+                (p.n, recur_kernels::SharedB::Packed(p.data.as_ptr()))
+            }
+            SharedOperand::Strided(BOperand { k: bk, n, b, rsb, csb }) => {
+                assert!(bk == k, "gemm_shared_a: B of another depth");
+                check_packable("gemm_shared_a: B", k, n, b, rsb, csb);
+                (n, recur_kernels::SharedB::Strided(DepthConcat::single(b.as_ptr(), csb, rsb, k)))
+            }
+        };
+        assert!(c.len() >= m * n, "gemm_shared_a: C too short");
+        *slot = recur_kernels::SharedAProduct { n, b, c: c.as_mut_ptr(), rsc: n };
+    }
     let sums = match row_sums {
         Some(s) => {
             assert!(s.len() >= m, "gemm_shared_a: row_sums too short");
@@ -358,9 +377,9 @@ pub fn gemm_shared_a(m: usize, k: usize, a: &[f32], csa: usize, products: &mut [
         }
         None => std::ptr::null_mut(),
     };
-    // SAFETY: bounds checked above; each `B_q` was packed for `BEST` with this `k` and its `n`,
-    // and the `C_q` are distinct `&mut` slices.
-    unsafe { recur_kernels::gemm_shared_a_best(m, k, a.as_ptr(), csa, &shared, sums) }
+    // SAFETY: bounds checked above; packed operands were packed for `BEST` with this `k` and
+    // their `n`, and the `C_q` are distinct `&mut` slices.
+    unsafe { recur_kernels::gemm_shared_a_best(m, k, a.as_ptr(), csa, &shared[..products.len()], sums) }
 }
 
 /// `C = alpha · A · B + beta · C` with `B` packed by [`PackedB::pack`]; `A` is `m × b.k()`

@@ -195,7 +195,7 @@ impl BatchNorm {
                 _ => Err(Error::shape(name, [1], [data.len()])),
             }
         } else {
-            Err(Error::unsupported(format!("batch norm buffer {name:?}")))
+            Err(Error::unsupported(format!("batch norm buffer \"{name}\"")))
         }
     }
 

@@ -156,7 +156,8 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
     }
     match field("format_version") {
         Some(SAVE_FORMAT_VERSION) => {}
-        other => return Err(Error::format(format!("unsupported format_version {other:?} (this build reads {SAVE_FORMAT_VERSION})"))),
+        Some(other) => return Err(Error::format(format!("unsupported format_version \"{other}\" (this build reads {SAVE_FORMAT_VERSION})"))),
+        None => return Err(Error::format(format!("no format_version (this build reads {SAVE_FORMAT_VERSION})"))),
     }
     let config = ModelConfig::from_json(field("config").ok_or_else(|| Error::format("no config in __metadata__"))?)
         .map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;

@@ -175,7 +175,7 @@ impl Optimizer {
             for (i, p) in params.iter().enumerate() {
                 if params[..i].iter().any(|q| q.name == p.name) {
                     return Err(Error::state(format!(
-                        "two parameters are named {:?}: optimizer state needs unique names",
+                        "two parameters are named \"{}\": optimizer state needs unique names",
                         p.name
                     )));
                 }
@@ -192,7 +192,7 @@ impl Optimizer {
         for (p, s) in params.iter().zip(&self.slots) {
             if p.name != s.name {
                 return Err(Error::state(format!(
-                    "optimizer state is for parameter {:?}, step was given {:?} in its place",
+                    "optimizer state is for parameter \"{}\", step was given \"{}\" in its place",
                     s.name, p.name
                 )));
             }
@@ -301,7 +301,7 @@ impl Optimizer {
         let names = self.config.buffer_names();
         for (i, p) in params.iter().enumerate() {
             if params[..i].iter().any(|q| q.name == p.name) {
-                return Err(Error::state(format!("two parameters are named {:?}", p.name)));
+                return Err(Error::state(format!("two parameters are named \"{}\"", p.name)));
             }
         }
         let find = |key: &str| -> Result<&(String, Vec<usize>, Vec<f32>)> {
@@ -370,7 +370,7 @@ impl Optimizer {
                 .map(|(n, _, _)| n.clone())
                 .unwrap_or_default();
             return Err(Error::format(format!(
-                "optimizer state has {} entries, expected {expected} (unexpected entry {unknown:?})",
+                "optimizer state has {} entries, expected {expected} (unexpected entry \"{unknown}\")",
                 state.len()
             )));
         }

@@ -13,7 +13,7 @@
 //! the whole product (see `kernels::gemm`; a product over a prepacked operand runs the same
 //! blocked loop), and each bias column adds its rows in order.
 
-use crate::kernels::{gemm, gemm_prepacked, gemm_shared_a, BOperand, PackedB};
+use crate::kernels::{gemm, gemm_prepacked, gemm_shared_a, BOperand, PackedB, SharedOperand};
 use crate::kernels::rows::add_row_cols_to;
 use crate::parallel;
 use std::cell::RefCell;
@@ -108,13 +108,10 @@ pub(super) fn accumulate(ops: &Operands<'_>, targets: Targets<'_>) {
     let Targets { w_hh, b_hh, b_ih, w_ih } = targets;
     // (An empty gradient has no rows to split.)
     let (w_hh, w_ih) = (w_hh.filter(|_| hd > 0), w_ih.filter(|_| inp > 0));
-    // Both products share their left operand, packed once for them (`task`): the right-hand
-    // operands are then packed ahead, as for a split job, on one thread too.
-    let shared = ops.shares_grad() && w_hh.is_some() && w_ih.is_some();
-    if threads == 1 && !shared {
+    if threads == 1 {
         return task(ops, Part { i0: 0, w_hh, b_hh, b_ih, w_ih }, None);
     }
-    let per = if threads == 1 { gh } else { gh.div_ceil(threads * TASKS_PER_THREAD).max(MIN_TASK_ROWS).next_multiple_of(ROW_ALIGN).min(gh) };
+    let per = gh.div_ceil(threads * TASKS_PER_THREAD).max(MIN_TASK_ROWS).next_multiple_of(ROW_ALIGN).min(gh);
     let tasks = gh.div_ceil(per);
     let mut w_hh_rows = w_hh.map(|w| w.chunks_mut(per * hd));
     let mut b_hh = b_hh.map(|b| b.chunks_mut(per));
@@ -161,17 +158,25 @@ fn task(ops: &Operands<'_>, part: Part<'_>, packed: Option<Packed<'_>>) {
     let (hd, inp, gh, n) = (ops.hidden, ops.input_size, ops.gh, ops.rows);
     let Part { i0, w_hh, mut b_hh, b_ih, w_ih } = part;
     // One gradient for both projections: one packing of its rows for both products, which
-    // also sums them for b_hh (see `kernels::gemm_shared_a`; the same bits as below).
-    let (w_hh, w_ih) = match (ops.shares_grad(), packed, w_hh, w_ih) {
-        (true, Some(p), Some(w_h), Some(w_x)) => {
+    // also sums them for b_hh (see `kernels::gemm_shared_a`; the same bits as below). The
+    // right-hand operands packed for the job, or block by block as the product goes.
+    let (w_hh, w_ih) = match (ops.shares_grad(), w_hh, w_ih) {
+        (true, Some(w_h), Some(w_x)) => {
             let rows = w_h.len() / hd;
-            gemm_shared_a(rows, n, &ops.drec[i0..], gh, &mut [(p.h_prevs, w_h), (p.x, w_x)], b_hh.as_deref_mut());
+            let (h, x) = match packed {
+                Some(p) => (SharedOperand::Packed(p.h_prevs), SharedOperand::Packed(p.x)),
+                None => (
+                    SharedOperand::Strided(BOperand { k: n, n: hd, b: ops.h_prevs, rsb: hd, csb: 1 }),
+                    SharedOperand::Strided(BOperand { k: n, n: inp, b: ops.x, rsb: inp, csb: 1 }),
+                ),
+            };
+            gemm_shared_a(rows, n, &ops.drec[i0..], gh, &mut [(h, w_h), (x, w_x)], b_hh.as_deref_mut());
             if let Some(b) = b_ih {
                 add_row_cols_to(b, ops.dxp, gh, i0);
             }
             return;
         }
-        (_, _, w_hh, w_ih) => (w_hh, w_ih),
+        (_, w_hh, w_ih) => (w_hh, w_ih),
     };
     // `C[m × width] += dᵀ[m × n] · B[n × width]` for the gate rows of `d` from `i0`.
     let product = |m: usize, d: &[f32], i0: usize, b: &[f32], b_packed: Option<&PackedB>, width: usize, c: &mut [f32]| match b_packed {
