@@ -423,7 +423,7 @@ pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
 /// and writes.
 #[inline(always)]
 unsafe fn add_panel_sums<K: GemmKernel>(app: *const f32, kc: usize, rows: usize, sums: *mut f32) {
-    debug_assert!(K::MR <= 8);
+    assert!(K::MR <= 8, "add_panel_sums: a register tile of more than 8 rows");
     for (q, mr_) in chunks(rows, K::MR) {
         let panel = app.add(q * K::MR * kc);
         let mut acc = [0.0f32; 8];

@@ -386,27 +386,6 @@ impl RecurrentStack {
         self.backward_wanting(None, d_hn, d_cn, tbptt, want_dx, true)
     }
 
-    /// [`RecurrentStack::backward`] (with `d_out`) or
-    /// [`RecurrentStack::backward_from_final_states`] (without). Without `want_initial` the
-    /// gradients of the initial states are not computed, and returned empty: a training step
-    /// does not use them, and the first step's product by `W_hh` serves only them.
-    pub(crate) fn backward_wanting(
-        &mut self,
-        d_out: Option<&[f32]>,
-        d_hn: Option<&[f32]>,
-        d_cn: Option<&[f32]>,
-        tbptt: Option<usize>,
-        want_dx: bool,
-        want_initial: bool,
-    ) -> Result<StackGradients<'_>> {
-        if let Some(d_out) = d_out {
-            let (steps, batch) = self.last_training()?;
-            check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
-            check_finite("d_output", d_out)?;
-        }
-        self.run_backward(d_out, d_hn, d_cn, tbptt, want_dx, want_initial)
-    }
-
     /// `(T, B)` of the last forward, which backward needs to have been a training one.
     fn last_training(&self) -> Result<(usize, usize)> {
         match self.last {
@@ -416,9 +395,11 @@ impl RecurrentStack {
         }
     }
 
-    /// Backward proper; `d_out` was checked by the caller (`None`: zero); the initial states'
-    /// gradients only `want_initial`.
-    fn run_backward(
+    /// [`RecurrentStack::backward`] (with `d_out`) or
+    /// [`RecurrentStack::backward_from_final_states`] (without: zero). Without `want_initial`
+    /// the gradients of the initial states are not computed, and returned empty: a training
+    /// step does not use them, and the first step's product by `W_hh` serves only them.
+    pub(crate) fn backward_wanting(
         &mut self,
         d_out: Option<&[f32]>,
         d_hn: Option<&[f32]>,
@@ -428,6 +409,10 @@ impl RecurrentStack {
         want_initial: bool,
     ) -> Result<StackGradients<'_>> {
         let (steps, batch) = self.last_training()?;
+        if let Some(d_out) = d_out {
+            check_len("d_output", d_out, &[steps, batch, self.config.output_size()])?;
+            check_finite("d_output", d_out)?;
+        }
         self.check_params()?;
         let c = self.config.clone();
         let (hd, dcount, l) = (c.hidden_size, c.directions(), c.num_layers);
