@@ -235,12 +235,17 @@ pub(crate) unsafe fn pack_b_blocks<K: GemmKernel>(k: usize, n: usize, b: DepthCo
     let k_blocks = k.div_ceil(K::KC);
     for block in lo..hi {
         let (l5, l4) = (block / k_blocks, block % k_blocks);
-        let nc = K::NC.min(n - l5 * K::NC);
-        // The blocks of earlier column blocks (each `k` deep), then the earlier depth blocks of
-        // this one (each `KC` deep, all `nc` columns rounded up to panels).
-        let off = l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR);
-        pack_b_block::<K>(k, n, b, l5, l4, dst.add(off));
+        pack_b_block::<K>(k, n, b, l5, l4, dst.add(packed_block_offset::<K>(k, n, l5, l4)));
     }
+}
+
+/// Where [`pack_b_blocks`] puts the cache block `(l5, l4)` of a `k × n` operand: after the
+/// blocks of the earlier column blocks (each `k` deep), then the earlier depth blocks of this one
+/// (each `KC` deep, all its columns rounded up to panels).
+#[inline(always)]
+fn packed_block_offset<K: GemmKernel>(k: usize, n: usize, l5: usize, l4: usize) -> usize {
+    let nc = K::NC.min(n - l5 * K::NC);
+    l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR)
 }
 
 /// Packs the cache block `(l5, l4)` (columns `l5·NC..`, depths `l4·KC..`) of `B` (`k × n`)
@@ -404,7 +409,7 @@ pub(crate) unsafe fn gemm_shared_a<K: GemmKernel>(
                     // Every NC-column block of B_q's depth block l4.
                     for (l5, nc) in chunks(q.n, K::NC) {
                         let bpp = match q.b {
-                            SharedB::Packed(whole) => whole.add(l5 * k * K::NC + l4 * K::KC * nc.next_multiple_of(K::NR)),
+                            SharedB::Packed(whole) => whole.add(packed_block_offset::<K>(k, q.n, l5, l4)),
                             SharedB::Strided(_) => block.add(l5 * kc * K::NC),
                         };
                         let c = q.c.add(l3 * K::MC * q.rsc + l5 * K::NC);

@@ -250,13 +250,12 @@ impl PackedB {
         let mut jobs = Vec::with_capacity(operands.len());
         let mut blocks = 0;
         for (packed, op) in operands.iter_mut() {
-            let BOperand { k, n, b, rsb, csb } = *op;
-            check_packable("PackedB::pack_each: B", k, n, b, rsb, csb);
+            let (k, n) = (op.k, op.n);
+            let part = op.checked_part("PackedB::pack_each: B");
             packed.data.resize(packed_len(k, n), 0.0);
             (packed.k, packed.n, packed.k1) = (k, n, k);
             let first = blocks;
             blocks += recur_kernels::packed_b_blocks(k, n);
-            let part = DepthConcat::single(b.as_ptr(), csb, rsb, k);
             jobs.push(PackJob { first, k, n, part, dst: packed.data.as_mut_ptr() });
         }
         let jobs = SharedJobs(jobs);
@@ -297,6 +296,16 @@ pub struct BOperand<'a> {
     pub rsb: usize,
     /// Step between columns `j`.
     pub csb: usize,
+}
+
+impl BOperand<'_> {
+    /// The operand as the packing reads it (a "row" of the [`DepthConcat`] is a column `j`),
+    /// after checking that `b` holds every element; panics naming `what` when it does not.
+    fn checked_part(&self, what: &str) -> DepthConcat {
+        let BOperand { k, n, b, rsb, csb } = *self;
+        check_packable(what, k, n, b, rsb, csb);
+        DepthConcat::single(b.as_ptr(), csb, rsb, k)
+    }
 }
 
 /// One operand of [`PackedB::pack_each`]: its first block among the job's tasks, and where it
@@ -361,10 +370,9 @@ pub fn gemm_shared_a(m: usize, k: usize, a: &[f32], csa: usize, products: &mut [
                 assert!(p.k == k && p.k1 == k, "gemm_shared_a: B packed for another depth, or in two parts");
                 (p.n, recur_kernels::SharedB::Packed(p.data.as_ptr()))
             }
-            SharedOperand::Strided(BOperand { k: bk, n, b, rsb, csb }) => {
-                assert!(bk == k, "gemm_shared_a: B of another depth");
-                check_packable("gemm_shared_a: B", k, n, b, rsb, csb);
-                (n, recur_kernels::SharedB::Strided(DepthConcat::single(b.as_ptr(), csb, rsb, k)))
+            SharedOperand::Strided(op) => {
+                assert!(op.k == k, "gemm_shared_a: B of another depth");
+                (op.n, recur_kernels::SharedB::Strided(op.checked_part("gemm_shared_a: B")))
             }
         };
         assert!(c.len() >= m * n, "gemm_shared_a: C too short");
