@@ -233,7 +233,9 @@ pub struct StepBackward<'a> {
     pub dh: &'a [f32],
     /// Gradient of the input projection, `[B, G·H]` (written).
     pub dxp: &'a mut [f32],
-    /// Gradient of the recurrent projection, `[B, G·H]` (written).
+    /// Gradient of the recurrent projection, `[B, G·H]` (written). The LSTM and RNN kernels take
+    /// it empty and skip it when the caller reads `dxp` instead (the two gradients are equal for
+    /// these cells: a copy per step would only cost stores); the GRU kernels always write it.
     pub drec: &'a mut [f32],
     /// Direct part of the gradient of `h_prev`, `[B, H]` (written; the GEMM part is added later).
     pub dh_prev: &'a mut [f32],
@@ -266,6 +268,7 @@ pub fn lstm_backward(
     }
     let hd = s.hidden;
     let g4 = 4 * hd;
+    let keeps_drec = !s.drec.is_empty();
     for b in 0..s.batch {
         let hs = b * hd;
         let gs = b * g4;
@@ -273,7 +276,9 @@ pub fn lstm_backward(
             s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
             dc_prev[hs..hs + hd].copy_from_slice(&dc[hs..hs + hd]);
             s.dxp[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
-            s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            if keeps_drec {
+                s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+            }
             continue;
         }
         for j in 0..hd {
@@ -303,7 +308,9 @@ pub fn lstm_backward(
             s.dh_prev[hs + j] = 0.0;
             for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
                 s.dxp[gs + k * hd + j] = v;
-                s.drec[gs + k * hd + j] = v;
+                if keeps_drec {
+                    s.drec[gs + k * hd + j] = v;
+                }
             }
         }
     }
@@ -514,7 +521,8 @@ mod simd {
         let hd = s.hidden;
         let g4 = 4 * hd;
         let (b, n4) = (s.batch, hd / 4 * 4);
-        assert!(s.valid.len() >= b && s.gates.len() >= b * g4 && s.dxp.len() >= b * g4 && s.drec.len() >= b * g4);
+        let keeps_drec = !s.drec.is_empty();
+        assert!(s.valid.len() >= b && s.gates.len() >= b * g4 && s.dxp.len() >= b * g4 && (!keeps_drec || s.drec.len() >= b * g4));
         assert!(s.dh.len() >= b * hd && s.dh_prev.len() >= b * hd && c_prev.len() >= b * hd && tanh_c.len() >= b * hd);
         assert!(dc.len() >= b * hd && dc_prev.len() >= b * hd);
         for r in 0..b {
@@ -523,13 +531,16 @@ mod simd {
                 s.dh_prev[hs..hs + hd].copy_from_slice(&s.dh[hs..hs + hd]);
                 dc_prev[hs..hs + hd].copy_from_slice(&dc[hs..hs + hd]);
                 s.dxp[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
-                s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+                if keeps_drec {
+                    s.drec[gs..gs + g4].iter_mut().for_each(|v| *v = 0.0);
+                }
                 continue;
             }
-            // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted).
+            // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted;
+            // `drec` only written with keeps_drec, wrapping_add: no pointer into an empty slice).
             unsafe {
                 let ga = s.gates.as_ptr().add(gs);
-                let (dxp, drec) = (s.dxp.as_mut_ptr().add(gs), s.drec.as_mut_ptr().add(gs));
+                let (dxp, drec) = (s.dxp.as_mut_ptr().add(gs), s.drec.as_mut_ptr().wrapping_add(gs));
                 let (tc, cp, dh, dcn) = (tanh_c.as_ptr().add(hs), c_prev.as_ptr().add(hs), s.dh.as_ptr().add(hs), dc.as_ptr().add(hs));
                 let (dcp, dhp) = (dc_prev.as_mut_ptr().add(hs), s.dh_prev.as_mut_ptr().add(hs));
                 let one = f32x4_splat(1.0);
@@ -546,7 +557,9 @@ mod simd {
                     st(dhp.add(j), f32x4_splat(0.0));
                     for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
                         st(dxp.add(k * hd + j), v);
-                        st(drec.add(k * hd + j), v);
+                        if keeps_drec {
+                            st(drec.add(k * hd + j), v);
+                        }
                     }
                     j += 4;
                 }
@@ -562,7 +575,9 @@ mod simd {
                     *dhp.add(j) = 0.0;
                     for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
                         *dxp.add(k * hd + j) = v;
-                        *drec.add(k * hd + j) = v;
+                        if keeps_drec {
+                            *drec.add(k * hd + j) = v;
+                        }
                     }
                     j += 1;
                 }

@@ -32,21 +32,26 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
     }
 }
 
-/// RNN backward.
+/// RNN backward (`drec` written only when given: see [`StepBackward::drec`]).
 pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
     let hd = s.hidden;
+    let keeps_drec = !s.drec.is_empty();
     for b in 0..s.batch {
         let r = b * hd..(b + 1) * hd;
         if !s.valid[b] {
             s.dh_prev[r.clone()].copy_from_slice(&s.dh[r.clone()]);
             s.dxp[r.clone()].iter_mut().for_each(|v| *v = 0.0);
-            s.drec[r].iter_mut().for_each(|v| *v = 0.0);
+            if keeps_drec {
+                s.drec[r].iter_mut().for_each(|v| *v = 0.0);
+            }
             continue;
         }
         for j in r {
             let da = s.dh[j] * act.derivative(s.gates[j], h[j]);
             s.dxp[j] = da;
-            s.drec[j] = da;
+            if keeps_drec {
+                s.drec[j] = da;
+            }
             s.dh_prev[j] = 0.0;
         }
     }

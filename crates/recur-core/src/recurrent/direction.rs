@@ -47,8 +47,8 @@ struct Workspace {
     valid: Vec<bool>,
     /// Gradient of the recurrent projection: `[T, B, G·H]` where it differs from the gradient
     /// of the input projection (GRU, layer norm); otherwise (LSTM, RNN without layer norm,
-    /// where both projections enter the same pre-activation) only the current step's `[B, G·H]`,
-    /// and the whole-sequence products read the input projection's gradient in `xp` instead.
+    /// where both projections enter the same pre-activation) empty: the per-step and the
+    /// whole-sequence products read the input projection's gradient in `xp` instead.
     drec: Vec<f32>,
     dh: Vec<f32>,
     dc: Vec<f32>,
@@ -442,7 +442,7 @@ impl Direction {
             // projection into the same buffer (every element, padding included), which saves one
             // `[T, B, G·H]` array per direction.
             debug_assert_eq!(ws.xp.len(), steps * bg);
-            fit(&mut ws.drec, if keeps_drec { steps * bg } else { bg });
+            fit(&mut ws.drec, if keeps_drec { steps * bg } else { 0 });
             zeroed(&mut ws.dh, bh);
             zeroed(&mut ws.dc, if lstm { bh } else { 0 });
             fit(&mut ws.dh_prev, bh);

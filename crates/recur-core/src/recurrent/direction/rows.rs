@@ -438,7 +438,8 @@ pub(super) struct BackwardLoop<'a> {
     pub packed_hn: &'a PackedB,
     /// The input projection's gradient, written over the dead projection.
     pub dxp: Shared<f32>,
-    /// The recurrent projection's gradient: `[T, B, G·H]` when `keeps_drec`, else one step.
+    /// The recurrent projection's gradient, `[T, B, G·H]`, when `keeps_drec`; else unused (it
+    /// equals the input projection's, read from `dxp`).
     pub drec: Shared<f32>,
     pub keeps_drec: bool,
     pub dh: Shared<f32>,
@@ -500,7 +501,8 @@ impl BackwardLoop<'_> {
             for (p, row) in parts.iter_mut().zip(dh.chunks_exact(hd)) {
                 *p = crate::kernels::squares::sum_squares(row);
             }
-            let drec = self.drec.rows_mut(if self.keeps_drec { t } else { 0 }, batch, gh, r);
+            let dxp = self.dxp.rows_mut(t, batch, gh, r);
+            let drec: &mut [f32] = if self.keeps_drec { self.drec.rows_mut(t, batch, gh, r) } else { &mut [] };
             let step = StepBackward {
                 batch: n,
                 hidden: hd,
@@ -508,7 +510,7 @@ impl BackwardLoop<'_> {
                 gates: rows(self.gates, t, batch, gh, r),
                 h_prev: rows(self.hs, prev, batch, hd, r),
                 dh: &*dh,
-                dxp: self.dxp.rows_mut(t, batch, gh, r),
+                dxp: &mut *dxp,
                 drec: &mut *drec,
                 dh_prev: &mut *dh_prev,
             };
@@ -542,8 +544,10 @@ impl BackwardLoop<'_> {
                 let w = Blocks { rows: n, stride: gh, col0: 0, cols: rec_rows, hidden: hd };
                 recurrent_norm_backward(ln, b_hh.as_deref_mut(), drec, w, xhat(), rstd());
             }
-            // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh).
+            // dh_prev += drec · W_hh (only the r, z rows for reset-before: n went through rh),
+            // `drec` read from `dxp` where the two are equal.
             if s > 0 || self.initial_grads {
+                let drec: &[f32] = if self.keeps_drec { drec } else { dxp };
                 gemm_prepacked(n, 1.0, drec, gh, 1, self.packed_hh, 1.0, dh_prev, hd, 1);
             }
             // Truncated BPTT: nothing crosses the border into step s from step s-1.
