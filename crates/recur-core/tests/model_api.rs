@@ -496,6 +496,17 @@ fn any_error_leaves_the_model_exactly_as_it_was() {
     let mut stale = m.clone();
     stale.forward(Input::Features(&nan_x), t, b, fwd).unwrap_err();
     assert_eq!(stale.backward(&vec![0.0; t * b * 2], &[], None).unwrap_err().code(), "ERR_STATE");
+    // One backward per training forward (as in PyTorch): a second is refused before any
+    // gradient changes, while a backward refused for its arguments leaves the forward usable.
+    let mut once = m.clone();
+    let d_out = vec![0.5; t * b * 2];
+    assert_eq!(once.backward(&d_out, &[], Some(0)).unwrap_err().code(), "ERR_RANGE");
+    once.backward(&d_out, &[], None).unwrap();
+    let grads: Vec<Vec<u32>> = once.params().iter().map(|p| bits(&p.grad)).collect();
+    assert_eq!(once.backward(&d_out, &[], None).unwrap_err().code(), "ERR_STATE");
+    assert_eq!(once.params().iter().map(|p| bits(&p.grad)).collect::<Vec<_>>(), grads);
+    once.forward(Input::Features(&d.x), t, b, fwd).unwrap();
+    once.backward(&d_out, &[], None).unwrap();
     // train_step without an optimizer.
     assert_eq!(
         fresh.train_step(Input::Features(&d.x), t, b, None, LossTarget::Values(&d.y), &fine).unwrap_err().code(),

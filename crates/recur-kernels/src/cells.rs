@@ -225,13 +225,15 @@ pub struct StepBackward<'a> {
     pub hidden: usize,
     /// Per row: false for padding (past the row's length).
     pub valid: &'a [bool],
-    /// The gates the forward kernel wrote, `[B, G·H]`.
+    /// The gates the forward kernel wrote, `[B, G·H]`; empty when they are in `dxp` instead
+    /// ([`StepBackward::gates_in_dxp`]).
     pub gates: &'a [f32],
     /// Previous hidden state, `[B, H]`.
     pub h_prev: &'a [f32],
     /// Total gradient of the step's new `h` (carried plus from the output), `[B, H]`.
     pub dh: &'a [f32],
-    /// Gradient of the input projection, `[B, G·H]` (written).
+    /// Gradient of the input projection, `[B, G·H]` (written; for the LSTM and RNN kernels it
+    /// may hold the gates on entry, each overwritten by its gradient).
     pub dxp: &'a mut [f32],
     /// Gradient of the recurrent projection, `[B, G·H]` (written). The LSTM and RNN kernels take
     /// it empty and skip it when the caller reads `dxp` instead (the two gradients are equal for
@@ -239,6 +241,16 @@ pub struct StepBackward<'a> {
     pub drec: &'a mut [f32],
     /// Direct part of the gradient of `h_prev`, `[B, H]` (written; the GEMM part is added later).
     pub dh_prev: &'a mut [f32],
+}
+
+impl StepBackward<'_> {
+    /// Whether `dxp` holds the gates on entry (`gates` is empty), which the kernel overwrites
+    /// with their gradients: LSTM and RNN only. The backward pass then reads each step's gates
+    /// from cache lines it writes anyway, instead of also fetching the dead input projection's
+    /// lines before overwriting them (the backward cells wait on memory at medium sizes).
+    pub fn gates_in_dxp(&self) -> bool {
+        self.gates.is_empty()
+    }
 }
 
 /// Peephole gradients accumulated by [`lstm_backward`].
@@ -269,6 +281,7 @@ pub fn lstm_backward(
     let hd = s.hidden;
     let g4 = 4 * hd;
     let keeps_drec = !s.drec.is_empty();
+    let in_place = s.gates_in_dxp();
     for b in 0..s.batch {
         let hs = b * hd;
         let gs = b * g4;
@@ -282,10 +295,10 @@ pub fn lstm_backward(
             continue;
         }
         for j in 0..hd {
-            let i = s.gates[gs + j];
-            let f = s.gates[gs + hd + j];
-            let g = s.gates[gs + 2 * hd + j];
-            let o = s.gates[gs + 3 * hd + j];
+            let (i, f, g, o) = {
+                let gates: &[f32] = if in_place { s.dxp } else { s.gates };
+                (gates[gs + j], gates[gs + hd + j], gates[gs + 2 * hd + j], gates[gs + 3 * hd + j])
+            };
             let tc = tanh_c[hs + j];
             let cp = c_prev[hs + j];
             let dh = s.dh[hs + j];
@@ -521,8 +534,8 @@ mod simd {
         let hd = s.hidden;
         let g4 = 4 * hd;
         let (b, n4) = (s.batch, hd / 4 * 4);
-        let keeps_drec = !s.drec.is_empty();
-        assert!(s.valid.len() >= b && s.gates.len() >= b * g4 && s.dxp.len() >= b * g4 && (!keeps_drec || s.drec.len() >= b * g4));
+        let (keeps_drec, in_place) = (!s.drec.is_empty(), s.gates_in_dxp());
+        assert!(s.valid.len() >= b && (in_place || s.gates.len() >= b * g4) && s.dxp.len() >= b * g4 && (!keeps_drec || s.drec.len() >= b * g4));
         assert!(s.dh.len() >= b * hd && s.dh_prev.len() >= b * hd && c_prev.len() >= b * hd && tanh_c.len() >= b * hd);
         assert!(dc.len() >= b * hd && dc_prev.len() >= b * hd);
         for r in 0..b {
@@ -538,9 +551,11 @@ mod simd {
             }
             // SAFETY: every index below is < gs + g4 or < hs + hd, inside the slices (asserted;
             // `drec` only written with keeps_drec, wrapping_add: no pointer into an empty slice).
+            // In place, the gates are read through `dxp`'s pointer, each vector before the
+            // stores of the same lanes.
             unsafe {
-                let ga = s.gates.as_ptr().add(gs);
                 let (dxp, drec) = (s.dxp.as_mut_ptr().add(gs), s.drec.as_mut_ptr().wrapping_add(gs));
+                let ga = if in_place { dxp as *const f32 } else { s.gates.as_ptr().add(gs) };
                 let (tc, cp, dh, dcn) = (tanh_c.as_ptr().add(hs), c_prev.as_ptr().add(hs), s.dh.as_ptr().add(hs), dc.as_ptr().add(hs));
                 let (dcp, dhp) = (dc_prev.as_mut_ptr().add(hs), s.dh_prev.as_mut_ptr().add(hs));
                 let one = f32x4_splat(1.0);

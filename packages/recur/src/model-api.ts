@@ -680,7 +680,11 @@ export interface Model {
   zeroGrad(): Promise<void>;
   /** Runs the model with initial states and lengths; returns the output and final states. */
   forward(options: ForwardOptions): Promise<ForwardResult>;
-  /** Backpropagates through the last training-mode forward; accumulates and returns gradients. */
+  /**
+   * Backpropagates through the last training-mode forward; accumulates and returns gradients.
+   * One backward per forward, as in PyTorch (backward overwrites what the forward kept): a
+   * second one rejects with a `StateError` until the next `forward({ training: true })`.
+   */
   backward(options: BackwardOptions): Promise<BackwardResult>;
   /** Clips the gradients by global L2 norm (PyTorch's `clip_grad_norm_`); resolves with the norm before clipping. */
   clipGradNorm(maxNorm: number): Promise<number>;

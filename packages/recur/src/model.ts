@@ -488,7 +488,9 @@ export class ModelImpl implements Model {
     this.alive();
     const o = checkOptions(options, ['dOutput', 'dHn', 'dCn', 'tbptt'], 'backward options') as BackwardOptions;
     const last = this.lastForward;
-    if (last === undefined) throw new StateError('backward needs a forward({ training: true }) first', { details: { what: 'backward' } });
+    if (last === undefined) {
+      throw new StateError('backward needs a forward({ training: true }) first, one per backward (as in PyTorch)', { details: { what: 'backward' } });
+    }
     if (o.dOutput === undefined) throw new InputTypeError('backward needs { dOutput }', { details: { what: 'dOutput' } });
     const d = toTensor(o.dOutput, { name: 'dOutput', shape: isShapeless(o.dOutput) ? last.shape : undefined });
     if (d.shape.length !== last.shape.length || d.shape.some((v, i) => v !== last.shape[i])) {
@@ -502,6 +504,8 @@ export class ModelImpl implements Model {
     const r = await this.call<{ grads: [string, Float32Array][]; x: Float32Array; h0: Float32Array; c0: Float32Array }>((s, ctx) =>
       s.modelBackward(this.id, ctx.transfer(dOut, buffersOf(dOut)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt),
     );
+    // Backward used up what the forward kept (the core refuses a second backward too).
+    this.lastForward = undefined;
     const grads: Record<string, Tensor> = {};
     for (const [name, g] of r.grads) grads[name] = { data: g, shape: [...this.paramInfo(name).shape] };
     let x: Tensor | null = null;

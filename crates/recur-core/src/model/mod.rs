@@ -351,7 +351,9 @@ impl Model {
     /// Backpropagates `d_output` (shaped like the last forward's output) through the last
     /// training forward, accumulating every parameter's gradient. `d_final[i]` optionally gives
     /// the gradients of recurrent layer i's final states `(d_h_n, d_c_n)`. `tbptt` truncates
-    /// BPTT every k steps.
+    /// BPTT every k steps. One backward per training forward, as in PyTorch (backward overwrites
+    /// what the forward kept): a second one is an `ERR_STATE` error that changes nothing; an
+    /// error in the arguments leaves the forward usable.
     pub fn backward(
         &mut self,
         d_output: &[f32],
@@ -379,6 +381,10 @@ impl Model {
         crate::error::check_finite("d_output", d_output)?;
         if d_final.len() > self.recurrent_layers() {
             return Err(Error::shape("final state gradients", [self.recurrent_layers()], [d_final.len()]));
+        }
+        // A recurrent layer's forward serves one backward: refused before any layer has run.
+        for stack in self.layers.iter().filter_map(|l| l.as_recurrent()) {
+            stack.check_ready_for_backward()?;
         }
         // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
         let mut grad = Vec::new();

@@ -32,10 +32,12 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
     }
 }
 
-/// RNN backward (`drec` written only when given: see [`StepBackward::drec`]).
+/// RNN backward (`drec` written only when given: see [`StepBackward::drec`]; the gates may be
+/// in `dxp`: [`StepBackward::gates_in_dxp`]).
 pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
     let hd = s.hidden;
     let keeps_drec = !s.drec.is_empty();
+    let in_place = s.gates_in_dxp();
     for b in 0..s.batch {
         let r = b * hd..(b + 1) * hd;
         if !s.valid[b] {
@@ -47,7 +49,8 @@ pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
             continue;
         }
         for j in r {
-            let da = s.dh[j] * act.derivative(s.gates[j], h[j]);
+            let a = if in_place { s.dxp[j] } else { s.gates[j] };
+            let da = s.dh[j] * act.derivative(a, h[j]);
             s.dxp[j] = da;
             if keeps_drec {
                 s.drec[j] = da;

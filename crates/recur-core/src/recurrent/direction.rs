@@ -29,14 +29,17 @@ struct Workspace {
     /// (step `s` in processing order reads slot `s % 2` and writes the other) and `gates`,
     /// `aux` and the layer-norm caches of the recurrent projection hold one step.
     kept: bool,
-    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`; after backward, the gradient of that
-    /// projection (the buffer is reused: the projection is dead by then).
+    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`; after backward of a GRU or a layer with
+    /// layer norm, the gradient of that projection (the buffer is reused: the projection is dead
+    /// by then).
     xp: Vec<f32>,
     /// States `h`, `[T+1, B, H]`, slots as described above.
     hs: Vec<f32>,
     /// Cell states (LSTM), `[T+1, B, H]`, same slots as `hs`.
     cs: Vec<f32>,
-    /// Gates after their nonlinearities, `[T, B, G·H]`.
+    /// Gates after their nonlinearities, `[T, B, G·H]`; after backward of an LSTM or RNN
+    /// without layer norm, the gradient of the input projection (each gate overwritten by its
+    /// own gradient, see `StepBackward::gates_in_dxp`).
     gates: Vec<f32>,
     /// Per-cell extra: `tanh(c)` (LSTM), `W_hn h + b_hn` (GRU reset-after), `r ⊙ h` (GRU
     /// reset-before); `[T, B, H]` (empty for RNN).
@@ -438,9 +441,9 @@ impl Direction {
         assert!(self.ws.kept, "Direction::backward after a forward that kept nothing for it");
         {
             let ws = &mut self.ws;
-            // `xp` is dead once the forward pass is done: backward writes the gradient of the input
-            // projection into the same buffer (every element, padding included), which saves one
-            // `[T, B, G·H]` array per direction.
+            // `xp` is dead once the forward pass is done, and each step's gates once its cell
+            // has run: backward writes the gradient of the input projection into one of them
+            // (every element, padding included), which saves one `[T, B, G·H]` array per direction.
             debug_assert_eq!(ws.xp.len(), steps * bg);
             fit(&mut ws.drec, if keeps_drec { steps * bg } else { 0 });
             zeroed(&mut ws.dh, bh);
@@ -466,6 +469,10 @@ impl Direction {
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);
         }
+        // The pre-activations' gradient goes over the gates where the cell allows it (LSTM and
+        // RNN: `StepBackward::gates_in_dxp`), else over the dead input projection. Either way
+        // backward consumes the forward pass: the model asks for a new one before the next.
+        let (gates, dg): (&[f32], &mut Vec<f32>) = if keeps_drec { (&ws.gates, &mut ws.xp) } else { (&[], &mut ws.gates) };
         let time_loop = BackwardLoop {
             cell: self.cell,
             hidden: hd,
@@ -475,7 +482,7 @@ impl Direction {
             tbptt,
             initial_grads,
             valid: &ws.valid,
-            gates: &ws.gates,
+            gates,
             hs: &ws.hs,
             cs: &ws.cs,
             aux: &ws.aux,
@@ -484,7 +491,7 @@ impl Direction {
             d_out: (d_out, out_stride, out_offset),
             packed_hh: &ws.packed_hh,
             packed_hn: &ws.packed_hn,
-            dxp: Shared::new(&mut ws.xp),
+            dxp: Shared::new(dg),
             drec: Shared::new(&mut ws.drec),
             keeps_drec,
             dh: Shared::new(&mut ws.dh),
@@ -551,7 +558,7 @@ impl Direction {
             weight_grads::accumulate(&shape.operands(ws, x), targets);
         }
         if let Some(dx) = dx {
-            gemm_nn(tb, inp, gh, &ws.xp, &self.w_ih.value, 1.0, dx);
+            gemm_nn(tb, inp, gh, shape.dg(ws), &self.w_ih.value, 1.0, dx);
         }
     }
 }
@@ -584,8 +591,18 @@ struct GradShape {
 }
 
 impl GradShape {
+    /// Where backward left the input projection's gradient: over the projection with a kept
+    /// `drec`, else over the gates.
+    fn dg<'a>(&self, ws: &'a Workspace) -> &'a [f32] {
+        if self.keeps_drec {
+            &ws.xp
+        } else {
+            &ws.gates
+        }
+    }
+
     /// The operands in `ws` and `x`: without a kept `drec`, the recurrent projection's gradient
-    /// is the input projection's, in `xp`.
+    /// is the input projection's.
     fn operands<'a>(&self, ws: &'a Workspace, x: &'a [f32]) -> weight_grads::Operands<'a> {
         let (hd, rows) = (self.hidden, self.rows);
         weight_grads::Operands {
@@ -594,10 +611,10 @@ impl GradShape {
             gh: self.gh,
             rows,
             reset_before: self.reset_before,
-            drec: if self.keeps_drec { &ws.drec } else { &ws.xp },
+            drec: if self.keeps_drec { &ws.drec } else { self.dg(ws) },
             h_prevs: &ws.hs[self.prev0 * ws.batch * hd..][..rows * hd],
             aux: &ws.aux,
-            dxp: &ws.xp,
+            dxp: self.dg(ws),
             x,
         }
     }

@@ -361,7 +361,9 @@ impl RecurrentStack {
     /// Backpropagation through time for the last training forward. `d_out` is the gradient
     /// of the output (`[T, B, D·H]`), `d_hn`/`d_cn` of the final states (`[L·D, B, H]`, or
     /// `None` for zero). Parameter gradients are accumulated. `tbptt = Some(k)` detaches the
-    /// state every k steps. With `want_dx`, the input gradient is computed too.
+    /// state every k steps. With `want_dx`, the input gradient is computed too. One backward
+    /// per training forward (it overwrites what the forward kept): a second is an
+    /// [`Error::State`](crate::Error).
     pub fn backward(
         &mut self,
         d_out: &[f32],
@@ -389,10 +391,16 @@ impl RecurrentStack {
     /// `(T, B)` of the last forward, which backward needs to have been a training one.
     fn last_training(&self) -> Result<(usize, usize)> {
         match self.last {
-            None => Err(Error::state("backward called before a forward pass")),
+            None => Err(Error::state("backward needs a forward pass in training mode, one per backward (as in PyTorch)")),
             Some((_, _, false)) => Err(Error::state("backward needs a forward pass in training mode (an inference pass keeps nothing for it)")),
             Some((steps, batch, true)) => Ok((steps, batch)),
         }
+    }
+
+    /// Whether backward can run: the last forward was in training mode and no backward has
+    /// used it yet (an error otherwise, the one backward would give).
+    pub(crate) fn check_ready_for_backward(&self) -> Result<()> {
+        self.last_training().map(|_| ())
     }
 
     /// [`RecurrentStack::backward`] (with `d_out`) or
@@ -422,6 +430,9 @@ impl RecurrentStack {
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
+        // Backward overwrites what the forward kept (the LSTM and RNN write the gradients over
+        // their gates), so the next backward needs a new forward.
+        self.last = None;
         self.d_h0.clear();
         self.d_c0.clear();
         if want_initial {

@@ -277,6 +277,10 @@ describe('model API (worker)', () => {
     const norms = await model.stepGradNorms();
     expect(norms.map((n) => n.name)).toEqual(['enc.l0', 'enc.l0_reverse', 'gru.l0']);
     expect(norms[0]!.norms.length).toBe(T);
+    // One backward per training forward, as in PyTorch: a second is a StateError.
+    const again = await rejection(model.backward({ dOutput: { data: new Float32Array(B * T * 2).fill(1), shape: [B, T, 2] } }));
+    expect(again, again.message).toBeInstanceOf(StateError);
+    expect(again.code).toBe('ERR_STATE');
     const check = await model.gradCheck({ x, lengths: [4, 2], samples: 6 });
     expect(Object.keys(check.params).length).toBe(model.parameters().length);
     expect(check.ok, JSON.stringify(check.params)).toBe(true);

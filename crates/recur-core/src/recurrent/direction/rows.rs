@@ -426,6 +426,8 @@ pub(super) struct BackwardLoop<'a> {
     /// the product `drec · W_hh` that only they need.
     pub initial_grads: bool,
     pub valid: &'a [bool],
+    /// The gates of every step; empty when they are in `dxp` (LSTM, RNN: see
+    /// [`StepBackward::gates_in_dxp`]).
     pub gates: &'a [f32],
     pub hs: &'a [f32],
     pub cs: &'a [f32],
@@ -436,7 +438,8 @@ pub(super) struct BackwardLoop<'a> {
     pub d_out: (&'a [f32], usize, usize),
     pub packed_hh: &'a PackedB,
     pub packed_hn: &'a PackedB,
-    /// The input projection's gradient, written over the dead projection.
+    /// The input projection's gradient, `[T, B, G·H]`: written over the dead projection, or
+    /// over the gates (when `gates` is empty).
     pub dxp: Shared<f32>,
     /// The recurrent projection's gradient, `[T, B, G·H]`, when `keeps_drec`; else unused (it
     /// equals the input projection's, read from `dxp`).
@@ -507,7 +510,7 @@ impl BackwardLoop<'_> {
                 batch: n,
                 hidden: hd,
                 valid,
-                gates: rows(self.gates, t, batch, gh, r),
+                gates: if self.gates.is_empty() { &[] } else { rows(self.gates, t, batch, gh, r) },
                 h_prev: rows(self.hs, prev, batch, hd, r),
                 dh: &*dh,
                 dxp: &mut *dxp,
