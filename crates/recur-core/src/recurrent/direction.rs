@@ -294,8 +294,9 @@ impl Direction {
         // skipped terms are `±0` added to sums that are never `-0`.
         let zero_start = h0.iter().all(|&v| v == 0.0);
         let ws = &mut self.ws;
-        // Training keeps `xp` for backward, which writes the projection's gradient there.
-        fit(&mut ws.xp, if keep { steps * bg } else if fused { 0 } else if by_step { bg } else { steps * bg });
+        // Training keeps `xp` for backward, which writes the projection's gradient there, but
+        // for the fused cells, whose backward writes it over the gates: they have no `xp` at all.
+        fit(&mut ws.xp, if fused { 0 } else if keep || !by_step { steps * bg } else { bg });
         fit(&mut ws.hs, slots * bh);
         fit(&mut ws.gates, kept_steps * bg);
         fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
@@ -444,7 +445,7 @@ impl Direction {
             // `xp` is dead once the forward pass is done, and each step's gates once its cell
             // has run: backward writes the gradient of the input projection into one of them
             // (every element, padding included), which saves one `[T, B, G·H]` array per direction.
-            debug_assert_eq!(ws.xp.len(), steps * bg);
+            debug_assert_eq!(ws.xp.len(), if keeps_drec { steps * bg } else { 0 });
             fit(&mut ws.drec, if keeps_drec { steps * bg } else { 0 });
             zeroed(&mut ws.dh, bh);
             zeroed(&mut ws.dc, if lstm { bh } else { 0 });
