@@ -51,7 +51,7 @@ struct Workspace {
     /// Gradient of the recurrent projection: `[T, B, G·H]` where it differs from the gradient
     /// of the input projection (GRU, layer norm); otherwise (LSTM, RNN without layer norm,
     /// where both projections enter the same pre-activation) empty: the per-step and the
-    /// whole-sequence products read the input projection's gradient in `xp` instead.
+    /// whole-sequence products read the input projection's gradient (over `gates`) instead.
     drec: Vec<f32>,
     dh: Vec<f32>,
     dc: Vec<f32>,
@@ -288,6 +288,8 @@ impl Direction {
         // read. On one pool task too, where the per-step product is split by columns as the
         // recurrent one was: the bits do not depend on the thread count.
         let fused = self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. });
+        // The cells whose backward writes the gradient over the gates, so they need no `xp`.
+        debug_assert_eq!(fused, !self.keeps_drec());
         let by_step = by_step && !fused;
         // From a zero state (the default) the first step's recurrent product is zero: it is
         // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
