@@ -237,10 +237,17 @@ impl Direction {
         }
     }
 
+    /// Whether both projections enter one pre-activation as they are (LSTM and RNN without layer
+    /// norm): the forward step is then one fused product (see [`Direction::forward`]), there is
+    /// no `xp`, and backward has one gradient for both projections, written over the gates.
+    fn fuses_projections(&self) -> bool {
+        self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. })
+    }
+
     /// Whether backward keeps the recurrent projection's gradient for every step (it differs
     /// from the input projection's: GRU, or layer norm on the projections).
     fn keeps_drec(&self) -> bool {
-        self.layer_norm.is_some() || matches!(self.cell, CellKind::Gru { .. })
+        !self.fuses_projections()
     }
 
     /// Runs the sequence `x` (`[T, B, in]`, time-major) from `h0` (and `c0`), writing `h_t` (or
@@ -287,9 +294,7 @@ impl Direction {
         // product with its own stores of C), no pass adding `b_ih`, no `xp` for the cell to
         // read. On one pool task too, where the per-step product is split by columns as the
         // recurrent one was: the bits do not depend on the thread count.
-        let fused = self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. });
-        // The cells whose backward writes the gradient over the gates, so they need no `xp`.
-        debug_assert_eq!(fused, !self.keeps_drec());
+        let fused = self.fuses_projections();
         let by_step = by_step && !fused;
         // From a zero state (the default) the first step's recurrent product is zero: it is
         // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
