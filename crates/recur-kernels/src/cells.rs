@@ -232,8 +232,8 @@ pub struct StepBackward<'a> {
     pub h_prev: &'a [f32],
     /// Total gradient of the step's new `h` (carried plus from the output), `[B, H]`.
     pub dh: &'a [f32],
-    /// Gradient of the input projection, `[B, G·H]` (written; for the LSTM and RNN kernels it
-    /// may hold the gates on entry, each overwritten by its gradient).
+    /// Gradient of the input projection, `[B, G·H]` (written; it may hold the gates on entry,
+    /// each overwritten by its gradient: [`StepBackward::gates_in_dxp`]).
     pub dxp: &'a mut [f32],
     /// Gradient of the recurrent projection, `[B, G·H]` (written). The LSTM and RNN kernels take
     /// it empty and skip it when the caller reads `dxp` instead (the two gradients are equal for
@@ -245,9 +245,10 @@ pub struct StepBackward<'a> {
 
 impl StepBackward<'_> {
     /// Whether `dxp` holds the gates on entry (`gates` is empty), which the kernel overwrites
-    /// with their gradients: LSTM and RNN only. The backward pass then reads each step's gates
-    /// from cache lines it writes anyway, instead of also fetching the dead input projection's
-    /// lines before overwriting them (the backward cells wait on memory at medium sizes).
+    /// with their gradients (every kernel supports it; recur-core uses it for layers without
+    /// layer norm). The backward pass then reads each step's gates from cache lines it writes
+    /// anyway, instead of also fetching the lines of a dead buffer only to overwrite them (the
+    /// backward cells wait on memory at medium sizes), and training keeps no input projection.
     pub fn gates_in_dxp(&self) -> bool {
         self.gates.is_empty()
     }
@@ -329,11 +330,13 @@ pub fn lstm_backward(
     }
 }
 
-/// GRU backward, reset-after form.
+/// GRU backward, reset-after form. In place (`gates` empty), the gates `r, z, n` are read from
+/// `dxp`, each element before its gradient is written over it.
 #[inline(never)]
 pub fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
     let hd = s.hidden;
     let g3 = 3 * hd;
+    let in_place = s.gates_in_dxp();
     for b in 0..s.batch {
         let hs = b * hd;
         let gs = b * g3;
@@ -344,9 +347,10 @@ pub fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
             continue;
         }
         for j in 0..hd {
-            let r = s.gates[gs + j];
-            let z = s.gates[gs + hd + j];
-            let n = s.gates[gs + 2 * hd + j];
+            let (r, z, n) = {
+                let gates: &[f32] = if in_place { s.dxp } else { s.gates };
+                (gates[gs + j], gates[gs + hd + j], gates[gs + 2 * hd + j])
+            };
             let dh = s.dh[hs + j];
             let hp = s.h_prev[hs + j];
             let dan = dh * (1.0 - z) * (1.0 - n * n);
@@ -364,33 +368,42 @@ pub fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
 }
 
 /// GRU reset-before, first half of backward: the gradient of `n`'s pre-activation, written to
-/// the `n` block of `dxp` and `drec` (the caller then forms `d(rh) = drec_n · W_hn`).
+/// the `n` block of `drec` (the caller then forms `d(r ⊙ h) = drec_n · W_hn`) and of `dxp`; in
+/// place (`gates` empty: they are in `dxp`) only to `drec`, as [`gru_reset_before_backward_rz`]
+/// still reads `n` there and then copies the gradient over it.
 #[inline(never)]
 pub fn gru_reset_before_backward_n(s: &mut StepBackward<'_>) {
     let hd = s.hidden;
     let g3 = 3 * hd;
+    let in_place = s.gates_in_dxp();
     for b in 0..s.batch {
         let hs = b * hd;
         let gs = b * g3;
         for j in 0..hd {
             let dan = if s.valid[b] {
-                let z = s.gates[gs + hd + j];
-                let n = s.gates[gs + 2 * hd + j];
+                let gates: &[f32] = if in_place { s.dxp } else { s.gates };
+                let z = gates[gs + hd + j];
+                let n = gates[gs + 2 * hd + j];
                 s.dh[hs + j] * (1.0 - z) * (1.0 - n * n)
             } else {
                 0.0
             };
-            s.dxp[gs + 2 * hd + j] = dan;
+            if !in_place {
+                s.dxp[gs + 2 * hd + j] = dan;
+            }
             s.drec[gs + 2 * hd + j] = dan;
         }
     }
 }
 
-/// GRU reset-before, second half of backward, given `drh = d(r ⊙ h_prev)`.
+/// GRU reset-before, second half of backward, given `drh = d(r ⊙ h_prev)`. In place (`gates`
+/// empty), the gates are read from `dxp` and overwritten by their gradients, `n`'s copied from
+/// `drec` (where [`gru_reset_before_backward_n`] left it; the caller must not have changed it).
 #[inline(never)]
 pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
     let hd = s.hidden;
     let g3 = 3 * hd;
+    let in_place = s.gates_in_dxp();
     for b in 0..s.batch {
         let hs = b * hd;
         let gs = b * g3;
@@ -400,12 +413,16 @@ pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
                 s.dxp[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
                 s.drec[gs + k * hd..gs + (k + 1) * hd].iter_mut().for_each(|v| *v = 0.0);
             }
+            if in_place {
+                s.dxp[gs + 2 * hd..gs + g3].iter_mut().for_each(|v| *v = 0.0);
+            }
             continue;
         }
         for j in 0..hd {
-            let r = s.gates[gs + j];
-            let z = s.gates[gs + hd + j];
-            let n = s.gates[gs + 2 * hd + j];
+            let (r, z, n) = {
+                let gates: &[f32] = if in_place { s.dxp } else { s.gates };
+                (gates[gs + j], gates[gs + hd + j], gates[gs + 2 * hd + j])
+            };
             let dh = s.dh[hs + j];
             let hp = s.h_prev[hs + j];
             let daz = dh * (hp - n) * z * (1.0 - z);
@@ -413,6 +430,9 @@ pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
             s.dh_prev[hs + j] = dh * z + drh[hs + j] * r;
             s.dxp[gs + j] = dar;
             s.dxp[gs + hd + j] = daz;
+            if in_place {
+                s.dxp[gs + 2 * hd + j] = s.drec[gs + 2 * hd + j];
+            }
             s.drec[gs + j] = dar;
             s.drec[gs + hd + j] = daz;
         }
@@ -600,3 +620,6 @@ mod simd {
         }
     }
 }
+
+#[cfg(test)]
+mod in_place_tests;

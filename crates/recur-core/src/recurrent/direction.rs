@@ -29,17 +29,18 @@ struct Workspace {
     /// (step `s` in processing order reads slot `s % 2` and writes the other) and `gates`,
     /// `aux` and the layer-norm caches of the recurrent projection hold one step.
     kept: bool,
-    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]`; after backward of a GRU or a layer with
-    /// layer norm, the gradient of that projection (the buffer is reused: the projection is dead
-    /// by then).
+    /// Input projection `W_ih x + b_ih`, `[T, B, G·H]` when it is computed before the time loop
+    /// or with layer norm, else one step `[B, G·H]` (none for the fused LSTM/RNN step); with
+    /// layer norm, after backward, the gradient of that projection (the buffer is reused: the
+    /// projection is dead by then).
     xp: Vec<f32>,
     /// States `h`, `[T+1, B, H]`, slots as described above.
     hs: Vec<f32>,
     /// Cell states (LSTM), `[T+1, B, H]`, same slots as `hs`.
     cs: Vec<f32>,
-    /// Gates after their nonlinearities, `[T, B, G·H]`; after backward of an LSTM or RNN
-    /// without layer norm, the gradient of the input projection (each gate overwritten by its
-    /// own gradient, see `StepBackward::gates_in_dxp`).
+    /// Gates after their nonlinearities, `[T, B, G·H]`; after backward of a layer without
+    /// layer norm, the gradient of the input projection (each gate overwritten by its own
+    /// gradient, see `StepBackward::gates_in_dxp` and `Direction::grads_over_gates`).
     gates: Vec<f32>,
     /// Per-cell extra: `tanh(c)` (LSTM), `W_hn h + b_hn` (GRU reset-after), `r ⊙ h` (GRU
     /// reset-before); `[T, B, H]` (empty for RNN).
@@ -250,6 +251,13 @@ impl Direction {
         !self.fuses_projections()
     }
 
+    /// Whether backward writes the input projection's gradient over the gates (every cell
+    /// without layer norm), so that training needs the input projection only while a step
+    /// runs. Layer norm's backward works on the projection's buffer, which it keeps.
+    fn grads_over_gates(&self) -> bool {
+        self.layer_norm.is_none()
+    }
+
     /// Runs the sequence `x` (`[T, B, in]`, time-major) from `h0` (and `c0`), writing `h_t` (or
     /// 0 at padded steps) into `out[(t·B + b)·out_stride + out_offset ..][..H]` (nothing when
     /// `out` is empty). With `keep`, everything backward needs is stored; without (inference),
@@ -281,8 +289,8 @@ impl Direction {
         // Without layer norm the time loop projects the input itself, step by step for each
         // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
         // each task to its rows (not in a pass of one thread over every step), the projection
-        // of a step still in cache when its cell reads it, and for inference one step of `xp`
-        // (training keeps every step's, whose buffer backward reuses). Not when one task runs
+        // of a step still in cache when its cell reads it, and one step of `xp` (backward writes
+        // the projection's gradient over the gates, see `grads_over_gates`). Not when one task runs
         // the loop on a pool: the per-step product would then be split (and joined) at every
         // step; the whole-sequence product below is split once. Both use the prepacked kernel,
         // so the bits are the same either way.
@@ -301,9 +309,11 @@ impl Direction {
         // skipped terms are `±0` added to sums that are never `-0`.
         let zero_start = h0.iter().all(|&v| v == 0.0);
         let ws = &mut self.ws;
-        // Training keeps `xp` for backward, which writes the projection's gradient there, but
-        // for the fused cells, whose backward writes it over the gates: they have no `xp` at all.
-        fit(&mut ws.xp, if fused { 0 } else if keep || !by_step { steps * bg } else { bg });
+        // Every step's `xp` only when it is projected before the loop (always with layer norm,
+        // whose backward writes the projection's gradient there; the others write it over the
+        // gates); one step when the loop projects step by step; none for the fused cells.
+        let xp_steps = !by_step;
+        fit(&mut ws.xp, if fused { 0 } else if xp_steps { steps * bg } else { bg });
         fit(&mut ws.hs, slots * bh);
         fit(&mut ws.gates, kept_steps * bg);
         fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
@@ -376,6 +386,7 @@ impl Direction {
             keep,
             valid: &ws.valid,
             xp: Shared::new(&mut ws.xp),
+            xp_steps,
             zero_start,
             input: if fused {
                 StepInput::Fused { x, input_size: inp, packed_ih: zero_start.then_some(&ws.packed_ih) }
@@ -446,13 +457,15 @@ impl Direction {
         let (bh, bg) = (batch * hd, batch * gh);
         let lstm = self.cell.has_cell_state();
         let keeps_drec = self.keeps_drec();
+        let over_gates = self.grads_over_gates();
         assert!(self.ws.kept, "Direction::backward after a forward that kept nothing for it");
         {
             let ws = &mut self.ws;
-            // `xp` is dead once the forward pass is done, and each step's gates once its cell
-            // has run: backward writes the gradient of the input projection into one of them
-            // (every element, padding included), which saves one `[T, B, G·H]` array per direction.
-            debug_assert_eq!(ws.xp.len(), if keeps_drec { steps * bg } else { 0 });
+            // Each step's gates are dead once its backward cell has run (and `xp` once the
+            // forward pass is done): backward writes the gradient of the input projection over
+            // the gates, or with layer norm over `xp` (every element, padding included), which
+            // saves one `[T, B, G·H]` array per direction.
+            debug_assert!(over_gates || ws.xp.len() == steps * bg);
             fit(&mut ws.drec, if keeps_drec { steps * bg } else { 0 });
             zeroed(&mut ws.dh, bh);
             zeroed(&mut ws.dc, if lstm { bh } else { 0 });
@@ -477,10 +490,10 @@ impl Direction {
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);
         }
-        // The pre-activations' gradient goes over the gates where the cell allows it (LSTM and
-        // RNN: `StepBackward::gates_in_dxp`), else over the dead input projection. Either way
-        // backward consumes the forward pass: the model asks for a new one before the next.
-        let (gates, dg): (&[f32], &mut Vec<f32>) = if keeps_drec { (&ws.gates, &mut ws.xp) } else { (&[], &mut ws.gates) };
+        // The pre-activations' gradient goes over the gates (`StepBackward::gates_in_dxp`), or
+        // with layer norm over the dead input projection. Either way backward consumes the
+        // forward pass: the model asks for a new one before the next.
+        let (gates, dg): (&[f32], &mut Vec<f32>) = if over_gates { (&[], &mut ws.gates) } else { (&ws.gates, &mut ws.xp) };
         let time_loop = BackwardLoop {
             cell: self.cell,
             hidden: hd,
@@ -539,7 +552,7 @@ impl Direction {
         let (prev0, _) = self.slots(0);
         let ws = &mut self.ws;
         let tb = steps * batch;
-        let shape = GradShape { hidden: hd, input_size: inp, gh, rows: tb, prev0, reset_before, keeps_drec };
+        let shape = GradShape { hidden: hd, input_size: inp, gh, rows: tb, prev0, reset_before, keeps_drec, over_gates };
         // Without a kept `drec` both biases get the same sum of the same rows: when their
         // gradients also start equal (after zero_grad), b_ih's result is b_hh's, bit for bit.
         let ln = self.layer_norm.is_some();
@@ -596,16 +609,18 @@ struct GradShape {
     prev0: usize,
     reset_before: bool,
     keeps_drec: bool,
+    /// [`Direction::grads_over_gates`].
+    over_gates: bool,
 }
 
 impl GradShape {
-    /// Where backward left the input projection's gradient: over the projection with a kept
-    /// `drec`, else over the gates.
+    /// Where backward left the input projection's gradient: over the gates, or with layer norm
+    /// over the projection.
     fn dg<'a>(&self, ws: &'a Workspace) -> &'a [f32] {
-        if self.keeps_drec {
-            &ws.xp
-        } else {
+        if self.over_gates {
             &ws.gates
+        } else {
+            &ws.xp
         }
     }
 

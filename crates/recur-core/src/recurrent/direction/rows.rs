@@ -261,8 +261,10 @@ pub(super) struct ForwardLoop<'a> {
     /// Whether the initial state is zero: then the first step's recurrent product is skipped.
     pub zero_start: bool,
     /// The input projection with `b_ih`: `[T, B, G·H]`, or what the loop fills from `input`
-    /// (every step when `keep`, else one step `[B, G·H]`).
+    /// (every step with `xp_steps`, else one step `[B, G·H]`).
     pub xp: Shared<f32>,
+    /// Whether `xp` holds every step (`StepInput::Steps` fills step `t`'s block, else block 0).
+    pub xp_steps: bool,
     pub input: StepInput<'a>,
     pub b_hh: Option<&'a [f32]>,
     /// `(γ, β)` of the recurrent projection's layer norm.
@@ -336,7 +338,7 @@ impl ForwardLoop<'_> {
             let xp: &[f32] = match &self.input {
                 StepInput::Fused { .. } => &[],
                 StepInput::Steps(p) => {
-                    let xp = self.xp.rows_mut(at, batch, gh, r);
+                    let xp = self.xp.rows_mut(if self.xp_steps { at } else { 0 }, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
                     gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
                     if let Some(b) = p.b_ih {
@@ -426,7 +428,7 @@ pub(super) struct BackwardLoop<'a> {
     /// the product `drec · W_hh` that only they need.
     pub initial_grads: bool,
     pub valid: &'a [bool],
-    /// The gates of every step; empty when they are in `dxp` (LSTM, RNN: see
+    /// The gates of every step; empty when they are in `dxp` (without layer norm: see
     /// [`StepBackward::gates_in_dxp`]).
     pub gates: &'a [f32],
     pub hs: &'a [f32],
@@ -438,8 +440,8 @@ pub(super) struct BackwardLoop<'a> {
     pub d_out: (&'a [f32], usize, usize),
     pub packed_hh: &'a PackedB,
     pub packed_hn: &'a PackedB,
-    /// The input projection's gradient, `[T, B, G·H]`: written over the dead projection, or
-    /// over the gates (when `gates` is empty).
+    /// The input projection's gradient, `[T, B, G·H]`: written over the gates (when `gates` is
+    /// empty), or with layer norm over the dead projection.
     pub dxp: Shared<f32>,
     /// The recurrent projection's gradient, `[T, B, G·H]`, when `keeps_drec`; else unused (it
     /// equals the input projection's, read from `dxp`).
