@@ -156,27 +156,38 @@ pub(super) fn accumulate(ops: &Operands<'_>, targets: Targets<'_>) {
 /// the right-hand operands `packed` once for the job, or packed by each product.
 fn task(ops: &Operands<'_>, part: Part<'_>, packed: Option<Packed<'_>>) {
     let (hd, inp, gh, n) = (ops.hidden, ops.input_size, ops.gh, ops.rows);
-    let Part { i0, w_hh, mut b_hh, b_ih, w_ih } = part;
-    // One gradient for both projections: one packing of its rows for both products, which
-    // also sums them for b_hh (see `kernels::gemm_shared_a`; the same bits as below). The
-    // right-hand operands packed for the job, or block by block as the product goes.
-    let (w_hh, w_ih) = match (ops.shares_grad(), w_hh, w_ih) {
-        (true, Some(w_h), Some(w_x)) => {
-            let rows = w_h.len() / hd;
-            let (h, x) = match packed {
-                Some(p) => (SharedOperand::Packed(p.h_prevs), SharedOperand::Packed(p.x)),
-                None => (
-                    SharedOperand::Strided(BOperand { k: n, n: hd, b: ops.h_prevs, rsb: hd, csb: 1 }),
-                    SharedOperand::Strided(BOperand { k: n, n: inp, b: ops.x, rsb: inp, csb: 1 }),
-                ),
-            };
-            gemm_shared_a(rows, n, &ops.drec[i0..], gh, &mut [(h, w_h), (x, w_x)], b_hh.as_deref_mut());
+    let Part { i0, w_hh, mut b_hh, mut b_ih, w_ih } = part;
+    // The right-hand operands packed for the job, or block by block as the product goes.
+    let h_operand = || match packed {
+        Some(p) => SharedOperand::Packed(p.h_prevs),
+        None => SharedOperand::Strided(BOperand { k: n, n: hd, b: ops.h_prevs, rsb: hd, csb: 1 }),
+    };
+    let x_operand = || match packed {
+        Some(p) => SharedOperand::Packed(p.x),
+        None => SharedOperand::Strided(BOperand { k: n, n: inp, b: ops.x, rsb: inp, csb: 1 }),
+    };
+    // Each weight gradient and its bias sum share one packing of their rows of `dᵀ`, which
+    // also sums them (see `kernels::gemm_shared_a`; the same bits as the products and sums
+    // below); one gradient for both projections (LSTM, RNN) shares it for both products.
+    // Not for reset-before GRUs, whose `dW_hh` rows multiply two operands.
+    let (w_hh, w_ih) = match (ops.reset_before, ops.shares_grad(), w_hh, w_ih) {
+        (false, true, Some(w_h), Some(w_x)) => {
+            gemm_shared_a(w_h.len() / hd, n, &ops.drec[i0..], gh, &mut [(h_operand(), w_h), (x_operand(), w_x)], b_hh.as_deref_mut());
             if let Some(b) = b_ih {
                 add_row_cols_to(b, ops.dxp, gh, i0);
             }
             return;
         }
-        (_, w_hh, w_ih) => (w_hh, w_ih),
+        (false, _, w_hh, w_ih) => {
+            if let Some(w_h) = w_hh {
+                gemm_shared_a(w_h.len() / hd, n, &ops.drec[i0..], gh, &mut [(h_operand(), w_h)], b_hh.take());
+            }
+            if let Some(w_x) = w_ih {
+                gemm_shared_a(w_x.len() / inp, n, &ops.dxp[i0..], gh, &mut [(x_operand(), w_x)], b_ih.take());
+            }
+            (None, None)
+        }
+        (true, _, w_hh, w_ih) => (w_hh, w_ih),
     };
     // `C[m × width] += dᵀ[m × n] · B[n × width]` for the gate rows of `d` from `i0`.
     let product = |m: usize, d: &[f32], i0: usize, b: &[f32], b_packed: Option<&PackedB>, width: usize, c: &mut [f32]| match b_packed {
