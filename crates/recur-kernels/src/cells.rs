@@ -334,6 +334,9 @@ pub fn lstm_backward(
 /// `dxp`, each element before its gradient is written over it.
 #[inline(never)]
 pub fn gru_backward_reset_after(s: StepBackward<'_>, rec_n: &[f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd::gru_backward_reset_after(s, rec_n);
+    #[allow(unreachable_code)]
     let hd = s.hidden;
     let g3 = 3 * hd;
     let in_place = s.gates_in_dxp();
@@ -450,13 +453,16 @@ mod simd {
     use crate::math::{self, x4};
     use core::arch::wasm32::*;
 
+    mod gru;
+    pub(super) use gru::gru_backward_reset_after;
+
     #[inline(always)]
-    unsafe fn ld(p: *const f32) -> v128 {
+    pub(super) unsafe fn ld(p: *const f32) -> v128 {
         v128_load(p as *const v128)
     }
 
     #[inline(always)]
-    unsafe fn st(p: *mut f32, v: v128) {
+    pub(super) unsafe fn st(p: *mut f32, v: v128) {
         v128_store(p as *mut v128, v)
     }
 
