@@ -23,6 +23,7 @@
 //! + [`reference`]: the naive triple loop every kernel is tested against;
 //! + [`math`]: branch-free `exp`, `sigmoid`, `tanh` (and their four-lane versions);
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
+//! + [`activation_grads`]: the gradient through the RNN cell's activation;
 //! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
 //! + [`adam`]: the elementwise update of Adam and AdamW;
 //! + [`rmsprop`]: the elementwise update of RMSprop;
@@ -32,6 +33,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
 
+pub mod activation_grads;
 pub mod adam;
 mod blocked;
 pub mod cells;

@@ -33,8 +33,10 @@ pub(crate) fn rnn_forward(s: StepForward<'_>, act: Activation) {
 }
 
 /// RNN backward (`drec` written only when given: see [`StepBackward::drec`]; the gates may be
-/// in `dxp`: [`StepBackward::gates_in_dxp`]).
+/// in `dxp`: [`StepBackward::gates_in_dxp`]). tanh, sigmoid and ReLU go through
+/// `recur_kernels::activation_grads` (vectorized, the same bits as the generic loop).
 pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
+    use recur_kernels::activation_grads as grads;
     let hd = s.hidden;
     let keeps_drec = !s.drec.is_empty();
     let in_place = s.gates_in_dxp();
@@ -48,14 +50,26 @@ pub(crate) fn rnn_backward(s: StepBackward<'_>, h: &[f32], act: Activation) {
             }
             continue;
         }
-        for j in r {
-            let a = if in_place { s.dxp[j] } else { s.gates[j] };
-            let da = s.dh[j] * act.derivative(a, h[j]);
-            s.dxp[j] = da;
-            if keeps_drec {
-                s.drec[j] = da;
+        let (da, dh) = (&mut s.dxp[r.clone()], &s.dh[r.clone()]);
+        match act {
+            Activation::Tanh => grads::tanh_grad(da, dh, &h[r.clone()]),
+            Activation::Sigmoid => grads::sigmoid_grad(da, dh, &h[r.clone()]),
+            Activation::Relu => {
+                if !in_place {
+                    da.copy_from_slice(&s.gates[r.clone()]);
+                }
+                grads::relu_grad_in_place(da, dh);
             }
-            s.dh_prev[j] = 0.0;
+            _ => {
+                for j in r.clone() {
+                    let a = if in_place { s.dxp[j] } else { s.gates[j] };
+                    s.dxp[j] = s.dh[j] * act.derivative(a, h[j]);
+                }
+            }
+        }
+        s.dh_prev[r.clone()].fill(0.0);
+        if keeps_drec {
+            s.drec[r.clone()].copy_from_slice(&s.dxp[r]);
         }
     }
 }
