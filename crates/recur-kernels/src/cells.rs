@@ -275,9 +275,10 @@ pub fn lstm_backward(
     dc_prev: &mut [f32],
     mut peep: Option<PeepholeGrads<'_>>,
 ) {
+    // Peepholes in the vector loop only for whole vectors (its scalar tail has none).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if peep.is_none() {
-        return simd::lstm_backward(s, c_prev, tanh_c, dc, dc_prev);
+    if peep.is_none() || s.hidden % 4 == 0 {
+        return simd::lstm_backward(s, c_prev, c, tanh_c, dc, dc_prev, peep);
     }
     let hd = s.hidden;
     let g4 = 4 * hd;
@@ -449,7 +450,7 @@ pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
 /// those of the scalar build; the last `hidden % 4` units take the scalar formulas.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use super::{StepBackward, StepForward};
+    use super::{PeepholeGrads, StepBackward, StepForward};
     use crate::math::{self, x4};
     use core::arch::wasm32::*;
 
@@ -556,11 +557,18 @@ mod simd {
         }
     }
 
-    pub(super) fn lstm_backward(s: StepBackward<'_>, c_prev: &[f32], tanh_c: &[f32], dc: &[f32], dc_prev: &mut [f32]) {
+    /// With peepholes only for a hidden size that is a multiple of 4 (the scalar tail has none).
+    /// Their gradients add the rows in order, each lane its own unit, as the scalar kernel does.
+    pub(super) fn lstm_backward(s: StepBackward<'_>, c_prev: &[f32], c: &[f32], tanh_c: &[f32], dc: &[f32], dc_prev: &mut [f32], peep: Option<PeepholeGrads<'_>>) {
         let hd = s.hidden;
         let g4 = 4 * hd;
         let (b, n4) = (s.batch, hd / 4 * 4);
         let (keeps_drec, in_place) = (!s.drec.is_empty(), s.gates_in_dxp());
+        // The peepholes' weights `(p_i, p_f, p_o)` and gradients, `[H]` each.
+        let peep = peep.map(|p| {
+            assert!(n4 == hd && c.len() >= b * hd && [p.p.0.len(), p.p.1.len(), p.p.2.len(), p.dp.0.len(), p.dp.1.len(), p.dp.2.len()].iter().all(|&n| n >= hd));
+            ([p.p.0.as_ptr(), p.p.1.as_ptr(), p.p.2.as_ptr()], [p.dp.0.as_mut_ptr(), p.dp.1.as_mut_ptr(), p.dp.2.as_mut_ptr()])
+        });
         assert!(s.valid.len() >= b && (in_place || s.gates.len() >= b * g4) && s.dxp.len() >= b * g4 && (!keeps_drec || s.drec.len() >= b * g4));
         assert!(s.dh.len() >= b * hd && s.dh_prev.len() >= b * hd && c_prev.len() >= b * hd && tanh_c.len() >= b * hd);
         assert!(dc.len() >= b * hd && dc_prev.len() >= b * hd);
@@ -584,17 +592,29 @@ mod simd {
                 let ga = if in_place { dxp as *const f32 } else { s.gates.as_ptr().add(gs) };
                 let (tc, cp, dh, dcn) = (tanh_c.as_ptr().add(hs), c_prev.as_ptr().add(hs), s.dh.as_ptr().add(hs), dc.as_ptr().add(hs));
                 let (dcp, dhp) = (dc_prev.as_mut_ptr().add(hs), s.dh_prev.as_mut_ptr().add(hs));
+                // (c is read only with peepholes, which asserted its length.)
+                let cn = c.as_ptr().wrapping_add(hs);
                 let one = f32x4_splat(1.0);
                 let mut j = 0;
                 while j < n4 {
                     let (i, f, g, o) = (ld(ga.add(j)), ld(ga.add(hd + j)), ld(ga.add(2 * hd + j)), ld(ga.add(3 * hd + j)));
                     let (t, c0, d) = (ld(tc.add(j)), ld(cp.add(j)), ld(dh.add(j)));
                     let dao = f32x4_mul(f32x4_mul(f32x4_mul(d, t), o), f32x4_sub(one, o));
-                    let dct = f32x4_add(ld(dcn.add(j)), f32x4_mul(f32x4_mul(d, o), f32x4_sub(one, f32x4_mul(t, t))));
+                    let mut dct = f32x4_add(ld(dcn.add(j)), f32x4_mul(f32x4_mul(d, o), f32x4_sub(one, f32x4_mul(t, t))));
+                    if let Some(([_, _, po], [_, _, dpo])) = peep {
+                        dct = f32x4_add(dct, f32x4_mul(dao, ld(po.add(j))));
+                        st(dpo.add(j), f32x4_add(ld(dpo.add(j)), f32x4_mul(dao, ld(cn.add(j)))));
+                    }
                     let dai = f32x4_mul(f32x4_mul(f32x4_mul(dct, g), i), f32x4_sub(one, i));
                     let daf = f32x4_mul(f32x4_mul(f32x4_mul(dct, c0), f), f32x4_sub(one, f));
                     let dag = f32x4_mul(f32x4_mul(dct, i), f32x4_sub(one, f32x4_mul(g, g)));
-                    st(dcp.add(j), f32x4_mul(dct, f));
+                    let mut dcp_v = f32x4_mul(dct, f);
+                    if let Some(([pi, pf, _], [dpi, dpf, _])) = peep {
+                        dcp_v = f32x4_add(dcp_v, f32x4_add(f32x4_mul(dai, ld(pi.add(j))), f32x4_mul(daf, ld(pf.add(j)))));
+                        st(dpi.add(j), f32x4_add(ld(dpi.add(j)), f32x4_mul(dai, c0)));
+                        st(dpf.add(j), f32x4_add(ld(dpf.add(j)), f32x4_mul(daf, c0)));
+                    }
+                    st(dcp.add(j), dcp_v);
                     st(dhp.add(j), f32x4_splat(0.0));
                     for (k, v) in [dai, daf, dag, dao].into_iter().enumerate() {
                         st(dxp.add(k * hd + j), v);
