@@ -24,6 +24,7 @@
 //! + [`math`]: branch-free `exp`, `sigmoid`, `tanh` (and their four-lane versions);
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
 //! + [`activation_grads`]: the gradient through the RNN cell's activation;
+//! + [`layer_norm`]: one block of the recurrent cells' layer normalization;
 //! + [`rows`]: bias adds and bias gradients over the rows of a matrix;
 //! + [`adam`]: the elementwise update of Adam and AdamW;
 //! + [`rmsprop`]: the elementwise update of RMSprop;
@@ -40,6 +41,7 @@ pub mod cells;
 pub mod checksum;
 pub mod finite;
 pub mod kernel;
+pub mod layer_norm;
 pub mod math;
 mod pack;
 pub mod reference;

@@ -5,15 +5,18 @@
 import { createRecur, hasRelaxedSimd } from '../../dist/entrypoints/node.js';
 import { sha256 } from '../shared/fit-case.mjs';
 
-/** Big enough that the per-step products ([16, 72] · [72, 256]) and the weight gradients are split among threads;
- * the GRU's hidden size is not a multiple of 4, so its simd128 kernels' scalar tails run too; the RNN takes
- * the ReLU path of the activation gradients (the LSTM's output is not all positive); the peephole LSTM's
- * backward runs in the simd128 kernel (hidden size a multiple of 4). */
+/**
+ * Big enough that the per-step products ([16, 72] · [72, 256]) and the weight gradients are split among
+ * threads. The other layers reach the other kernels: the ReLU RNN the activation gradients' ReLU path
+ * (the LSTM's output is not all positive) and layer norm (10 units: the norm's four-lane sums have a
+ * tail); the peephole LSTM the simd128 backward with peepholes (12 units, a multiple of 4); the GRU
+ * the simd128 backward and its scalar tail (22 units).
+ */
 const CONFIG = {
   inputSize: 8,
   layers: [
     { type: 'lstm', hiddenSize: 64, returnSequences: true },
-    { type: 'rnn', hiddenSize: 10, activation: 'relu', returnSequences: true },
+    { type: 'rnn', hiddenSize: 10, activation: 'relu', layerNorm: true, returnSequences: true },
     { type: 'lstm', hiddenSize: 12, peephole: true, returnSequences: true },
     { type: 'gru', hiddenSize: 22, returnSequences: false },
     { type: 'dense', units: 2 },
