@@ -443,9 +443,10 @@ pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
     }
 }
 
-/// The LSTM kernels without peepholes over each batch row, four hidden units at a time in `v128`
-/// registers (the scalar code above stores and reloads every intermediate, and its
-/// nonlinearities vectorize less well). Each lane does the operations of
+/// The LSTM kernels (forward without peepholes, backward with them too for hidden sizes that are
+/// multiples of 4) and the reset-after GRU's backward (`gru.rs`) over each batch row, four
+/// hidden units at a time in `v128` registers (the scalar code above stores and reloads every
+/// intermediate, and its nonlinearities vectorize less well). Each lane does the operations of
 /// the scalar code in the same order ([`math::x4`] mirrors [`math`]), so results are bitwise
 /// those of the scalar build; the last `hidden % 4` units take the scalar formulas.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -458,12 +459,12 @@ mod simd {
     pub(super) use gru::gru_backward_reset_after;
 
     #[inline(always)]
-    pub(super) unsafe fn ld(p: *const f32) -> v128 {
+    unsafe fn ld(p: *const f32) -> v128 {
         v128_load(p as *const v128)
     }
 
     #[inline(always)]
-    pub(super) unsafe fn st(p: *mut f32, v: v128) {
+    unsafe fn st(p: *mut f32, v: v128) {
         v128_store(p as *mut v128, v)
     }
 
