@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIGS, lstmWeights, makeData, measure, memoryPeak, now, outputSize, randArray, toTimeMajor } from './lib/common.mjs';
+import { CONFIGS, lstmWeights, makeData, measure, memoryPeak, now, outputSize, perStep, randArray, toTimeMajor } from './lib/common.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,10 +73,10 @@ async function train() {
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
-    const { kind, threads, variant } = parseRecurLib(lib);
-    const r = await recurModel(c, kind, data, undefined, threads, variant);
+    const { kind, threads, variant, batches } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, undefined, threads, variant, batches);
     const h0 = await r.step();
-    const m = await measure(() => r.step(), { budgetMs, maxSteps });
+    const m = perStep(await measure(() => r.step(), { budgetMs, maxSteps }), batches);
     const heap = await wasmHeap(r);
     const h1 = await r.step();
     await r.dispose();

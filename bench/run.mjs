@@ -37,12 +37,13 @@ const CHILD_TIMEOUT_MS = QUICK ? 60_000 : 420_000;
 
 const LIBS = arg('--libs') ? new Set(arg('--libs').split(',')) : null; // run only these (with --merge)
 const keep = (libs) => (LIBS ? libs.filter((l) => LIBS.has(l)) : libs);
-const TRAIN_LIBS = keep(['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed']);
+const TRAIN_LIBS = keep(['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed', 'recur-lstm-epoch8']);
 const INFER_LIBS = keep(['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed']);
 const RECUR_EXTRA = keep(['recur-gru', 'recur-rnn', 'recur-bind-gru', 'recur-bind-rnn']);
 const LABEL = {
   'recur-lstm': 'recur LSTM',
   'recur-lstm-2t': 'recur LSTM, 2 threads',
+  'recur-lstm-epoch8': 'recur LSTM, one `fit` over 8 batches (ms per batch)',
   'recur-gru': 'recur GRU',
   'recur-rnn': 'recur RNN',
   'recur-bind-lstm': 'recur LSTM (wasm bindings, calling thread)',
@@ -57,7 +58,7 @@ const LABEL = {
   recur: 'recur',
 };
 const NA = 'n/a (API not available)';
-const kindOf = (lib) => lib.replace(/^recur-(bind-)?/, '').replace(/-relaxed$/, '').replace(/-\d+t$/, '');
+const kindOf = (lib) => lib.replace(/^recur-(bind-)?/, '').replace(/-epoch\d+$/, '').replace(/-relaxed$/, '').replace(/-\d+t$/, '');
 /** Node flags of a cell's child process: the relaxed-SIMD rows need them on Node 20 (V8 11.3). */
 const flagsOf = (lib) => (lib.endsWith('-relaxed') ? ['--experimental-wasm-relaxed-simd'] : []);
 

@@ -153,6 +153,15 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
   return { ...stats(times), times, warmups, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep };
 }
 
+/**
+ * A `measure` result of calls that each run `k` steps, as times per step (ms per step = a call's
+ * time / k; the stalls of the calling thread stay per call, and `n` counts calls).
+ */
+export function perStep(m, k) {
+  const times = m.times.map((t) => t / k);
+  return { ...m, ...stats(times), times, stepsPerCall: k };
+}
+
 export function memoryPeak(baselineRss) {
   const ru = process.resourceUsage();
   return { peakRssMB: ru.maxRSS / 1024, baselineRssMB: baselineRss / 1024 / 1024 };

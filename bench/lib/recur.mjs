@@ -7,14 +7,15 @@ import { outputSize, toTimeMajor } from './common.mjs';
 export class NotAvailable extends Error {}
 
 /**
- * 'recur-lstm' → { kind: 'lstm', threads: 1, variant: undefined }; 'recur-lstm-2t' → threads 2;
- * 'recur-lstm-relaxed' → the build the SDK must have picked is 'relaxed' (run.mjs starts that
- * child with Node 20's --experimental-wasm-relaxed-simd).
+ * 'recur-lstm' → { kind: 'lstm', threads: 1, variant: undefined, batches: 1 }; 'recur-lstm-2t' →
+ * threads 2; 'recur-lstm-relaxed' → the build the SDK must have picked is 'relaxed' (run.mjs
+ * starts that child with Node 20's --experimental-wasm-relaxed-simd); 'recur-lstm-epoch8' → one
+ * step of the cell is a `fit` over 8 batches (8 optimizer steps: the benchmark's batch 8 times).
  */
 export function parseRecurLib(lib) {
-  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?$/.exec(lib);
+  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?(?:-epoch(\d+))?$/.exec(lib);
   if (!m) throw new Error(`unknown recur lib ${lib}`);
-  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? 'relaxed' : undefined };
+  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? 'relaxed' : undefined, batches: m[4] ? Number(m[4]) : 1 };
 }
 
 export async function loadRecur(numThreads = 1) {
@@ -64,9 +65,11 @@ export function recurConfig(c, kind) {
 /**
  * The public SDK in worker mode: one training step = `model.fit(x, y, {epochs: 1, batchSize: B})`
  * on the fixed batch (one batch, so one step), Adam installed once with `setOptimizer`;
- * inference = `model.predict(x, {batchSize: B})`. Returns { step, predict, dispose, info }.
+ * inference = `model.predict(x, {batchSize: B})`. With `batches` > 1, `step` is one `fit` over
+ * that many copies of the batch (as many optimizer steps, in order: `shuffle: false`). Returns
+ * { step, predict, dispose, info }.
  */
-export async function recurModel(c, kind, data, weights, threads = 1, variant = undefined) {
+export async function recurModel(c, kind, data, weights, threads = 1, variant = undefined, batches = 1) {
   const r = await loadRecur(threads);
   if (variant && r.info.variant !== variant) {
     await r.runtime.dispose();
@@ -77,8 +80,15 @@ export async function recurModel(c, kind, data, weights, threads = 1, variant = 
   const wasmEmptyBytes = await wasmMemory();
   const model = await r.runtime.createModel(sdkConfig(c, kind));
   await model.setOptimizer({ type: 'adam', lr: 1e-3 });
+  const copies = (a) => {
+    const out = new Float32Array(a.length * batches);
+    for (let i = 0; i < batches; i++) out.set(a, i * a.length);
+    return out;
+  };
   const x = { data: data.x, shape: [c.B, c.T, c.I] }; // batch-major, the SDK's default layout
   const y = { data: data.y, shape: [c.B, outputSize(c)] };
+  const xs = batches > 1 ? { data: copies(data.x), shape: [c.B * batches, c.T, c.I] } : x;
+  const ys = batches > 1 ? { data: copies(data.y), shape: [c.B * batches, outputSize(c)] } : y;
   let weightsSet = false;
   if (weights && kind === 'lstm') {
     const params = await model.parameters();
@@ -94,7 +104,7 @@ export async function recurModel(c, kind, data, weights, threads = 1, variant = 
     info: { ...r.info, weightsSet },
     wasmEmptyBytes,
     wasmMemory,
-    step: () => model.fit(x, y, { epochs: 1, batchSize: c.B, shuffle: false, loss: 'mse' }),
+    step: () => model.fit(xs, ys, { epochs: 1, batchSize: c.B, shuffle: false, loss: 'mse' }),
     predict: async () => (await model.predict(x, { batchSize: c.B })).data,
     dispose: async () => {
       await model.dispose?.();
