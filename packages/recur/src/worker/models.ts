@@ -4,9 +4,10 @@
  * call from the client, with no round trip per step.
  *
  * Sequence data here is time-major (`[T, N, F]`), as the core wants it, except batch-major
- * features as the caller gave them (`batchMajor`): one batch of them in order goes to the
- * bindings as it is (they reorder it in wasm); anything that batches, shuffles or splits them
- * first makes a time-major copy ({@link timeMajorSeq}).
+ * features as the caller gave them (`batchMajor`): they stay batch-major, and each batch goes to
+ * the bindings so (they reorder it in wasm). A batch of consecutive sequences is a view of the
+ * caller's array, any other gathers whole sequences ({@link gatherSeq}); evaluate reorders each
+ * batch, and the gradient check its data, to time-major ({@link timeMajorSeq}).
  * @module
  */
 import { AbortError, StateError, ValueRangeError } from '../errors.js';
@@ -170,10 +171,14 @@ export function timeMajorSeq(seq: SeqData): SeqData {
   return { x: timeMajorCopy(seq.x, seq.n, seq.steps, seq.features), steps: seq.steps, n: seq.n, features: seq.features, lengths: seq.lengths };
 }
 
-/** Gathers sequences `idx` (`seq` itself when `idx` takes every sequence in order; else time-major). */
+/**
+ * Gathers sequences `idx` (`seq` itself when `idx` takes every sequence in order). Batch-major
+ * features stay batch-major: each sequence is one `[T, F]` block, so consecutive sequences are a
+ * view and others a copy of whole blocks (no transpose of all the data for every batch).
+ */
 export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
   if (isIdentity(idx, seq.n)) return seq;
-  if (seq.batchMajor) return gatherSeq(timeMajorSeq(seq), idx);
+  if (seq.batchMajor && seq.x !== undefined) return gatherBatchMajor(seq, seq.x, idx);
   const b = idx.length;
   const { steps, n, features } = seq;
   const out: SeqData = { steps, n: b, features };
@@ -181,6 +186,24 @@ export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
   if (seq.tokens !== undefined) out.tokens = gatherRows(seq.tokens, new Uint32Array(steps * b), steps, n, 1, idx);
   if (seq.lengths !== undefined) out.lengths = Uint32Array.from(idx, (i) => seq.lengths![i]!);
   return out;
+}
+
+/** {@link gatherSeq} of batch-major features `x`. */
+function gatherBatchMajor(seq: SeqData, x: Float32Array, idx: ArrayLike<number>): SeqData {
+  const b = idx.length;
+  const block = seq.steps * seq.features;
+  const first = idx[0] ?? 0;
+  let consecutive = true;
+  for (let j = 1; j < b && consecutive; j++) consecutive = idx[j] === first + j;
+  let out: Float32Array;
+  if (consecutive) {
+    out = x.subarray(first * block, (first + b) * block);
+  } else {
+    out = new Float32Array(b * block);
+    for (let j = 0; j < b; j++) out.set(x.subarray(idx[j]! * block, (idx[j]! + 1) * block), j * block);
+  }
+  const lengths = seq.lengths === undefined ? undefined : Uint32Array.from(idx, (i) => seq.lengths![i]!);
+  return { x: out, batchMajor: true, steps: seq.steps, n: b, features: seq.features, lengths };
 }
 
 /** Gathers targets `idx` (`target` itself when `idx` takes every sequence in order). */
@@ -291,7 +314,6 @@ export class ModelStore {
   /** Inference over batches; returns the output time-major `[T, N, W]` or `[N, W]`. */
   async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean): Promise<{ output: Float32Array; shape: number[] }> {
     const m = this.entry(id).model;
-    if (seq.n > batchSize) seq = timeMajorSeq(seq);
     let output: Float32Array | undefined;
     let shape: number[] = [];
     let lastYield = now();
@@ -333,7 +355,6 @@ export class ModelStore {
     isAborted: () => boolean,
   ): Promise<{ loss: number; metrics: Record<string, number> }> {
     const m = this.entry(id).model;
-    seq = timeMajorSeq(seq);
     let sum = 0;
     let rows = 0;
     const acc = new MetricAccumulator(loss, metrics);
@@ -341,7 +362,8 @@ export class ModelStore {
     for (let start = 0; start < seq.n; start += batchSize) {
       if (isAborted()) throw new AbortError('evaluate was aborted', { details: { completedSequences: start } });
       const idx = range(start, Math.min(seq.n, start + batchSize));
-      const b = gatherSeq(seq, idx);
+      // The bindings' evaluate takes time-major features: each batch reordered on its own.
+      const b = timeMajorSeq(gatherSeq(seq, idx));
       const t = gatherTarget(target, seq.steps, seq.n, idx);
       const l = m.evaluate(b.x ?? EMPTY_F32, b.tokens ?? EMPTY_U32, b.steps, b.n, b.lengths ?? EMPTY_U32, t.values ?? EMPTY_F32, t.classes ?? EMPTY_U32, loss);
       const r = countedRows(b, target.sequence);
@@ -370,9 +392,8 @@ export class ModelStore {
     const e = this.entry(id);
     const m = e.model;
     let { seq, target } = req.train;
-    let validation = req.validation === undefined ? undefined : { seq: timeMajorSeq(req.validation.seq), target: req.validation.target };
+    let validation = req.validation === undefined ? undefined : { seq: req.validation.seq, target: req.validation.target };
     // One batch of every sequence in order goes to the bindings as the caller gave it.
-    if (req.shuffle || req.validationSplit > 0 || seq.n > req.batchSize) seq = timeMajorSeq(seq);
     if (req.validationSplit > 0) {
       const nVal = Math.floor(seq.n * req.validationSplit);
       const nTrain = seq.n - nVal;

@@ -1,5 +1,6 @@
 // The service's batch gathering (worker/models.ts): a batch of every sequence in order is the data
-// itself (no copy); any other selection is copied row by row, for short and long rows alike.
+// itself (no copy); any other selection of time-major data is copied row by row, for short and long
+// rows alike; batch-major data stays batch-major (consecutive sequences a view, others whole blocks).
 import { describe, expect, it } from 'vitest';
 import { gatherSeq, gatherTarget, isIdentity } from '../../dist/worker/models.js';
 
@@ -38,5 +39,25 @@ describe('gatherSeq / gatherTarget', () => {
     expect(perStep.values).toEqual(g.x);
     const last = gatherTarget({ classes: Uint32Array.of(10, 11, 12, 13, 14), width: 1, sequence: false }, steps, n, idx);
     expect(Array.from(last.classes!)).toEqual([14, 11, 11, 13]);
+  });
+
+  it('batch-major features stay batch-major: consecutive sequences are a view, others copied whole', () => {
+    const [steps, n, w] = [3, 5, 2];
+    // [N, T, W] with value n*1e4 + t*100 + w
+    const x = Float32Array.from({ length: n * steps * w }, (_, i) => Math.floor(i / (steps * w)) * 1e4 + (Math.floor(i / w) % steps) * 100 + (i % w));
+    const seq = { x, batchMajor: true, steps, n, features: w, lengths: Uint32Array.of(1, 2, 3, 1, 2) };
+    const expectBlocks = (g: ReturnType<typeof gatherSeq>, idx: number[]): void => {
+      expect([g.steps, g.n, g.features, g.batchMajor]).toEqual([steps, idx.length, w, true]);
+      idx.forEach((src, j) => {
+        for (let t = 0; t < steps; t++) for (let f = 0; f < w; f++) expect(g.x![(j * steps + t) * w + f]).toBe(src * 1e4 + t * 100 + f);
+      });
+      expect(Array.from(g.lengths!)).toEqual(idx.map((i) => seq.lengths[i]!));
+    };
+    const view = gatherSeq(seq, [1, 2, 3]);
+    expectBlocks(view, [1, 2, 3]);
+    expect(view.x!.buffer).toBe(x.buffer);
+    const copy = gatherSeq(seq, [4, 0, 0]);
+    expectBlocks(copy, [4, 0, 0]);
+    expect(copy.x!.buffer).not.toBe(x.buffer);
   });
 });
