@@ -3,25 +3,12 @@
 //! took about 38 % of a medium layer-normalized LSTM training step, one value at a time.
 //!
 //! The means and variances are `f64` sums in four lanes (element `j` in lane `j % 4`, the last
-//! `len % 4` in a fifth, summed as `(l0 + l1) + (l2 + l3) + tail`), so that LLVM keeps them in
-//! two `f64x2` sums; the lanes are part of the definition, so every build (scalar or SIMD,
-//! native or wasm) gives the same bits. The elementwise passes are plain loops over the block.
+//! `len % 4` in a fifth, summed as `(l0 + l1) + (l2 + l3) + tail`: `squares::lane_sum`, the
+//! gradient norms' sum), so that LLVM keeps them in two `f64x2` sums; the lanes are part of the
+//! definition, so every build (scalar or SIMD, native or wasm) gives the same bits. The
+//! elementwise passes are plain loops over the block.
 
-/// `Σ f(j)` for `j < n` in `f64`, in the four lanes described above.
-#[inline(always)]
-fn lane_sum(n: usize, f: impl Fn(usize) -> f64) -> f64 {
-    let mut lanes = [0.0f64; 4];
-    let n4 = n / 4 * 4;
-    let mut j = 0;
-    while j < n4 {
-        for (l, lane) in lanes.iter_mut().enumerate() {
-            *lane += f(j + l);
-        }
-        j += 4;
-    }
-    let tail = (n4..n).fold(0.0f64, |s, j| s + f(j));
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
-}
+use crate::squares::lane_sum;
 
 /// `x ← γ ⊙ x̂ + β` for one block `x`, with `x̂ = (x − mean) · rstd` written to `xhat`, and
 /// `rstd = 1 / sqrt(var + eps)` (mean and biased variance over the block, in `f64`) returned.

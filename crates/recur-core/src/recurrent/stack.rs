@@ -430,8 +430,8 @@ impl RecurrentStack {
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
-        // Backward overwrites what the forward kept (the LSTM and RNN write the gradients over
-        // their gates), so the next backward needs a new forward.
+        // Backward overwrites what the forward kept (without layer norm every cell writes the
+        // gradients over its gates), so the next backward needs a new forward.
         self.last = None;
         self.d_h0.clear();
         self.d_c0.clear();
