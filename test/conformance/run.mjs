@@ -284,7 +284,7 @@ try {
       if (typeof c.name === 'string') name = c.name;
       checkFields(c);
       await RUNNERS[c.kind](recur, c, report);
-      console.log(`ok ${name}`);
+      console.log(`ok ${name} (max error ${report.maxError.toExponential(2)})`);
       passed++;
     } catch (e) {
       const what = e instanceof CaseFailure ? e.message : `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? e}`;
