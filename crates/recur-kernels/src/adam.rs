@@ -1,11 +1,17 @@
 //! The elementwise update of Adam and AdamW (recur-core's `optim::adam` plans the update and
 //! splits it over the pool; this is the loop over the elements). It lives here so that the wasm
-//! builds compile it at opt-level 3: in recur-core, compiled for size, LLVM did not vectorize it,
-//! and V8 ran one `sqrtsd` and two `divsd` per element (0.77 ms for the 76k parameters of the
-//! medium LSTM, about 3% of its training step). The arithmetic is `f64`, as before, so the
-//! vectorized loop gives the same bits as the scalar one.
+//! builds compile it at opt-level 3: in recur-core, compiled for size, LLVM did not vectorize it.
+//!
+//! The arithmetic is PyTorch's: `_single_tensor_adam` on `f32` parameters runs every tensor op
+//! in `f32` (the Python-float hyperparameters rounded to `f32` once), in this order:
+//! `m.lerp_(g, 1 − β1)`, `v.mul_(β2).addcmul_(g, g, value = 1 − β2)`,
+//! `denom = v.sqrt() / sqrt(1 − β2^t) + eps`, `p.addcdiv_(m, denom, value = −lr / (1 − β1^t))`.
+//! (Until 2026-11-27 it ran in `f64`, rounding only the stored results: two lanes per vector
+//! instead of four and an `f64` square root and division per element, about 1.5 % of a medium
+//! LSTM training step.) Without FMA in wasm, the vectorized loop gives the bits of the scalar one.
 
-/// The per-step constants of an update, after PyTorch's `_single_tensor_adam`.
+/// The per-step constants of an update, after PyTorch's `_single_tensor_adam` (computed in `f64`,
+/// as Python does; the update rounds each to `f32` once, as PyTorch's kernels do).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamCoeffs {
     /// `β1`, the first moment's decay.
@@ -24,26 +30,60 @@ pub struct AdamCoeffs {
     pub eps: f64,
 }
 
-impl AdamCoeffs {
-    /// The parameter (after decoupled decay) and the new moments `m`, `v` of one element.
-    #[inline(always)]
-    fn moments(&self, decoupled: bool, p: f32, g: f32, m: f32, v: f32) -> (f64, f64, f64) {
-        let mut pv = p as f64;
-        if decoupled {
-            pv *= self.decay;
+/// [`AdamCoeffs`] as the `f32` scalars PyTorch's kernels use.
+#[derive(Clone, Copy)]
+struct Scalars {
+    /// `lerp`'s weight `1 − β1`, or with a weight of 0.5 or more, `−(1 − weight)` (see [`Scalars::lerp`]).
+    lerp_w: f32,
+    /// `lerp` starts from the gradient instead of `m` (weight of 0.5 or more).
+    lerp_from_end: bool,
+    b2: f32,
+    one_minus_b2: f32,
+    bc2_sqrt: f32,
+    neg_step_size: f32,
+    decay: f32,
+    l2: f32,
+    eps: f32,
+}
+
+impl Scalars {
+    fn new(c: &AdamCoeffs) -> Self {
+        let w = (1.0 - c.b1) as f32;
+        // ATen's lerp: `self + w·(end − self)` for |w| < 0.5, else `end − (end − self)·(1 − w)`,
+        // written here as `end + (end − self)·(−(1 − w))` (the same bits: negation is exact).
+        let lerp_from_end = w.abs() >= 0.5;
+        Scalars {
+            lerp_w: if lerp_from_end { -(1.0 - w) } else { w },
+            lerp_from_end,
+            b2: c.b2 as f32,
+            one_minus_b2: (1.0 - c.b2) as f32,
+            bc2_sqrt: c.bc2_sqrt as f32,
+            neg_step_size: (-c.step_size) as f32,
+            decay: c.decay as f32,
+            l2: c.l2 as f32,
+            eps: c.eps as f32,
         }
-        let gv = g as f64 + self.l2 * pv;
-        let mv = m as f64;
-        let mv = mv + (1.0 - self.b1) * (gv - mv);
-        let vv = self.b2 * v as f64 + (1.0 - self.b2) * gv * gv;
-        (pv, mv, vv)
     }
 
-    /// The updated parameter, given the second moment to divide by.
+    /// The parameter (after decoupled decay), the gradient (with the L2 term) and the new first
+    /// and second moments of one element.
     #[inline(always)]
-    fn apply(&self, pv: f64, mv: f64, second: f64) -> f32 {
+    fn moments(&self, decoupled: bool, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
+        let p = if decoupled { p * self.decay } else { p };
+        // `grad.add(param, alpha = wd)`, skipped by PyTorch when wd is 0 (`g + 0·p` would turn
+        // `-0.0` into `+0.0` and an infinite `p` into NaN).
+        let g = if self.l2 != 0.0 { g + self.l2 * p } else { g };
+        let base = if self.lerp_from_end { g } else { m };
+        let m = base + self.lerp_w * (g - m);
+        let v = v * self.b2 + self.one_minus_b2 * g * g;
+        (p, m, v)
+    }
+
+    /// `p.addcdiv_(m, sqrt(second) / bc2_sqrt + eps, value = −step_size)`.
+    #[inline(always)]
+    fn apply(&self, p: f32, m: f32, second: f32) -> f32 {
         let denom = second.sqrt() / self.bc2_sqrt + self.eps;
-        (pv - self.step_size * mv / denom) as f32
+        p + self.neg_step_size * m / denom
     }
 
     /// The update without AMSGrad: one loop per variant, with no branch inside, so it vectorizes.
@@ -51,8 +91,8 @@ impl AdamCoeffs {
     fn run<const DECOUPLED: bool>(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let (pv, mv, vv) = self.moments(DECOUPLED, *p, *g, *m, *v);
-            *m = mv as f32;
-            *v = vv as f32;
+            *m = mv;
+            *v = vv;
             *p = self.apply(pv, mv, vv);
         }
     }
@@ -65,6 +105,7 @@ impl AdamCoeffs {
 pub fn adam_update(c: &AdamCoeffs, decoupled: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax: Option<&mut [f32]>) {
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let c = Scalars::new(c);
     match (decoupled, vmax) {
         (false, None) => c.run::<false>(p, g, m, v),
         (true, None) => c.run::<true>(p, g, m, v),
@@ -72,10 +113,11 @@ pub fn adam_update(c: &AdamCoeffs, decoupled: bool, p: &mut [f32], g: &[f32], m:
             let vmax = &mut vmax[..n];
             for i in 0..n {
                 let (pv, mv, vv) = c.moments(decoupled, p[i], g[i], m[i], v[i]);
-                m[i] = mv as f32;
-                v[i] = vv as f32;
-                let mx = (vmax[i] as f64).max(vv);
-                vmax[i] = mx as f32;
+                m[i] = mv;
+                v[i] = vv;
+                // `torch.maximum(vmax, v)`.
+                let mx = vmax[i].max(vv);
+                vmax[i] = mx;
                 p[i] = c.apply(pv, mv, mx);
             }
         }
@@ -128,6 +170,43 @@ mod tests {
                 let what = format!("n {n}, decoupled {decoupled}, l2 {l2}, amsgrad {amsgrad}");
                 let p = run_against_elements(&c, decoupled, &p0, &g, &m0, &v0, amsgrad.then_some(&vmax0[..])).unwrap_or_else(|e| panic!("{e}: {what}"));
                 assert!(p.iter().zip(&p0).all(|(a, b)| a != b), "an element did not move: {what}");
+            }
+        }
+    }
+
+    /// Each element follows PyTorch's `f32` tensor ops in their order, bit for bit: written out
+    /// here one op at a time, for both forms of `lerp` (β1 = 0.9: weight 0.1; β1 = 0.3: weight
+    /// 0.7, computed from the end), with Adam's L2 term and AdamW's decay.
+    #[test]
+    fn each_element_follows_pytorchs_f32_ops_in_order() {
+        for (b1, l2, decoupled) in [(0.9f64, 0.0f64, false), (0.3, 0.0, false), (0.9, 0.02, false), (0.9, 0.0, true)] {
+            let (b2, lr, eps, t) = (0.999f64, 3e-3f64, 1e-8f64, 4);
+            let decay = 1.0 - lr * 0.01;
+            let c = AdamCoeffs { b1, b2, bc2_sqrt: (1.0 - b2.powi(t)).sqrt(), step_size: lr / (1.0 - b1.powi(t)), decay, l2, eps };
+            let n = 23;
+            // Parameters about as small as a step, so that the step's last bits show in the result.
+            let (p0, g0) = (values(n, 3, 1e-3), values(n, 5, 0.1));
+            let (m0, v0) = (values(n, 7, 0.01), values(n, 11, 1e-4).iter().map(|x| x.abs()).collect::<Vec<_>>());
+            let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+            adam_update(&c, decoupled, &mut p, &g0, &mut m, &mut v, None);
+            for i in 0..n {
+                let mut pi = p0[i];
+                if decoupled {
+                    pi *= decay as f32; // param.mul_(1 - lr * wd)
+                }
+                let mut g = g0[i];
+                if l2 != 0.0 {
+                    g += l2 as f32 * pi; // grad.add(param, alpha = wd)
+                }
+                let w = (1.0 - b1) as f32; // exp_avg.lerp_(grad, 1 - beta1)
+                let mi = if w < 0.5 { m0[i] + w * (g - m0[i]) } else { g - (g - m0[i]) * (1.0 - w) };
+                let vi = v0[i] * b2 as f32 + (1.0 - b2) as f32 * g * g; // mul_(beta2).addcmul_(g, g, 1 - beta2)
+                let denom = vi.sqrt() / c.bc2_sqrt as f32 + eps as f32;
+                let want = pi + (-c.step_size) as f32 * mi / denom; // addcdiv_(m, denom, -step_size)
+                let what = format!("element {i}, b1 {b1}, l2 {l2}, decoupled {decoupled}");
+                assert_eq!(m[i].to_bits(), mi.to_bits(), "m: {what}");
+                assert_eq!(v[i].to_bits(), vi.to_bits(), "v: {what}");
+                assert_eq!(p[i].to_bits(), want.to_bits(), "p: {what}");
             }
         }
     }

@@ -2,8 +2,10 @@
 //! [`rmsprop`], selected by an [`OptimizerConfig`] (read from JSON with [`OptimizerConfig::from_json`]) and driven by
 //! [`Optimizer`], which keeps the per-parameter state and can save and restore it.
 //!
-//! Arithmetic: parameters and state are stored in `f32`; each element's update is computed in
-//! `f64` from the stored values and rounded once, and bias corrections are computed in `f64`.
+//! Arithmetic: parameters and state are stored in `f32`; bias corrections and other per-step
+//! constants are computed in `f64` (as Python does). Adam and AdamW then run PyTorch's `f32`
+//! tensor ops in its order (`kernels::adam`); SGD and RMSprop compute each element's update in
+//! `f64` from the stored values and round once.
 
 pub mod adam;
 pub mod adamw;
