@@ -7,7 +7,7 @@
 # Stages: setup (scripts/setup.sh) -> native Rust tests (cargo test --workspace, host toolchain)
 # -> wasm build (scripts/build-wasm.sh) -> wasm tests under Node (scripts/test-wasm.sh)
 # -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs)
-# -> examples (pnpm run example:ci in each) -> docs (pnpm run docs:check).
+# -> examples (pnpm run example:ci in each) -> docs (pnpm run docs:check, cargo doc).
 # The last two run once packages/recur/package.json and test/conformance/run.mjs exist.
 set -euo pipefail
 
@@ -103,7 +103,9 @@ stage "examples"
 pnpm -r --filter "./examples/*" --if-present run example:ci
 done_stage
 
-# The API reference (typedoc) must build without warnings.
+# The API reference (typedoc) and the Rust crates' docs (rustdoc: no broken or ambiguous
+# intra-doc links) must build without warnings.
 stage "docs"
 pnpm -r --if-present run docs:check
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 done_stage

@@ -321,19 +321,19 @@ pub(crate) unsafe fn gemm_loop_prepacked_cols<K: GemmKernel>(
     })
 }
 
-/// The right-hand operand of one product of [`gemm_shared_a`] (`k × n`).
+/// The right-hand operand of one product of [`crate::gemm_shared_a_best`] (`k × n`).
 #[derive(Clone, Copy, Debug)]
 pub enum SharedB {
-    /// Packed whole by [`pack_b_blocks`] (every block) for the same `k`: a pool job's operand,
+    /// Packed whole by [`crate::pack_b_blocks_best`] (every block) for the same `k`: a pool job's operand,
     /// packed once for all its tasks.
     Packed(*const f32),
-    /// Strided as [`pack_b_blocks`] reads it (a "row" of the [`DepthConcat`] is a column of `B`):
+    /// Strided as [`crate::pack_b_blocks_best`] reads it (a "row" of the [`DepthConcat`] is a column of `B`):
     /// packed one depth block at a time into the thread's packing buffer, so that no copy of
     /// the whole operand is kept (an `H_prev` of every step is as large as the layer's `h`).
     Strided(DepthConcat),
 }
 
-/// One product of [`gemm_shared_a`]: `C ← A·B + C` with `B` (`k × n`) and `C` (`m × n`) at
+/// One product of [`crate::gemm_shared_a_best`]: `C ← A·B + C` with `B` (`k × n`) and `C` (`m × n`) at
 /// `c`, rows `rsc` apart.
 #[derive(Clone, Copy, Debug)]
 pub struct SharedAProduct {
@@ -347,7 +347,7 @@ pub struct SharedAProduct {
     pub rsc: usize,
 }
 
-/// Most products of one [`gemm_shared_a`] call.
+/// Most products of one [`crate::gemm_shared_a_best`] call.
 pub const MAX_SHARED_A_PRODUCTS: usize = 4;
 
 /// `C_q ← A·B_q + C_q` for every product `q`, all with the same `A` (`m × k`, rows adjacent:

@@ -14,7 +14,7 @@ pub const DEPTH_BLOCK: usize = 512;
 
 /// A register-blocked GEMM micro-kernel over packed panels.
 ///
-/// The driver ([`super::blocked`]) packs `A` into panels of `MR` rows and `B` into panels of
+/// The driver (`blocked`) packs `A` into panels of `MR` rows and `B` into panels of
 /// `NR` columns, both laid out "k-major": element `(i, p)` of an `A` panel is at
 /// `a[p * MR + i]` and element `(p, j)` of a `B` panel at `b[p * NR + j]`. Panels are padded
 /// with zeros, so the kernel always computes a full `MR × NR` tile; edge tiles are written to a

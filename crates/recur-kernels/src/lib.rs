@@ -20,7 +20,7 @@
 //! + `blocked` and `pack`: the cache-blocked driver and the packing of strided operands;
 //! + [`scalar`]: the portable kernel (always compiled);
 //! + `simd128`: the WebAssembly SIMD kernels (only with `target_feature = "simd128"`);
-//! + [`reference`]: the naive triple loop every kernel is tested against;
+//! + [`reference`](mod@reference): the naive triple loop every kernel is tested against;
 //! + [`math`]: branch-free `exp`, `sigmoid`, `tanh` (and their four-lane versions);
 //! + [`cells`]: the fused elementwise kernels of one LSTM or GRU time step;
 //! + [`activation_grads`]: the gradient through the RNN cell's activation;

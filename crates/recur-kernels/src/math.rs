@@ -32,7 +32,7 @@
 //! (`test/conformance/`: rtol 1e-4, atol 1e-5 for the recurrent cases); `tests/math.rs` checks
 //! the bounds on a dense sweep.
 //!
-//! With `simd128`, [`x4`] holds the same functions on four lanes (`core::arch::wasm32`), for the
+//! With `simd128`, `x4` holds the same functions on four lanes (`core::arch::wasm32`), for the
 //! fused cell kernels. Every lane does exactly the operations of the scalar function, in the same
 //! order (no FMA in simd128), so both give bitwise the same results (tested in
 //! `crates/recur-wasm/tests/kernels_wasm.rs`).
@@ -92,7 +92,7 @@ pub fn exp(x: f32) -> f32 {
     y * f32::from_bits(t.to_bits().wrapping_sub(MAGIC_BITS).wrapping_add(127) << 23)
 }
 
-/// The logistic function `1 / (1 + e^-x)`: `e^-|x|` from [`exp_minus`], then `1 / (1 + e)` for
+/// The logistic function `1 / (1 + e^-x)`: `e^-|x|` from `exp_minus`, then `1 / (1 + e)` for
 /// `x >= 0` and `e / (1 + e)` for `x < 0` (relative accuracy also where the result is tiny).
 /// The scheme is XNNPACK's `f32-vsigmoid` wasmsimd `rr2-p5-div` kernel (its constants), with the
 /// sign handled by choosing the numerator instead of computing `1 - f`, and `|x|` clamped instead

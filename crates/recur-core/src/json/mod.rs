@@ -1,10 +1,10 @@
 //! A small JSON reader and writer for the configurations, the options and the safetensors
 //! header (the core's only JSON needs; a general library cost ~130 KB of wasm).
 //!
-//! - [`parse`] reads strict JSON (RFC 8259: no comments, no trailing commas, at most
+//! - [`parse`](fn@parse) reads strict JSON (RFC 8259: no comments, no trailing commas, at most
 //!   [`MAX_DEPTH`] nested arrays/objects) into a [`Value`] that remembers where each value
 //!   starts, so errors can say `at line L column C`.
-//! - [`read`](self::read) turns values into typed options with serde-like messages
+//! - [`read`] turns values into typed options with serde-like messages
 //!   (`unknown field`, `missing field`, `invalid type`, ...).
 //! - [`Writer`] writes compact JSON; numbers are laid out as `serde_json` writes them (see
 //!   [`number`]), so saved files stay byte for byte what earlier versions wrote.
