@@ -14,7 +14,7 @@ pub use config::{
     BatchNormConfig, DenseConfig, DropoutConfig, EmbeddingConfig, LayerConfig, ModelConfig, RecurrentLayerConfig,
 };
 pub use format::{load_model, SAVE_FORMAT_VERSION};
-pub use train::{StepDetails, StepReport, TrainOptions};
+pub use train::{StepReport, TrainOptions};
 
 /// The gradients of one recurrent layer's final states `(d_h_n, d_c_n)`, each optional (`d_c_n`
 /// for an LSTM only): what [`Model::backward`] takes per recurrent layer.

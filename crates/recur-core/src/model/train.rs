@@ -54,17 +54,6 @@ pub struct StepReport {
     pub skipped: bool,
 }
 
-/// What one training step did, with the gradient norm of every parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepDetails {
-    /// The step's report.
-    pub report: StepReport,
-    /// The L2 norm of every parameter's gradient as the step left it (after clipping; not
-    /// finite when the gradient is not), in [`Model::params`] order: what
-    /// [`Model::param_grad_norms`] gives right after the step.
-    pub param_grad_norms: Vec<f32>,
-}
-
 impl Model {
     /// One optimizer step on one batch. `target` is `[T, B, out]` values or `[T, B]` classes
     /// for a sequence output, `[B, out]` / `[B]` for a final-state output; padded steps
@@ -78,20 +67,6 @@ impl Model {
         target: LossTarget<'_>,
         opts: &TrainOptions,
     ) -> Result<StepReport> {
-        self.train_step_detailed(input, steps, batch, lengths, target, opts).map(|d| d.report)
-    }
-
-    /// [`Model::train_step`], also giving every parameter's gradient norm after the step (from
-    /// the step's own pass over the gradients when it did not clip them).
-    pub fn train_step_detailed(
-        &mut self,
-        input: Input<'_>,
-        steps: usize,
-        batch: usize,
-        lengths: Option<&[usize]>,
-        target: LossTarget<'_>,
-        opts: &TrainOptions,
-    ) -> Result<StepDetails> {
         if self.optimizer.is_none() {
             return Err(Error::state("no optimizer set: call set_optimizer first"));
         }
@@ -113,7 +88,7 @@ impl Model {
         lengths: Option<&[usize]>,
         target: LossTarget<'_>,
         opts: &TrainOptions,
-    ) -> Result<StepDetails> {
+    ) -> Result<StepReport> {
         // The pool's workers wake while the step zeroes the gradients and prepares the forward,
         // and spin between the step's jobs until it ends.
         let _burst = crate::parallel::burst();
@@ -131,20 +106,19 @@ impl Model {
         match self.backward_inner(&grad, &[], opts.tbptt, false) {
             Ok(_) => {}
             Err(Error::NonFinite { .. }) if opts.non_finite == NonFinitePolicy::Skip => {
-                return Ok(self.details(StepReport { loss, grad_norm: f32::NAN, skipped: true }, None));
+                return Ok(StepReport { loss, grad_norm: f32::NAN, skipped: true });
             }
             Err(e) => return Err(e),
         }
-        // One pass gives the global norm, the finiteness check and the per-parameter norms.
+        // One pass gives the global norm and the finiteness check.
         let sums = match clip::grad_sums_of_squares(&self.params()) {
             Ok(sums) => sums,
             Err(_) if opts.non_finite == NonFinitePolicy::Skip => {
-                return Ok(self.details(StepReport { loss, grad_norm: f32::NAN, skipped: true }, None));
+                return Ok(StepReport { loss, grad_norm: f32::NAN, skipped: true });
             }
             Err(e) => return Err(e),
         };
         let grad_norm = sums.iter().fold(0.0f64, |total, s| total + s).sqrt() as f32;
-        let clipped = opts.clip_value.is_some() || opts.clip_norm.is_some();
         if let Some(v) = opts.clip_value {
             clip::clip_grad_value(&mut self.params_mut(), v)?;
         }
@@ -156,18 +130,7 @@ impl Model {
         let result = opt.step_finite_grads(&mut self.params_mut());
         self.optimizer = Some(opt);
         result?;
-        let report = StepReport { loss, grad_norm, skipped: false };
-        Ok(self.details(report, (!clipped).then_some(&sums[..])))
-    }
-
-    /// `report` with the per-parameter gradient norms: the square roots of `sums` when the
-    /// gradients are still the ones they were computed from, else a new pass.
-    fn details(&self, report: StepReport, sums: Option<&[f64]>) -> StepDetails {
-        let param_grad_norms = match sums {
-            Some(sums) => sums.iter().map(|s| s.sqrt() as f32).collect(),
-            None => self.param_grad_norms().into_iter().map(|(_, n)| n).collect(),
-        };
-        StepDetails { report, param_grad_norms }
+        Ok(StepReport { loss, grad_norm, skipped: false })
     }
 
     /// The loss of a batch in inference mode (no dropout, running statistics), without
@@ -186,33 +149,5 @@ impl Model {
         let out = out.to_vec();
         let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
         loss.forward(&out, target, shape.rows(), shape.width, mask.as_deref())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The per-parameter norms a step gives are the ones `param_grad_norms` gives after it, bit
-    /// for bit, with and without clipping; the report is `train_step`'s.
-    #[test]
-    fn step_details_give_the_norms_of_the_gradients_after_the_step() {
-        let config = r#"{"input_size":3,"seed":4,"layers":[{"type":"lstm","hidden_size":5},{"type":"dense","units":2}]}"#;
-        let mut m = Model::from_json(config).unwrap();
-        m.set_optimizer(crate::optim::OptimizerConfig::from_json(r#"{"type":"adam","lr":0.01}"#).unwrap()).unwrap();
-        let (t, b) = (4, 3);
-        let x: Vec<f32> = (0..t * b * 3).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
-        let y: Vec<f32> = (0..t * b * 2).map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0).collect();
-        let plain = TrainOptions::new(LossKind::Mse);
-        for opts in [plain, TrainOptions { clip_norm: Some(1e-3), ..plain }, TrainOptions { clip_value: Some(1e-4), ..plain }] {
-            let mut twin = m.clone();
-            let d = m.train_step_detailed(Input::Features(&x), t, b, None, LossTarget::Values(&y), &opts).unwrap();
-            let r = twin.train_step(Input::Features(&x), t, b, None, LossTarget::Values(&y), &opts).unwrap();
-            assert_eq!(d.report.loss.to_bits(), r.loss.to_bits());
-            assert_eq!(d.report.grad_norm.to_bits(), r.grad_norm.to_bits());
-            assert!(!d.report.skipped);
-            let after: Vec<u32> = m.param_grad_norms().iter().map(|(_, n)| n.to_bits()).collect();
-            assert_eq!(d.param_grad_norms.iter().map(|n| n.to_bits()).collect::<Vec<_>>(), after, "{opts:?}");
-        }
     }
 }

@@ -456,8 +456,8 @@ export class ModelStore {
       let gnMax = 0;
       let gnCount = 0;
       let skipped = 0;
-      // The per-parameter gradient norms of the epoch's last step (its report has them).
-      let lastParamNorms: (number | null)[] = [];
+      // The per-parameter gradient norms of the epoch's last step.
+      let lastParamNorms: number[] = [];
       for (let bi = 0; bi < batches; bi++) {
         if (isAborted()) {
           if (lastBatchCall !== undefined) await flush();
@@ -480,7 +480,7 @@ export class ModelStore {
             optionsJson,
             b.batchMajor === true,
           ),
-        ) as { loss: number | null; grad_norm: number | null; skipped: boolean; param_grad_norms: (number | null)[] };
+        ) as { loss: number | null; grad_norm: number | null; skipped: boolean };
         history.steps++;
         const loss = report.loss ?? NaN;
         const gradNorm = report.grad_norm ?? NaN;
@@ -493,8 +493,9 @@ export class ModelStore {
           gnMax = Math.max(gnMax, gradNorm);
         }
         if (report.skipped) skipped++;
-        lastParamNorms = report.param_grad_norms;
         const last = bi === batches - 1;
+        // The epoch's logs give the last step's per-parameter norms: read once, not every step.
+        if (last) lastParamNorms = Array.from(m.paramGradNorms(), (v) => (Number.isFinite(v) ? v : NaN));
         if (onBatch !== undefined && (last || now() - lastBatchSent >= req.progressIntervalMs)) {
           callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: report.skipped });
         }
