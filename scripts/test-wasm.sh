@@ -9,6 +9,10 @@
 # rustup has the wasm32-unknown-unknown target, else Debian's rustc-web with -Zbuild-std
 # (RECUR_WASM_TOOLCHAIN=plain|build-std forces one). Builds into target/wasm/test.
 # Doc tests are not run for wasm (`--tests`): the native `cargo test --workspace` runs them.
+# Then kernels_wasm.rs again with +simd128,+relaxed-simd (into target/wasm/test-relaxed): the
+# relaxed builds' GEMM kernel against the reference and their four-lane math's error bound, under
+# --experimental-wasm-relaxed-simd where this Node needs the flag (Node 20; newer ones do not).
+# Extra arguments go to the first run only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,3 +69,16 @@ CARGO_TARGET_DIR="$ROOT/target/wasm/test" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$RUNNER" \
 RUSTFLAGS="$RUSTFLAGS_ALL" \
   "$CARGO" test -p recur-wasm --target "$TARGET" --tests "${CARGO_EXTRA[@]}" "$@"
+
+# A module with one relaxed-SIMD instruction (the probe scripts/test.sh uses).
+relaxed_probe='WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,19,1,17,0,65,0,253,15,65,0,253,15,65,0,253,15,253,133,2,11]))'
+# wasm-bindgen-test-runner passes NODE_ARGS to node, split at commas.
+NODE_ARGS_RELAXED="${NODE_ARGS:-}"
+node -e "process.exit($relaxed_probe ? 0 : 1)" || NODE_ARGS_RELAXED="${NODE_ARGS_RELAXED:+$NODE_ARGS_RELAXED,}--experimental-wasm-relaxed-simd"
+say "relaxed-SIMD run: target features +simd128,+relaxed-simd, node args: ${NODE_ARGS_RELAXED:-none}"
+CARGO_PROFILE_TEST_DEBUG="${CARGO_PROFILE_TEST_DEBUG:-0}" \
+CARGO_TARGET_DIR="$ROOT/target/wasm/test-relaxed" \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$RUNNER" \
+NODE_ARGS="$NODE_ARGS_RELAXED" \
+RUSTFLAGS="${RUSTFLAGS_ALL/+simd128/+simd128,+relaxed-simd}" \
+  "$CARGO" test -p recur-wasm --target "$TARGET" --test kernels_wasm "${CARGO_EXTRA[@]}"

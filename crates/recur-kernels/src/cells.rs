@@ -447,8 +447,9 @@ pub fn gru_reset_before_backward_rz(s: StepBackward<'_>, drh: &[f32]) {
 /// multiples of 4) and the reset-after GRU's backward (`gru.rs`) over each batch row, four
 /// hidden units at a time in `v128` registers (the scalar code above stores and reloads every
 /// intermediate, and its nonlinearities vectorize less well). Each lane does the operations of
-/// the scalar code in the same order ([`math::x4`] mirrors [`math`]), so results are bitwise
-/// those of the scalar build; the last `hidden % 4` units take the scalar formulas.
+/// the scalar code in the same order (`math::x4` mirrors [`math`]), so results are bitwise
+/// those of the scalar build (the relaxed builds' four-lane nonlinearities fuse their
+/// multiply-adds: see `math::x4`); the last `hidden % 4` units take the scalar formulas.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::{PeepholeGrads, StepBackward, StepForward};

@@ -35,7 +35,9 @@
 //! With `simd128`, `x4` holds the same functions on four lanes (`core::arch::wasm32`), for the
 //! fused cell kernels. Every lane does exactly the operations of the scalar function, in the same
 //! order (no FMA in simd128), so both give bitwise the same results (tested in
-//! `crates/recur-wasm/tests/kernels_wasm.rs`).
+//! `crates/recur-wasm/tests/kernels_wasm.rs`). The relaxed-SIMD builds fuse the multiply-adds of
+//! the four-lane versions (`f32x4.relaxed_madd`): within 4 ulp of the exact functions there,
+//! tested in the same file's relaxed run.
 
 // The polynomial constants are written as their sources give them (Cephes, XNNPACK), digits
 // beyond f32 precision included (and rounded as they round, not as std's LOG2_E or LN_2), so
@@ -77,8 +79,8 @@ const TANH_Z_MAX: f32 = 9.010_914;
 /// `e^x`, clamped to the normal range of f32 (`x` below -87.3 gives 2^-126, above 88 gives
 /// e^88 ≈ 1.65e38).
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(EXP_LO, EXP_HI);
+pub fn exp(arg: f32) -> f32 {
+    let x = arg.clamp(EXP_LO, EXP_HI);
     // x = n·ln2 + r with |r| <= ln2/2 (n rounded to nearest by the magic constant; no
     // float-to-int conversion, which costs several instructions per lane in wasm).
     let t = x * LOG2E + MAGIC;
@@ -89,7 +91,7 @@ pub fn exp(x: f32) -> f32 {
         p = p * r + c;
     }
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(t.to_bits().wrapping_sub(MAGIC_BITS).wrapping_add(127) << 23)
+    keep_nan(arg, y * f32::from_bits(t.to_bits().wrapping_sub(MAGIC_BITS).wrapping_add(127) << 23))
 }
 
 /// The logistic function `1 / (1 + e^-x)`: `e^-|x|` from `exp_minus`, then `1 / (1 + e)` for
@@ -101,7 +103,7 @@ pub fn exp(x: f32) -> f32 {
 pub fn sigmoid(x: f32) -> f32 {
     let e = exp_minus(pmin(x.abs(), SIG_Z_MAX));
     let num = if x.is_sign_negative() { e } else { 1.0 };
-    num / (1.0 + e)
+    keep_nan(x, num / (1.0 + e))
 }
 
 /// `e^-z` for `z` in `[0, 87.6]` (NaN stays NaN): `z = -n·ln2 + t`, `n` an integer rounded to
@@ -145,7 +147,20 @@ pub fn tanh(x: f32) -> f32 {
     let emo = p * ts + smo;
     let epo = emo - MINUS_TWO;
     // emo / epo = -tanh(z) (<= 0): its magnitude with x's sign.
-    (emo / epo).copysign(x)
+    keep_nan(x, (emo / epo).copysign(x))
+}
+
+/// `r`, or `x` when it is NaN, in the relaxed-SIMD builds: there LLVM vectorizes the clamps
+/// (`pmin`, `f32::clamp`) of loops over these functions to `f32x4.relaxed_min`/`max`, whose
+/// result for a NaN operand is the host's choice (V8's `minps` on x64 returns the bound), so NaN
+/// in would give a finite result. Elsewhere the clamps keep NaN and this is `r`.
+#[inline(always)]
+fn keep_nan(x: f32, r: f32) -> f32 {
+    if cfg!(target_feature = "relaxed-simd") && x.is_nan() {
+        x
+    } else {
+        r
+    }
 }
 
 /// wasm's `f32x4.pmin(a, b)` on one lane: `b < a ? b : a` (a NaN `a` stays).
@@ -171,27 +186,63 @@ pub fn tanh_in_place(v: &mut [f32]) {
 }
 
 /// The functions above on four lanes of a `v128` (wasm `simd128` builds only): lane for lane
-/// the same operations, so bitwise the same results as the scalar versions.
+/// the same operations, so bitwise the same results as the scalar versions. In the relaxed-SIMD
+/// builds every multiply-add of `exp`'s, `sigmoid`'s and `tanh`'s argument reductions and
+/// polynomials is one `f32x4.relaxed_madd` instead (fused where the host has FMA, as the relaxed
+/// builds' GEMM is): fewer instructions in the LSTM's forward cell, and results within the
+/// functions' error bounds but not bitwise the scalar ones.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod x4 {
     use super::*;
     use core::arch::wasm32::*;
 
+    /// `a · b + c`: `f32x4.mul` then `f32x4.add`, the scalar functions' two roundings.
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[inline(always)]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_add(f32x4_mul(a, b), c)
+    }
+
+    /// `a · b + c` as one `f32x4.relaxed_madd` (one rounding where the host fuses it).
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_relaxed_madd(a, b, c)
+    }
+
+    /// `r`, or `x` in the lanes where `x` is NaN. With `+relaxed-simd` LLVM compiles the clamps'
+    /// `f32x4.pmin`/`pmax` to `f32x4.relaxed_min`/`max`, whose result for a NaN operand is the
+    /// host's choice (on x64, V8's `minps` returns the bound): without this, NaN in gave a
+    /// finite result in the relaxed builds only.
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn keep_nan(x: v128, r: v128) -> v128 {
+        v128_bitselect(x, r, f32x4_ne(x, x))
+    }
+
+    /// `r`: the clamps keep NaN without `+relaxed-simd`.
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[inline(always)]
+    fn keep_nan(_x: v128, r: v128) -> v128 {
+        r
+    }
+
     /// [`super::exp`] on four lanes.
     #[inline(always)]
-    pub fn exp(x: v128) -> v128 {
-        // pmax/pmin with `x` first return `x` when it is NaN, as `f32::clamp` does.
-        let x = f32x4_pmin(f32x4_pmax(x, f32x4_splat(EXP_LO)), f32x4_splat(EXP_HI));
-        let t = f32x4_add(f32x4_mul(x, f32x4_splat(LOG2E)), f32x4_splat(MAGIC));
+    pub fn exp(arg: v128) -> v128 {
+        // pmax/pmin with `x` first return `x` when it is NaN, as `f32::clamp` does (but see
+        // `keep_nan`).
+        let x = f32x4_pmin(f32x4_pmax(arg, f32x4_splat(EXP_LO)), f32x4_splat(EXP_HI));
+        let t = madd(x, f32x4_splat(LOG2E), f32x4_splat(MAGIC));
         let n = f32x4_sub(t, f32x4_splat(MAGIC));
         let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN2_HI))), f32x4_mul(n, f32x4_splat(LN2_LO)));
         let mut p = f32x4_splat(EXP_P[0]);
         for &c in &EXP_P[1..] {
-            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+            p = madd(p, r, f32x4_splat(c));
         }
         let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
         let scale = i32x4_shl(i32x4_add(t, i32x4_splat(127i32.wrapping_sub(MAGIC_BITS as i32))), 23);
-        f32x4_mul(y, scale)
+        keep_nan(arg, f32x4_mul(y, scale))
     }
 
     /// [`super::sigmoid`] on four lanes.
@@ -201,24 +252,24 @@ pub mod x4 {
         let e = exp_minus(f32x4_pmin(f32x4_abs(x), f32x4_splat(SIG_Z_MAX)));
         // Lanes with the sign bit set take `e`, the others 1.
         let num = v128_bitselect(e, one, i32x4_shr(x, 31));
-        f32x4_div(num, f32x4_add(one, e))
+        keep_nan(x, f32x4_div(num, f32x4_add(one, e)))
     }
 
     /// [`super::exp_minus`] on four lanes.
     #[inline(always)]
     fn exp_minus(z: v128) -> v128 {
         let magic = f32x4_splat(SIG_MAGIC);
-        let n = f32x4_add(f32x4_mul(z, f32x4_splat(SIG_MINUS_LOG2E)), magic);
+        let n = madd(z, f32x4_splat(SIG_MINUS_LOG2E), magic);
         let s = i32x4_shl(n, 23);
         let n = f32x4_sub(n, magic);
-        let t = f32x4_add(f32x4_mul(n, f32x4_splat(SIG_LN2_HI)), z);
-        let t = f32x4_add(f32x4_mul(n, f32x4_splat(SIG_LN2_LO)), t);
-        let mut p = f32x4_add(f32x4_mul(f32x4_splat(SIG_P[0]), t), f32x4_splat(SIG_P[1]));
+        let t = madd(n, f32x4_splat(SIG_LN2_HI), z);
+        let t = madd(n, f32x4_splat(SIG_LN2_LO), t);
+        let mut p = madd(f32x4_splat(SIG_P[0]), t, f32x4_splat(SIG_P[1]));
         for &c in &SIG_P[2..] {
-            p = f32x4_add(f32x4_mul(p, t), f32x4_splat(c));
+            p = madd(p, t, f32x4_splat(c));
         }
         let ts = f32x4_mul(t, s);
-        f32x4_add(f32x4_mul(ts, p), s)
+        madd(ts, p, s)
     }
 
     /// [`super::tanh`] on four lanes.
@@ -226,22 +277,22 @@ pub mod x4 {
     pub fn tanh(x: v128) -> v128 {
         let z = f32x4_pmin(f32x4_abs(x), f32x4_splat(TANH_Z_MAX));
         let magic = f32x4_splat(TANH_MAGIC);
-        let n = f32x4_add(f32x4_mul(z, f32x4_splat(SIG_MINUS_LOG2E)), magic);
+        let n = madd(z, f32x4_splat(SIG_MINUS_LOG2E), magic);
         let s = i32x4_shl(n, 23);
         let n = f32x4_sub(n, magic);
-        let t = f32x4_add(f32x4_mul(n, f32x4_splat(TANH_LN2)), z);
-        let mut p = f32x4_add(f32x4_mul(f32x4_splat(TANH_P[0]), t), f32x4_splat(TANH_P[1]));
+        let t = madd(n, f32x4_splat(TANH_LN2), z);
+        let mut p = madd(f32x4_splat(TANH_P[0]), t, f32x4_splat(TANH_P[1]));
         for &c in &TANH_P[2..] {
-            p = f32x4_add(f32x4_mul(p, t), f32x4_splat(c));
+            p = madd(p, t, f32x4_splat(c));
         }
         let minus_two = f32x4_splat(MINUS_TWO);
-        let p = f32x4_add(f32x4_mul(p, t), minus_two);
+        let p = madd(p, t, minus_two);
         let ts = f32x4_mul(t, s);
         let smo = f32x4_sub(s, f32x4_splat(1.0));
-        let emo = f32x4_add(f32x4_mul(p, ts), smo);
+        let emo = madd(p, ts, smo);
         let epo = f32x4_sub(emo, minus_two);
         // copysign(emo / epo, x): the quotient's magnitude bits with x's sign bit.
-        v128_bitselect(x, f32x4_div(emo, epo), f32x4_splat(-0.0))
+        keep_nan(x, v128_bitselect(x, f32x4_div(emo, epo), f32x4_splat(-0.0)))
     }
 }
 

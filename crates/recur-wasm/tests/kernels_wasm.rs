@@ -93,6 +93,13 @@ fn simd128_kernel_is_compiled_in() {
     );
 }
 
+/// The relaxed-SIMD run (`scripts/test-wasm.sh`, `+relaxed-simd`) tests the relaxed kernel too.
+#[cfg(target_feature = "relaxed-simd")]
+#[wasm_bindgen_test]
+fn relaxed_kernel_is_compiled_in() {
+    assert!(compiled_kernels().contains(&KernelKind::RelaxedSimd), "compiled_kernels() = {:?}", compiled_kernels());
+}
+
 #[wasm_bindgen_test]
 fn every_small_shape_matches_reference() {
     let mut rng = Rng(0x9E37_79B9);
@@ -142,7 +149,10 @@ fn version_is_the_crate_version() {
 /// The four-lane `exp`, `sigmoid` and `tanh` of the fused cell kernels give bitwise the scalar
 /// functions' results (so the simd build computes what the scalar build does), on a dense grid,
 /// the ends of the ranges, the clamps and the reductions' rounding steps, a sample of all bit
-/// patterns and special values.
+/// patterns and special values. In a relaxed-SIMD build, whose four-lane functions fuse their
+/// multiply-adds where the host does, each result is instead within 4 ulp of the exact value
+/// (the scalar functions' bounds are 2, 3.5 and 2.7 ulp), with the scalar one's NaNs,
+/// infinities and zeros.
 #[cfg(target_feature = "simd128")]
 #[wasm_bindgen_test]
 fn four_lane_math_is_bitwise_the_scalar_math() {
@@ -175,13 +185,62 @@ fn four_lane_math_is_bitwise_the_scalar_math() {
                 let want = scalar(x[l]);
                 // NaN results: both NaN (wasm leaves NaN payloads nondeterministic), else the same bits.
                 let same = if want.is_nan() { got[l].is_nan() } else { got[l].to_bits() == want.to_bits() };
+                #[cfg(target_feature = "relaxed-simd")]
+                let same = same || within_four_ulp_of_exact(name, x[l], got[l], want);
                 assert!(same, "{name}({}): four-lane {} vs scalar {want}", x[l], got[l]);
             }
         }
     }
 }
 
-/// Adam's elementwise update compiled to wasm: a run updated in one call (the vectorized `f64x2`
+/// The slice functions (`sigmoid_in_place`, `tanh_in_place`: loops LLVM vectorizes, the GRU's
+/// and the RNN's nonlinearities) give the scalar function's bits for every element, and NaN for
+/// NaN, also in the relaxed-SIMD build, where LLVM turns their clamps into `relaxed_min`.
+#[wasm_bindgen_test]
+fn slice_math_is_the_scalar_math_nan_included() {
+    use recur_core::kernels::math;
+    let mut xs: Vec<f32> = (0..=20_000).map(|i| -100.0 + 200.0 * i as f32 / 20_000.0).collect();
+    xs.extend([f32::NAN, -f32::NAN, 0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30]);
+    // NaN in every lane position of a vector, and beside finite values.
+    for k in 0..8 {
+        xs.extend((0..8).map(|i| if i == k { f32::NAN } else { i as f32 - 3.5 }));
+    }
+    let funcs: [(&str, fn(&mut [f32]), fn(f32) -> f32); 2] = [("sigmoid", math::sigmoid_in_place, math::sigmoid), ("tanh", math::tanh_in_place, math::tanh)];
+    for (name, in_place, scalar) in funcs {
+        let mut got = xs.clone();
+        in_place(&mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = scalar(*x);
+            let same = if x.is_nan() { g.is_nan() } else { g.to_bits() == want.to_bits() };
+            assert!(same, "{name}_in_place({x}): {g}, scalar {want}");
+        }
+    }
+}
+
+/// For the relaxed-SIMD builds' four-lane math: `got` is within 4 ulp of the exact value of
+/// function `name` at `x`, with its argument clamped as the scalar function clamps it, where the
+/// scalar result `want` is finite and not zero (NaNs, infinities and zeros must be those bits).
+#[cfg(target_feature = "relaxed-simd")]
+fn within_four_ulp_of_exact(name: &str, x: f32, got: f32, want: f32) -> bool {
+    if want.is_nan() || !want.is_finite() || want == 0.0 {
+        return false;
+    }
+    let xd = x as f64;
+    let exact = match name {
+        "exp" => xd.clamp(-87.336_54, 88.0).exp(),
+        "sigmoid" => {
+            let e = (-xd.abs().min(87.6)).exp();
+            if x < 0.0 { e / (1.0 + e) } else { 1.0 / (1.0 + e) }
+        }
+        "tanh" => xd.abs().min(9.010_914).tanh().copysign(xd),
+        other => panic!("no exact reference for {other}"),
+    };
+    let e32 = exact.abs() as f32;
+    let ulp = (f32::from_bits(e32.to_bits() + 1) - e32) as f64;
+    (got as f64 - exact).abs() <= 4.0 * ulp
+}
+
+/// Adam's elementwise update compiled to wasm: a run updated in one call (the vectorized `f32x4`
 /// loop) gives the bits of its elements updated one at a time (the scalar path), for every
 /// variant and for run lengths around the vector width.
 #[wasm_bindgen_test]
