@@ -70,11 +70,11 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$RUNNER" \
 RUSTFLAGS="$RUSTFLAGS_ALL" \
   "$CARGO" test -p recur-wasm --target "$TARGET" --tests "${CARGO_EXTRA[@]}" "$@"
 
-# A module with one relaxed-SIMD instruction (the probe scripts/test.sh uses).
-relaxed_probe='WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,19,1,17,0,65,0,253,15,65,0,253,15,65,0,253,15,253,133,2,11]))'
+source "$ROOT/scripts/relaxed-simd-flag.sh"
 # wasm-bindgen-test-runner passes NODE_ARGS to node, split at commas.
 NODE_ARGS_RELAXED="${NODE_ARGS:-}"
-node -e "process.exit($relaxed_probe ? 0 : 1)" || NODE_ARGS_RELAXED="${NODE_ARGS_RELAXED:+$NODE_ARGS_RELAXED,}--experimental-wasm-relaxed-simd"
+relaxed_flag="$(relaxed_simd_node_flag)"
+[[ -n "$relaxed_flag" ]] && NODE_ARGS_RELAXED="${NODE_ARGS_RELAXED:+$NODE_ARGS_RELAXED,}$relaxed_flag"
 say "relaxed-SIMD run: target features +simd128,+relaxed-simd, node args: ${NODE_ARGS_RELAXED:-none}"
 CARGO_PROFILE_TEST_DEBUG="${CARGO_PROFILE_TEST_DEBUG:-0}" \
 CARGO_TARGET_DIR="$ROOT/target/wasm/test-relaxed" \

@@ -80,9 +80,9 @@ fi
 # only with --experimental-wasm-relaxed-simd (newer Node: no flag).
 stage "sdk: conformance replay"
 if [[ -f test/conformance/run.mjs ]]; then
-  relaxed_probe='WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,19,1,17,0,65,0,253,15,65,0,253,15,65,0,253,15,253,133,2,11]))'
-  relaxed_flags=()
-  node -e "process.exit($relaxed_probe ? 0 : 1)" || relaxed_flags=(--experimental-wasm-relaxed-simd)
+  source scripts/relaxed-simd-flag.sh
+  # shellcheck disable=SC2207
+  relaxed_flags=($(relaxed_simd_node_flag))
   for run in "scalar" "simd" "threads --threads 2" "relaxed" "relaxed-threads --threads 2" "auto"; do
     read -r variant rest <<<"$run"
     flags=()
