@@ -187,10 +187,11 @@ pub fn tanh_in_place(v: &mut [f32]) {
 
 /// The functions above on four lanes of a `v128` (wasm `simd128` builds only): lane for lane
 /// the same operations, so bitwise the same results as the scalar versions. In the relaxed-SIMD
-/// builds every multiply-add of `exp`'s, `sigmoid`'s and `tanh`'s argument reductions and
-/// polynomials is one `f32x4.relaxed_madd` instead (fused where the host has FMA, as the relaxed
-/// builds' GEMM is): fewer instructions in the LSTM's forward cell, and results within the
-/// functions' error bounds but not bitwise the scalar ones.
+/// builds the multiply-adds of the argument reductions and polynomials (all of them in `sigmoid`
+/// and `tanh`; in `exp` the polynomial's and the rounding to `n`) are one `f32x4.relaxed_madd`
+/// each instead (fused where the host has FMA, as the relaxed builds' GEMM is): fewer
+/// instructions in the LSTM's forward cell, and results within 4 ulp of the exact functions but
+/// not bitwise the scalar ones.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod x4 {
     use super::*;
