@@ -178,32 +178,32 @@ export function timeMajorSeq(seq: SeqData): SeqData {
  */
 export function gatherSeq(seq: SeqData, idx: ArrayLike<number>): SeqData {
   if (isIdentity(idx, seq.n)) return seq;
-  if (seq.batchMajor && seq.x !== undefined) return gatherBatchMajor(seq, seq.x, idx);
   const b = idx.length;
   const { steps, n, features } = seq;
   const out: SeqData = { steps, n: b, features };
-  if (seq.x !== undefined) out.x = gatherRows(seq.x, new Float32Array(steps * b * features), steps, n, features, idx);
+  if (seq.x !== undefined) {
+    if (seq.batchMajor) {
+      out.x = gatherBlocks(seq.x, steps * features, idx);
+      out.batchMajor = true;
+    } else {
+      out.x = gatherRows(seq.x, new Float32Array(steps * b * features), steps, n, features, idx);
+    }
+  }
   if (seq.tokens !== undefined) out.tokens = gatherRows(seq.tokens, new Uint32Array(steps * b), steps, n, 1, idx);
   if (seq.lengths !== undefined) out.lengths = Uint32Array.from(idx, (i) => seq.lengths![i]!);
   return out;
 }
 
-/** {@link gatherSeq} of batch-major features `x`. */
-function gatherBatchMajor(seq: SeqData, x: Float32Array, idx: ArrayLike<number>): SeqData {
+/** Blocks `idx` of `block` values each: a view when they are consecutive, else a copy. */
+function gatherBlocks(x: Float32Array, block: number, idx: ArrayLike<number>): Float32Array {
   const b = idx.length;
-  const block = seq.steps * seq.features;
   const first = idx[0] ?? 0;
   let consecutive = true;
   for (let j = 1; j < b && consecutive; j++) consecutive = idx[j] === first + j;
-  let out: Float32Array;
-  if (consecutive) {
-    out = x.subarray(first * block, (first + b) * block);
-  } else {
-    out = new Float32Array(b * block);
-    for (let j = 0; j < b; j++) out.set(x.subarray(idx[j]! * block, (idx[j]! + 1) * block), j * block);
-  }
-  const lengths = seq.lengths === undefined ? undefined : Uint32Array.from(idx, (i) => seq.lengths![i]!);
-  return { x: out, batchMajor: true, steps: seq.steps, n: b, features: seq.features, lengths };
+  if (consecutive) return x.subarray(first * block, (first + b) * block);
+  const out = new Float32Array(b * block);
+  for (let j = 0; j < b; j++) out.set(x.subarray(idx[j]! * block, (idx[j]! + 1) * block), j * block);
+  return out;
 }
 
 /** Gathers targets `idx` (`target` itself when `idx` takes every sequence in order). */
@@ -392,8 +392,7 @@ export class ModelStore {
     const e = this.entry(id);
     const m = e.model;
     let { seq, target } = req.train;
-    let validation = req.validation === undefined ? undefined : { seq: req.validation.seq, target: req.validation.target };
-    // One batch of every sequence in order goes to the bindings as the caller gave it.
+    let validation = req.validation;
     if (req.validationSplit > 0) {
       const nVal = Math.floor(seq.n * req.validationSplit);
       const nTrain = seq.n - nVal;
