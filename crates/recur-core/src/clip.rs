@@ -95,20 +95,6 @@ pub fn grad_norm<P: Borrow<Param>>(params: &[P]) -> Result<f64> {
     Ok(total.sqrt())
 }
 
-/// The sum of squares (in `f64`) of every parameter's gradient, in order, in one pass over
-/// them: [`grad_norm`] is the square root of their sum, and each one's square root is that
-/// parameter's own gradient norm. A non-finite element gives the error of
-/// [`check_grads_finite`] (the first offending parameter and index).
-pub fn grad_sums_of_squares<P: Borrow<Param>>(params: &[P]) -> Result<Vec<f64>> {
-    params
-        .iter()
-        .map(|p| {
-            let p = p.borrow();
-            sum_squares(&p.grad).map_err(|index| Error::NonFinite { what: format!("grad of {}", p.name), index })
-        })
-        .collect()
-}
-
 /// PyTorch's `clip_grad_norm_(params, max_norm)` with the L2 norm: scales every gradient by
 /// `min(1, max_norm / (total_norm + 1e-6))`, where `total_norm` is the L2 norm of all gradients
 /// together, and returns `total_norm` (before clipping).

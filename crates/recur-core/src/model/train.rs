@@ -111,14 +111,13 @@ impl Model {
             Err(e) => return Err(e),
         }
         // One pass gives the global norm and the finiteness check.
-        let sums = match clip::grad_sums_of_squares(&self.params()) {
-            Ok(sums) => sums,
+        let grad_norm = match clip::grad_norm(&self.params()) {
+            Ok(norm) => norm as f32,
             Err(_) if opts.non_finite == NonFinitePolicy::Skip => {
                 return Ok(StepReport { loss, grad_norm: f32::NAN, skipped: true });
             }
             Err(e) => return Err(e),
         };
-        let grad_norm = sums.iter().fold(0.0f64, |total, s| total + s).sqrt() as f32;
         if let Some(v) = opts.clip_value {
             clip::clip_grad_value(&mut self.params_mut(), v)?;
         }
