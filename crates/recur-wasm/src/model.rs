@@ -354,20 +354,11 @@ impl WasmModel {
         })
     }
 
-    /// Gradient L2 norm per parameter, in [`WasmModel::params_json`] order: the norms of
-    /// [`WasmModel::param_grad_norms_json`] without names or text (after a `trainStep`, the norms
-    /// of that step's gradients).
+    /// Gradient L2 norm per parameter, in [`WasmModel::params_json`] order (after a `trainStep`,
+    /// the norms of that step's gradients; not finite where a gradient is not).
     #[wasm_bindgen(js_name = paramGradNorms)]
     pub fn param_grad_norms(&self) -> Vec<f32> {
         self.inner.param_grad_norms().into_iter().map(|(_, norm)| norm).collect()
-    }
-
-    /// Gradient L2 norm per parameter as JSON `[{name, norm}]`.
-    #[wasm_bindgen(js_name = paramGradNormsJson)]
-    pub fn param_grad_norms_json(&self) -> String {
-        json_list(&self.inner.param_grad_norms(), |w, (name, norm)| {
-            w.key("name").string(name).key("norm").f32_as_f64(*norm);
-        })
     }
 
     /// The model as safetensors bytes (optionally with the optimizer's state).

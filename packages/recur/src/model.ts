@@ -568,10 +568,7 @@ export class ModelImpl implements Model {
 
   async paramGradNorms(): Promise<Record<string, number>> {
     this.alive();
-    const json = await this.call<string>((s) => s.modelOp(this.id, 'paramGradNorms'));
-    const out: Record<string, number> = {};
-    for (const e of JSON.parse(json) as { name: string; norm: number | null }[]) out[e.name] = e.norm ?? NaN;
-    return out;
+    return this.call<Record<string, number>>((s) => s.modelOp(this.id, 'paramGradNorms'));
   }
 
   async gradCheck(options: GradCheckOptions): Promise<GradCheckResult> {

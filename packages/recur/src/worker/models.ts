@@ -259,6 +259,21 @@ export class ModelStore {
   }
 
   /** The entry of model `id`. */
+  /**
+   * Every parameter's gradient norm by name, as its gradients are now (non-finite norms as NaN):
+   * `model.paramGradNorms()` and the `perParam` of an epoch's logs.
+   */
+  paramGradNorms(id: number): Record<string, number> {
+    const e = this.entry(id);
+    const norms = e.model.paramGradNorms();
+    const out: Record<string, number> = {};
+    e.paramNames.forEach((name, i) => {
+      const v = norms[i]!;
+      out[name] = Number.isFinite(v) ? v : NaN;
+    });
+    return out;
+  }
+
   entry(id: number): Entry {
     const e = this.models.get(id);
     if (e === undefined) throw new StateError(`Model ${id} does not exist in this runtime (disposed, or the worker restarted)`, { details: { id } });
@@ -456,7 +471,7 @@ export class ModelStore {
       let gnCount = 0;
       let skipped = 0;
       // The per-parameter gradient norms of the epoch's last step.
-      let lastParamNorms: number[] = [];
+      let perParam: Record<string, number> = {};
       for (let bi = 0; bi < batches; bi++) {
         if (isAborted()) {
           if (lastBatchCall !== undefined) await flush();
@@ -494,7 +509,7 @@ export class ModelStore {
         if (report.skipped) skipped++;
         const last = bi === batches - 1;
         // The epoch's logs give the last step's per-parameter norms: read once, not every step.
-        if (last) lastParamNorms = Array.from(m.paramGradNorms(), (v) => (Number.isFinite(v) ? v : NaN));
+        if (last) perParam = this.paramGradNorms(id);
         if (onBatch !== undefined && (last || now() - lastBatchSent >= req.progressIntervalMs)) {
           callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: report.skipped });
         }
@@ -504,8 +519,6 @@ export class ModelStore {
           lastYield = now();
         }
       }
-      const perParam: Record<string, number> = {};
-      for (let i = 0; i < e.paramNames.length; i++) perParam[e.paramNames[i]!] = lastParamNorms[i] ?? NaN;
       const logs: EpochLogs = {
         epoch,
         loss: lossSum / rows,

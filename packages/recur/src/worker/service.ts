@@ -118,7 +118,7 @@ export class RecurService implements ServiceApi {
         case 'stepGradNorms':
           return m.stepGradNormsJson();
         case 'paramGradNorms':
-          return m.paramGradNormsJson();
+          return this.store.paramGradNorms(id);
         case 'buffers':
           return m.buffersJson();
         case 'save':
