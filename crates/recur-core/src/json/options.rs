@@ -1,5 +1,5 @@
 //! The JSON forms of the options outside the model configuration: optimizers, training
-//! options, losses, the non-finite policy, activations and the step report. They are the forms
+//! options, losses, the non-finite policy and activations. They are the forms
 //! the serde derives of earlier versions read and wrote, field for field:
 //!
 //! - optimizers: `{"type": "adam", "lr": 0.01}`, every hyperparameter optional (PyTorch's
@@ -15,7 +15,7 @@ use crate::activation::Activation;
 use crate::clip::NonFinitePolicy;
 use crate::error::{Error, Result};
 use crate::loss::LossKind;
-use crate::model::{StepReport, TrainOptions};
+use crate::model::TrainOptions;
 use crate::optim::{AdamConfig, AdamWConfig, OptimizerConfig, RmspropConfig, SgdConfig};
 
 /// A unit variant written as its name (`"skip"`): the index of `v` in `names`.
@@ -202,16 +202,6 @@ impl TrainOptions {
     }
 }
 
-impl StepReport {
-    /// `{"loss": ..., "grad_norm": ..., "skipped": ...}` (a non-finite number as `null`).
-    pub fn to_json(&self) -> String {
-        let mut w = Writer::new();
-        w.open_object().key("loss").f32(self.loss).key("grad_norm").f32(self.grad_norm).key("skipped").bool(self.skipped);
-        w.close_object();
-        w.finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +252,6 @@ mod tests {
         let mut w = Writer::new();
         Activation::Elu { alpha: 1.5 }.write_json(&mut w);
         assert_eq!(w.finish(), r#"{"type":"elu","alpha":1.5}"#);
-        assert_eq!(StepReport { loss: 0.25, grad_norm: f32::NAN, skipped: true }.to_json(), r#"{"loss":0.25,"grad_norm":null,"skipped":true}"#);
         assert_eq!(LossKind::from_name("cross_entropy"), Some(LossKind::CrossEntropy));
         assert_eq!(super::super::from_str::<NonFinitePolicy>("\"skip\""), Ok(NonFinitePolicy::Skip));
     }

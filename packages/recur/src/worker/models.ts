@@ -482,22 +482,22 @@ export class ModelStore {
         const idx = order.slice(bi * req.batchSize, Math.min(seq.n, (bi + 1) * req.batchSize));
         const b = gatherSeq(seq, idx);
         const t = gatherTarget(target, seq.steps, seq.n, idx);
-        const report = JSON.parse(
-          m.trainStep(
-            b.x ?? EMPTY_F32,
-            b.tokens ?? EMPTY_U32,
-            b.steps,
-            b.n,
-            b.lengths ?? EMPTY_U32,
-            t.values ?? EMPTY_F32,
-            t.classes ?? EMPTY_U32,
-            optionsJson,
-            b.batchMajor === true,
-          ),
-        ) as { loss: number | null; grad_norm: number | null; skipped: boolean };
+        // [loss, grad_norm, skipped (1 or 0)]
+        const report = m.trainStep(
+          b.x ?? EMPTY_F32,
+          b.tokens ?? EMPTY_U32,
+          b.steps,
+          b.n,
+          b.lengths ?? EMPTY_U32,
+          t.values ?? EMPTY_F32,
+          t.classes ?? EMPTY_U32,
+          optionsJson,
+          b.batchMajor === true,
+        );
         history.steps++;
-        const loss = report.loss ?? NaN;
-        const gradNorm = report.grad_norm ?? NaN;
+        const loss = report[0]!;
+        const gradNorm = report[1]!;
+        const skippedStep = report[2] !== 0;
         const r = countedRows(b, target.sequence);
         lossSum += loss * r;
         rows += r;
@@ -506,12 +506,12 @@ export class ModelStore {
           gnCount++;
           gnMax = Math.max(gnMax, gradNorm);
         }
-        if (report.skipped) skipped++;
+        if (skippedStep) skipped++;
         const last = bi === batches - 1;
         // The epoch's logs give the last step's per-parameter norms: read once, not every step.
         if (last) perParam = this.paramGradNorms(id);
         if (onBatch !== undefined && (last || now() - lastBatchSent >= req.progressIntervalMs)) {
-          callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: report.skipped });
+          callBatch({ epoch, batch: bi, batches, step: history.steps, loss, gradNorm, skipped: skippedStep });
         }
         // (not after the very last step: the call returns right away)
         if (!(last && epoch === req.epochs - 1) && now() - lastYield > 8) {

@@ -394,6 +394,35 @@ describe('model API (worker)', () => {
     await model.dispose();
   });
 
+  it('a step whose gradients overflow is skipped and reported (nonFinite: skip) or refused, the weights unchanged', async () => {
+    const { x, y } = sineTask(8);
+    const model = await recur.createModel(LSTM_CONFIG);
+    const batches: BatchLogs[] = [];
+    const epochs: EpochLogs[] = [];
+    const logs = { onBatchEnd: (b: BatchLogs) => batches.push(b), onEpochEnd: (e: EpochLogs) => void epochs.push(e) };
+    await model.fit(x, y, { epochs: 1, batchSize: 8, optimizer: { type: 'adam', lr: 0.01 }, ...logs });
+    expect(batches[0]!.skipped).toBe(false);
+    expect(Number.isFinite(batches[0]!.loss) && batches[0]!.loss > 0).toBe(true);
+    expect(Number.isFinite(batches[0]!.gradNorm) && batches[0]!.gradNorm > 0).toBe(true);
+    expect(epochs[0]!.skippedBatches).toBe(0);
+    // A head of ±1e20 keeps the forward finite, but the gradient reaching the LSTM overflows.
+    const head = (await model.getParam('dense.weight')).data.map((v) => Math.sign(v) * 1e20);
+    await model.setParam('dense.weight', head);
+    const before = await allParams(model);
+    await model.fit(x, y, { epochs: 1, batchSize: 8, clip: { nonFinite: 'skip' }, ...logs });
+    expect(batches[1]!.skipped).toBe(true);
+    expect(Number.isNaN(batches[1]!.gradNorm)).toBe(true);
+    expect(batches[1]!.loss).toBeGreaterThan(0);
+    expect(epochs[1]!.skippedBatches).toBe(1);
+    expect(Number.isNaN(epochs[1]!.gradNorm.mean)).toBe(true);
+    expectBitwiseEqual(await allParams(model), before);
+    const refused = await rejection(model.fit(x, y, { epochs: 1, batchSize: 8 }));
+    expect(refused).toBeInstanceOf(NonFiniteError);
+    expect((refused as NonFiniteError).code).toBe('ERR_NON_FINITE');
+    expectBitwiseEqual(await allParams(model), before);
+    await model.dispose();
+  });
+
   it('standalone clipGradNorm/clipGradValue and createOptimizer', async () => {
     const g = [new Float32Array([3, 4]), { data: new Float32Array([0, 12]), shape: [1, 2] }];
     const r = await recur.clipGradNorm(g, 6.5);
