@@ -9,13 +9,14 @@ export class NotAvailable extends Error {}
 /**
  * 'recur-lstm' → { kind: 'lstm', threads: 1, variant: undefined, batches: 1 }; 'recur-lstm-2t' →
  * threads 2; 'recur-lstm-relaxed' → the build the SDK must have picked is 'relaxed' (run.mjs
- * starts that child with Node 20's --experimental-wasm-relaxed-simd); 'recur-lstm-epoch8' → one
+ * starts that child with Node 20's --experimental-wasm-relaxed-simd), 'relaxed-threads' with
+ * 2 threads ('recur-lstm-2t-relaxed'); 'recur-lstm-epoch8' → one
  * step of the cell is a `fit` over 8 batches (8 optimizer steps: the benchmark's batch 8 times).
  */
 export function parseRecurLib(lib) {
   const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?(?:-epoch(\d+))?$/.exec(lib);
   if (!m) throw new Error(`unknown recur lib ${lib}`);
-  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? 'relaxed' : undefined, batches: m[4] ? Number(m[4]) : 1 };
+  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? (m[2] && Number(m[2]) > 1 ? 'relaxed-threads' : 'relaxed') : undefined, batches: m[4] ? Number(m[4]) : 1 };
 }
 
 export async function loadRecur(numThreads = 1) {
