@@ -466,7 +466,11 @@ export interface FitOptions extends SequenceCallOptions {
   };
   /** Truncated BPTT every `truncate` steps; `stateful` carries states across batches (no shuffle, equal batches). */
   bptt?: {
-    /** Steps per truncation window: no gradient flows back across a window border (default: full BPTT). */
+    /**
+     * Steps per truncation window: no gradient flows back across a window border (default: full BPTT).
+     * The borders are at steps `k, 2k, …` of the sequence for every direction, so a bidirectional
+     * layer's reverse direction starts with a window of the last `T mod k` steps when `k` does not divide `T`.
+     */
     truncate?: number;
     /** Carry the final states of a batch into the next one (default false). */
     stateful?: boolean;
@@ -572,7 +576,7 @@ export interface BackwardOptions {
   dHn?: StatesInput;
   /** ∂L/∂c_n (default zero). */
   dCn?: StatesInput;
-  /** Truncated BPTT: no gradient crosses every k-th step (default: full BPTT). */
+  /** Truncated BPTT: no gradient crosses the borders at steps `k, 2k, …` (both directions; default: full BPTT). */
   tbptt?: number;
 }
 

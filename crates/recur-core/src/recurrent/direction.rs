@@ -436,7 +436,9 @@ impl Direction {
     /// written (empty: no gradient reaches the outputs, only the final states); `d_hn`/`d_cn`
     /// are the gradients of the final states (`[B, H]`, may be empty for zero). Parameter
     /// gradients are accumulated; `dx` (`[T, B, in]`), when given, is accumulated too.
-    /// `tbptt = Some(k)` stops the gradient at every k-th step border. Without `initial_grads`
+    /// `tbptt = Some(k)` stops the gradient at every border at a time index that is a multiple
+    /// of k (between steps k-1 and k, ...), the same borders for a reverse direction (whose
+    /// first window is then its last `T mod k` steps). Without `initial_grads`
     /// the gradients of the initial states are not finished ([`Direction::initial_state_grads`]
     /// then holds only part of them): the first step's product by `W_hh` is skipped.
     #[allow(clippy::too_many_arguments)]

@@ -555,9 +555,13 @@ impl BackwardLoop<'_> {
                 let drec: &[f32] = if self.keeps_drec { drec } else { dxp };
                 gemm_prepacked(n, 1.0, drec, gh, 1, self.packed_hh, 1.0, dh_prev, hd, 1);
             }
-            // Truncated BPTT: nothing crosses the border into step s from step s-1.
+            // Truncated BPTT: nothing crosses a border at a time index that is a multiple of k
+            // (between steps k-1 and k, 2k-1 and 2k, ...), in either direction: this step's state
+            // came from step t-1 (forward) or t+1 (reverse), so the border crossed is at t or t+1.
+            // A reverse direction's first window is then its last T mod k steps, not k of them.
             if let Some(k) = self.tbptt {
-                if s > 0 && s % k == 0 {
+                let border = if self.reverse { t + 1 } else { t };
+                if s > 0 && border % k == 0 {
                     dh_prev.iter_mut().for_each(|v| *v = 0.0);
                     dc_prev.iter_mut().for_each(|v| *v = 0.0);
                 }
