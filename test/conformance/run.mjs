@@ -2,7 +2,9 @@
 // Replays conformance cases (FORMAT.md) through the PUBLIC recur SDK, in its Node worker.
 //
 //   node test/conformance/run.mjs [--variant V] [--threads N] [DIR...]
-//        (default: test/conformance/vectors, the variant the SDK detects, its default threads)
+//        (default: test/conformance/vectors (computed by PyTorch), then test/conformance/independent
+//        (an independent float64 reference: its README), the variant the SDK detects, its
+//        default threads)
 //
 //   --variant auto|relaxed-threads|threads|relaxed|simd|scalar   force a wasm build
 //        (`env.wasm.variant`); the relaxed builds need a node that validates relaxed SIMD
@@ -10,7 +12,8 @@
 //   --threads N   the worker's compute threads (`env.wasm.numThreads`)
 //
 // A header line names the build, threads and runtime that ran; then one line per case: `ok NAME`
-// or `FAIL NAME: what, max error`; then `N passed, M failed`. Exit 1 on any failure (or a forced
+// or `FAIL NAME: what, max error`; then `N passed, M failed` with the count of each directory.
+// Exit 1 on any failure (or a forced
 // variant that does not load, or that loaded with fewer threads than asked). An unknown kind,
 // cell, field or option is a failure, never a skip.
 // Needs the built package: `bash scripts/build-wasm.sh && pnpm --filter recur build`.
@@ -218,12 +221,13 @@ async function runTraining(recur, c, report) {
 
 const RUNNERS = { recurrent: runRecurrent, clip: runClip, optimizer: runOptimizer, training: runTraining };
 
+/** The case files of `dirs` (a file stands for itself), each with the directory it came from. */
 function listCases(dirs) {
   const files = [];
   for (const d of dirs) {
     const st = statSync(d);
-    if (st.isFile()) files.push(d);
-    else for (const f of readdirSync(d).sort()) if (f.endsWith('.json')) files.push(join(d, f));
+    if (st.isFile()) files.push({ file: d, dir: d });
+    else for (const f of readdirSync(d).sort()) if (f.endsWith('.json')) files.push({ file: join(d, f), dir: d });
   }
   return files;
 }
@@ -256,7 +260,7 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const dirs = args.dirs.length > 0 ? args.dirs : [join(here, 'vectors')];
+const dirs = args.dirs.length > 0 ? args.dirs : [join(here, 'vectors'), join(here, 'independent')];
 // A forced single-thread build runs one thread unless --threads says otherwise.
 const single = args.variant !== 'auto' && !args.variant.endsWith('threads');
 const numThreads = args.threads ?? (single ? 1 : undefined);
@@ -267,6 +271,8 @@ const wasm = {
 const recur = sdk.createRecur({ mode: 'worker', wasm });
 let passed = 0;
 let failed = 0;
+/** Passed and run cases per directory, for the summary. */
+const perDir = new Map(dirs.map((d) => [d, { passed: 0, run: 0 }]));
 try {
   const info = await recur.init();
   console.log(
@@ -276,7 +282,9 @@ try {
   if (info.mode !== 'worker') throw new Error(`expected the worker, got ${info.mode}`);
   if (args.variant !== 'auto' && info.variant !== args.variant) throw new Error(`asked for the ${args.variant} build, got ${info.variant}`);
   if (args.threads !== undefined && info.threads !== args.threads) throw new Error(`asked for ${args.threads} threads, got ${info.threads}`);
-  for (const file of listCases(dirs)) {
+  for (const { file, dir } of listCases(dirs)) {
+    const count = perDir.get(dir);
+    count.run++;
     let name = basename(file, '.json');
     const report = { maxError: 0 };
     try {
@@ -286,6 +294,7 @@ try {
       await RUNNERS[c.kind](recur, c, report);
       console.log(`ok ${name} (max error ${report.maxError.toExponential(2)})`);
       passed++;
+      count.passed++;
     } catch (e) {
       const what = e instanceof CaseFailure ? e.message : `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? e}`;
       console.log(`FAIL ${name}: ${what}, max error ${(report.failError ?? report.maxError).toExponential(3)}`);
@@ -295,5 +304,6 @@ try {
 } finally {
   await recur.dispose();
 }
-console.log(`${passed} passed, ${failed} failed`);
+const byDir = [...perDir].map(([d, c]) => `${basename(d)} ${c.passed}/${c.run}`).join(', ');
+console.log(`${passed} passed, ${failed} failed (${byDir})`);
 process.exit(failed > 0 ? 1 : 0);
