@@ -72,7 +72,11 @@ export function checkInt(v: unknown, what: string, min: number, max = 2 ** 31 - 
 export function checkNumber(v: unknown, what: string, min = -Infinity, max = Infinity): number {
   if (typeof v !== 'number') throw new InputTypeError(`${what} must be a number, got ${typeof v}`, { details: { what } });
   if (!Number.isFinite(v) || v < min || v > max) {
-    throw new ValueRangeError(`${what} must be a finite number in [${min}, ${max}], got ${v}`, { details: { what, value: v } });
+    // An open side is not written out: "≥ 0", "> 0" (for min = Number.MIN_VALUE), or just "a
+    // finite number" (not "in [-Infinity, Infinity]").
+    const lower = min === Number.MIN_VALUE ? ' > 0' : ` ≥ ${min}`;
+    const range = min === -Infinity ? (max === Infinity ? '' : ` ≤ ${max}`) : max === Infinity ? lower : ` in [${min}, ${max}]`;
+    throw new ValueRangeError(`${what} must be a finite number${range}, got ${v}`, { details: { what, value: v, min, max } });
   }
   return v;
 }

@@ -209,6 +209,11 @@ describe('model API (worker)', () => {
       expect(e, e.message).toBeInstanceOf(cls);
       expect(e.code).toBe(code);
     }
+    // Range messages name only the bounds there are.
+    const nanLr = await rejection(model.fit(x, y, { optimizer: { type: 'adam', lr: NaN } }));
+    expect(nanLr.message).toBe('optimizer.lr must be a finite number, got NaN');
+    expect((await rejection(model.fit(x, y, { clip: { value: -1 } }))).message).toBe('clip.value must be a finite number > 0, got -1');
+    expect((await rejection(recur.clipGradValue([new Float32Array([3, -4])], -1))).message).toBe('value must be a finite number ≥ 0, got -1');
     // An error raised inside the wasm (not by the SDK's checks) arrives with its code.
     const wasmErr = await rejection(model.fit(x, y, { optimizer: { type: 'sgd', lr: 0.1, nesterov: true } }));
     expect(wasmErr.code).toMatch(/^ERR_(RANGE|UNSUPPORTED)$/);
