@@ -64,10 +64,10 @@ async function train() {
   if (lib.startsWith('recur-bind-')) {
     const { recurBindingsModel } = await import('./lib/recur.mjs');
     const r = await recurBindingsModel(c, lib.slice(11), data);
-    const loss0 = JSON.parse(r.step()).loss;
+    const loss0 = r.stepLoss();
     const m = await measure(() => r.step(), { budgetMs, maxSteps });
     const heap = await wasmHeap(r);
-    const loss1 = JSON.parse(r.step()).loss;
+    const loss1 = r.stepLoss();
     await r.dispose();
     return { ...m, ...heap, info: r.info, loss: [loss0, loss1] };
   }
