@@ -7,7 +7,8 @@
 # Stages: setup (scripts/setup.sh) -> native Rust tests (cargo test --workspace, host toolchain)
 # -> wasm build (scripts/build-wasm.sh) -> wasm tests under Node (scripts/test-wasm.sh)
 # -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs)
-# -> examples (pnpm run example:ci in each) -> docs (pnpm run docs:check, cargo doc).
+# -> benchmark smoke run (node bench/smoke.mjs) -> examples (pnpm run example:ci in each)
+# -> docs (pnpm run docs:check, cargo doc).
 # The last two run once packages/recur/package.json and test/conformance/run.mjs exist.
 set -euo pipefail
 
@@ -94,6 +95,17 @@ if [[ -f test/conformance/run.mjs ]]; then
   done_stage
 else
   echo "skip: no test/conformance/run.mjs"
+  done_stage "skipped"
+fi
+
+# The benchmark's quick run (tiny configuration, every library): each of its rows must run. It
+# checks that the benchmark still works, not how fast anything is.
+stage "bench: quick smoke run"
+if [[ -f bench/smoke.mjs ]]; then
+  node bench/smoke.mjs
+  done_stage
+else
+  echo "skip: no bench/smoke.mjs"
   done_stage "skipped"
 fi
 
