@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The benchmark's smoke check, run by scripts/test.sh: `run.mjs --quick` (the tiny configuration,
-// short budgets, about 15 s) into a temporary directory. Every cell of its results must have run:
+// The benchmark's smoke check, run by scripts/test.sh: `scripts/bench.sh --quick` (which installs
+// the peers kept apart from the workspace, bench/peers, when they are missing, then runs
+// `run.mjs --quick`: the tiny configuration, short budgets, about 15 s) into a temporary directory. Every cell of its results must have run:
 // the load and init row, each library's training and inference rows, the GEMM table. A change
 // of the SDK or the bindings that breaks one of the benchmark's adapters then fails the tests
 // instead of the next full run. Nothing about speed is checked: the numbers are not read.
@@ -15,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'recur-bench-smoke-'));
 try {
-  const run = spawnSync(process.execPath, [path.join(here, 'run.mjs'), '--quick', '--out', out], { stdio: 'inherit' });
-  if (run.status !== 0) throw new Error(`bench/run.mjs --quick exited with ${run.status ?? run.signal}`);
+  const run = spawnSync('bash', [path.join(here, '..', 'scripts', 'bench.sh'), '--quick', '--out', out], { stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`scripts/bench.sh --quick exited with ${run.status ?? run.signal}`);
   const results = JSON.parse(fs.readFileSync(path.join(out, 'results.quick.json'), 'utf8'));
   const problems = [];
   const cells = [['load', results.load]];
