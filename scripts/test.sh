@@ -9,7 +9,8 @@
 # -> SDK tests (pnpm -r test) -> conformance replay through the SDK (node test/conformance/run.mjs)
 # -> benchmark smoke run (node bench/smoke.mjs) -> examples (pnpm run example:ci in each)
 # -> docs (pnpm run docs:check, cargo doc).
-# The last two run once packages/recur/package.json and test/conformance/run.mjs exist.
+# The SDK, conformance and benchmark stages skip when their files (packages/recur/package.json,
+# test/conformance/run.mjs, bench/smoke.mjs) are absent.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -291,7 +291,7 @@ impl WasmModel {
     /// (`{"loss":"mse","clip_norm":1.0,"non_finite":"skip","tbptt":20,"stateful":false}`).
     /// Returns the report as three `f32`s, `[loss, grad_norm, skipped]` (`skipped` 1 or 0; a
     /// non-finite loss or norm as it is), not as JSON text: the shortest digits of a float cost
-    /// about 5 µs each in wasm, and decoding the text in JS a few more, about 1.5 % of a small
+    /// about 5 µs each in wasm, and decoding the text in JS a few more: about 2 % of a small
     /// LSTM's step. Every parameter's gradient norm after the step is
     /// [`WasmModel::param_grad_norms`] until the next change of the gradients. With
     /// `batch_major` true, the features `x` are batch-major as in [`WasmModel::forward`] (tokens
