@@ -470,6 +470,8 @@ export interface FitOptions extends SequenceCallOptions {
      * Steps per truncation window: no gradient flows back across a window border (default: full BPTT).
      * The borders are at steps `k, 2k, …` of the sequence for every direction, so a bidirectional
      * layer's reverse direction starts with a window of the last `T mod k` steps when `k` does not divide `T`.
+     * With `lengths`, padded steps carry the state unchanged, so a border inside a sequence's padding
+     * also cuts the gradient of its final state (`h_n`, and what a last-step head reads).
      */
     truncate?: number;
     /** Carry the final states of a batch into the next one (default false). */
