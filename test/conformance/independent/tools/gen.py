@@ -213,6 +213,12 @@ def screen(c, r, rng):
 
 
 # ------------------------------------------------------------------ case list
+def hyper(lr, unset, **options):
+    """`{'lr': lr}` plus every option whose value is not one of `unset` (left to PyTorch's
+    default), in the order given."""
+    return {'lr': lr, **{k: v for k, v in options.items() if not any(v is u or (type(v) is type(u) and v == u) for u in unset)}}
+
+
 def specs():
     """Yields (name, kind, kwargs) — a deterministic list of case specifications."""
     S = []
@@ -292,15 +298,7 @@ def specs():
         for damp in ((0.0,) if mom == 0 else (0.0, 0.1, 0.5)):
             for nest in ((False,) if mom == 0 or damp != 0 else (False, True)):
                 for wd in (0.0, 0.05):
-                    h = {'lr': 0.1}
-                    if mom:
-                        h['momentum'] = mom
-                    if damp:
-                        h['dampening'] = damp
-                    if nest:
-                        h['nesterov'] = True
-                    if wd:
-                        h['weight_decay'] = wd
+                    h = hyper(0.1, unset=(0.0, False), momentum=mom, dampening=damp, nesterov=nest, weight_decay=wd)
                     S.append(('optimizer', dict(opt='sgd', hyper=h, shapes=shp[k % 4], steps=3 + k % 3), f'sgd_{k:02d}'))
                     k += 1
     S.append(('optimizer', dict(opt='sgd', hyper={}, shapes=shp[0], steps=3), 'sgd_default_lr'))
@@ -308,15 +306,9 @@ def specs():
         for ams in (False, True):
             for wd in (None, 0.0, 0.1):
                 for betas, eps in (((0.9, 0.999), None), ((0.8, 0.99), 1e-6)):
-                    h = {'lr': 0.01}
-                    if betas != (0.9, 0.999):
-                        h['betas'] = list(betas)
-                    if eps is not None:
-                        h['eps'] = eps
-                    if wd is not None:
-                        h['weight_decay'] = wd
-                    if ams:
-                        h['amsgrad'] = True
+                    # an omitted weight_decay (None) differs from an explicit 0.0: AdamW's default is 0.01
+                    h = hyper(0.01, unset=(None, False), betas=None if betas == (0.9, 0.999) else list(betas), eps=eps, weight_decay=wd,
+                              amsgrad=ams)
                     S.append(('optimizer', dict(opt=opt, hyper=h, shapes=shp[k % 4], steps=3 + k % 4), f'{opt}_{k:02d}'))
                     k += 1
         S.append(('optimizer', dict(opt=opt, hyper={}, shapes=shp[0], steps=4), f'{opt}_default_lr'))
@@ -324,17 +316,7 @@ def specs():
         for mom in (0.0, 0.9):
             for wd in (0.0, 0.1):
                 for alpha, eps in ((None, None), (0.9, 1e-6)):
-                    h = {'lr': 0.01}
-                    if alpha is not None:
-                        h['alpha'] = alpha
-                    if eps is not None:
-                        h['eps'] = eps
-                    if cen:
-                        h['centered'] = True
-                    if mom:
-                        h['momentum'] = mom
-                    if wd:
-                        h['weight_decay'] = wd
+                    h = hyper(0.01, unset=(None, 0.0, False), alpha=alpha, eps=eps, centered=cen, momentum=mom, weight_decay=wd)
                     S.append(('optimizer', dict(opt='rmsprop', hyper=h, shapes=shp[k % 4], steps=3 + k % 4), f'rmsprop_{k:02d}'))
                     k += 1
     S.append(('optimizer', dict(opt='rmsprop', hyper={}, shapes=shp[0], steps=4), 'rmsprop_default_lr'))
