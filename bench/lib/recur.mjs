@@ -184,15 +184,16 @@ export async function recurBindingsModel(c, kind, data, weights) {
     const names = JSON.parse(model.paramsJson()).map((p) => (typeof p === 'string' ? p : p.name));
     weightsSet = await setSharedWeights(names, (n) => model.getParam(n).length, (n, d) => model.setParam(n, d), c, weights);
   }
+  const step = () => model.trainStep(x, EMPTY_U32, c.T, c.B, EMPTY_U32, data.y, EMPTY_U32, opts);
   return {
     info: { variant: 'simd', wasmBytes, kernels: b.compiledKernels?.(), weightsSet },
     wasmEmptyBytes,
     wasmMemory,
-    step: () => model.trainStep(x, EMPTY_U32, c.T, c.B, EMPTY_U32, data.y, EMPTY_U32, opts),
+    step,
     /** One step, returning its loss: the report is `[loss, grad_norm, skipped]` (the JSON text
      * `{"loss": ...}` in builds before 1bf1c49, which RECUR_BENCH_WASM_DIR may point at). */
     stepLoss: () => {
-      const report = model.trainStep(x, EMPTY_U32, c.T, c.B, EMPTY_U32, data.y, EMPTY_U32, opts);
+      const report = step();
       return typeof report === 'string' ? JSON.parse(report).loss : report[0];
     },
     predict: () => model.forward(x, EMPTY_U32, c.T, c.B, EMPTY_U32, EMPTY_F32, EMPTY_F32, false, false),
