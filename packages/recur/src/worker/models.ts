@@ -258,7 +258,6 @@ export class ModelStore {
     return { id, configJson: model.configJson(), paramsJson };
   }
 
-  /** The entry of model `id`. */
   /**
    * Every parameter's gradient norm by name, as its gradients are now (non-finite norms as NaN):
    * `model.paramGradNorms()` and the `perParam` of an epoch's logs.
@@ -274,6 +273,7 @@ export class ModelStore {
     return out;
   }
 
+  /** The entry of model `id`. */
   entry(id: number): Entry {
     const e = this.models.get(id);
     if (e === undefined) throw new StateError(`Model ${id} does not exist in this runtime (disposed, or the worker restarted)`, { details: { id } });
