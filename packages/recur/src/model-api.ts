@@ -372,7 +372,11 @@ export type MetricName = 'accuracy' | 'mae' | 'rmse';
 export interface SequenceCallOptions {
   /** Layout of `x` (and of sequence targets and outputs): `'batch-major'` (default) or `'time-major'`. */
   layout?: Layout;
-  /** Valid steps of every sequence `[B]` (1..T); later steps are padding and have no effect. */
+  /**
+   * Valid steps of every sequence `[B]` (1..T); later steps are padding and have no effect,
+   * whatever they hold: values there (in `x` and in per-step targets) are not validated, so
+   * NaN, ±Infinity or an out-of-range id is accepted.
+   */
   lengths?: ArrayLike<number>;
 }
 

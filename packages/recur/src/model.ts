@@ -5,7 +5,7 @@
  * The public types are in `model-api.ts`.
  * @module
  */
-import { DisposedError, InputTypeError, ShapeError, StateError, UnsupportedError, ValueRangeError } from './errors.js';
+import { DisposedError, InputTypeError, NonFiniteError, ShapeError, StateError, UnsupportedError, ValueRangeError } from './errors.js';
 import type {
   BackwardOptions,
   BackwardResult,
@@ -52,7 +52,14 @@ function isIntArray(v: unknown): v is ArrayLike<number> {
 }
 
 /** Like {@link toTensor}, also accepting integer typed arrays (for ids), checking integers in [0, max). */
-export function toIdTensor(input: TensorLike | ArrayLike<number>, name: string, rank: number, max: number, shape?: readonly number[]): { data: Uint32Array; shape: number[] } {
+export function toIdTensor(
+  input: TensorLike | ArrayLike<number>,
+  name: string,
+  rank: number,
+  max: number,
+  shape?: readonly number[],
+  paddingOf?: (shape: readonly number[]) => ((index: number) => boolean) | undefined,
+): { data: Uint32Array; shape: number[] } {
   let like: TensorLike;
   if (isIntArray(input)) like = { data: Float64Array.from(input), ...(shape ? { shape } : {}) };
   else if (typeof input === 'object' && input !== null && 'data' in input && isIntArray((input as { data: unknown }).data)) {
@@ -60,10 +67,14 @@ export function toIdTensor(input: TensorLike | ArrayLike<number>, name: string, 
     like = { data: Float64Array.from(s.data), ...(s.shape ? { shape: s.shape } : {}) };
   } else like = input as TensorLike;
   // float64, not float32: an id above 2^24 must not round to a neighbouring (valid) id.
-  const t = toExactTensor(like, { name, rank, ...(shape && !(typeof like === 'object' && 'shape' in like) ? { shape } : {}) });
+  const t = toExactTensor(like, { name, rank, allowNonFinite: paddingOf !== undefined, ...(shape && !(typeof like === 'object' && 'shape' in like) ? { shape } : {}) });
+  // ids at padded steps are not checked and become 0 (a model never reads them)
+  const isPadding = paddingOf?.(t.shape);
   const out = new Uint32Array(t.data.length);
   for (let i = 0; i < t.data.length; i++) {
     const v = t.data[i]!;
+    if (isPadding?.(i)) continue;
+    if (!Number.isFinite(v)) throw new NonFiniteError(`${name}: element ${i} is ${v}`, { details: { name, index: i, value: String(v) } });
     if (!Number.isInteger(v) || v < 0 || v >= max) {
       throw new ValueRangeError(`${name}: element ${i} is ${v}, expected an integer in 0..${max - 1}`, { details: { name, index: i, value: v, max } });
     }
@@ -84,6 +95,16 @@ function swap01<A extends Float32Array | Uint32Array>(src: A, a: number, b: numb
     }
   }
   return out;
+}
+
+/** `[n, steps]` of a rank-2 (or higher) sequence tensor's shape in `layout`. */
+function stepAxes(shape: readonly number[], layout: Layout): [number, number] {
+  return layout === 'batch-major' ? [shape[0]!, shape[1]!] : [shape[1]!, shape[0]!];
+}
+
+/** Whether flat index `i` of `[n, steps]` (batch-major) or `[steps, n]` ids is a padded step. */
+function paddedIds(lengths: Uint32Array, layout: Layout, n: number, steps: number): (i: number) => boolean {
+  return layout === 'batch-major' ? (i) => i % steps >= lengths[Math.floor(i / steps)]! : (i) => Math.floor(i / n) >= lengths[i % n]!;
 }
 
 function checkLayout(layout: unknown): Layout {
@@ -162,23 +183,34 @@ export class ModelImpl implements Model {
    * (`batchMajor`: the service reorders them in wasm, or in the worker when it batches them).
    */
   private seq(x: TensorLike, layout: Layout, lengths: ArrayLike<number> | undefined, name = 'x'): SeqData {
+    let lens: Uint32Array | undefined;
     if (this.info.vocabSize !== null) {
-      const t = toIdTensor(x, name, 2, this.info.vocabSize);
+      const t = toIdTensor(x, name, 2, this.info.vocabSize, undefined, lengths === undefined ? undefined : (shape) => {
+        const [n, steps] = stepAxes(shape, layout);
+        lens = checkLengths(lengths, n, steps);
+        return paddedIds(lens!, layout, n, steps);
+      });
       const [a, b] = t.shape as [number, number];
-      const [n, steps] = layout === 'batch-major' ? [a, b] : [b, a];
+      const [n, steps] = stepAxes(t.shape, layout);
       const tokens = layout === 'batch-major' ? swap01(t.data, a, b, 1, scratchU32) : t.data;
-      return { tokens, steps, n, features: 1, lengths: checkLengths(lengths, n, steps) };
+      return { tokens, steps, n, features: 1, lengths: lens };
     }
-    const s = toSequenceBatchAsGiven(x, { name, layout, features: this.info.inputSize! }, scratchF32);
-    const lens = checkLengths(lengths, s.batch, s.steps);
+    const lengthsFor = (batch: number, steps: number): Uint32Array | undefined => (lens = checkLengths(lengths, batch, steps));
+    const s = toSequenceBatchAsGiven(x, { name, layout, features: this.info.inputSize!, lengthsFor }, scratchF32);
     return { x: s.data, steps: s.steps, n: s.batch, features: s.features, lengths: lens, ...(s.batchMajor ? { batchMajor: true } : {}) };
   }
 
   /** Validates targets against the model's output and the loss; converts to time-major. */
-  private target(y: TensorLike, loss: string, layout: Layout, n: number, steps: number, name = 'y'): TargetData {
+  private target(y: TensorLike, loss: string, layout: Layout, seq: SeqData, name = 'y'): TargetData {
+    const { n, steps, lengths } = seq;
     const { sequence, width } = this.info.output;
+    // targets at padded steps are not read (the loss skips those rows)
+    const padding = sequence ? lengths : undefined;
     if (loss === 'cross_entropy') {
-      const t = toIdTensor(y, name, sequence ? 2 : 1, width);
+      const t = toIdTensor(y, name, sequence ? 2 : 1, width, undefined, padding && ((shape) => {
+        const [tn, tsteps] = stepAxes(shape, layout);
+        return tn === n && tsteps === steps ? paddedIds(padding, layout, n, steps) : undefined;
+      }));
       const want = sequence ? (layout === 'batch-major' ? [n, steps] : [steps, n]) : [n];
       if (t.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError(`${name} (class ids) has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`, { details: { name, shape: t.shape, expected: want } });
@@ -187,7 +219,8 @@ export class ModelImpl implements Model {
       return { classes, width: 1, sequence };
     }
     if (sequence) {
-      const s = toSequenceBatchWith(y, { name, layout, features: width }, scratchF32);
+      const lengthsFor = (batch: number, ySteps: number): Uint32Array | undefined => (batch === n && ySteps === steps ? padding : undefined);
+      const s = toSequenceBatchWith(y, { name, layout, features: width, lengthsFor }, scratchF32);
       if (s.batch !== n || s.steps !== steps) {
         throw new ShapeError(`${name} has ${s.batch} sequences of ${s.steps} steps, x has ${n} of ${steps}`, { details: { name, expected: [n, steps, width], actual: [s.batch, s.steps, s.features] } });
       }
@@ -308,14 +341,14 @@ export class ModelImpl implements Model {
       };
     }
     const seq = this.seq(x, layout, o.lengths);
-    const target = this.target(y, loss, layout, seq.n, seq.steps);
+    const target = this.target(y, loss, layout, seq);
     let validation: FitRequest['validation'];
     if (o.validationData !== undefined) {
       if (!Array.isArray(o.validationData) || o.validationData.length < 2 || o.validationData.length > 3) {
         throw new InputTypeError('validationData must be [x, y] or [x, y, lengths]', { details: { what: 'validationData' } });
       }
       const vs = this.seq(o.validationData[0], layout, o.validationData[2], 'validationData[0]');
-      validation = { seq: vs, target: this.target(o.validationData[1], loss, layout, vs.n, vs.steps, 'validationData[1]') };
+      validation = { seq: vs, target: this.target(o.validationData[1], loss, layout, vs, 'validationData[1]') };
     }
     if (stateful) {
       const nTrain = seq.n - Math.floor(seq.n * validationSplit);
@@ -368,7 +401,7 @@ export class ModelImpl implements Model {
     this.checkMetricsForLoss(metrics, loss);
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
     const seq = this.seq(x, layout, o.lengths);
-    const target = this.target(y, loss, layout, seq.n, seq.steps);
+    const target = this.target(y, loss, layout, seq);
     return this.computeCall(
       (s, ctx) =>
         s.modelEvaluate(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq), ...targetBuffers(target))), target, loss, metrics, batchSize),

@@ -69,6 +69,13 @@ export interface SequenceOptions extends Omit<TensorOptions, 'rank'> {
   layout?: Layout;
   /** Required number of features, if known (the model's input size). */
   features?: number;
+  /**
+   * Per-sequence lengths for the batch size and steps read from the input: called once, before
+   * any value is checked (it validates the lengths and may throw). Values at padded steps
+   * (`t >= lengths[b]`) are not checked and may come out as 0 (a model never reads them): NaN,
+   * ±Infinity or anything else there is accepted.
+   */
+  lengthsFor?: (batch: number, steps: number) => Uint32Array | undefined;
 }
 
 /** Default limit on the number of elements of one input. */
@@ -144,13 +151,17 @@ export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions,
       details: { name, shape, expectedFeatures: options.features },
     });
   }
+  const lengths = options.lengthsFor?.(batch, steps);
+  const padded = (b: number, t: number): boolean => lengths !== undefined && t >= lengths[b]!;
   const out = alloc(batch * steps * features);
   if (layout === 'time-major') {
-    if (isTypedData(data)) copyChecked(data, out, options);
-    else {
+    if (isTypedData(data)) {
+      if (lengths === undefined) copyChecked(data, out, options);
+      else copyValidSteps(data, out, false, batch, steps, features, lengths, name, options);
+    } else {
       let k = 0;
       walk(data, shape, 0, [], (v, path) => {
-        out[k++] = checkValue(v, path, name, options);
+        out[k++] = padded(path[1]!, path[0]!) ? 0 : checkValue(v, path, name, options);
       });
     }
   } else if (data instanceof Float32Array && transposeF32(data, out, batch, steps, features)) {
@@ -162,6 +173,10 @@ export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions,
       for (let t = 0; t < steps; t++) {
         const src = (b * steps + t) * features;
         const dst = (t * batch + b) * features;
+        if (padded(b, t)) {
+          out.fill(0, dst, dst + features);
+          continue;
+        }
         for (let f = 0; f < features; f++) {
           const v = data[src + f]!;
           if (check && !(v <= F32_MAX && v >= -F32_MAX)) checkValue(v, [b, t, f], name, options);
@@ -172,7 +187,7 @@ export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions,
   } else {
     walk(data, shape, 0, [], (v, path) => {
       const [b, t, f] = path as [number, number, number];
-      out[(t * batch + b) * features + f] = checkValue(v, path, name, options);
+      out[(t * batch + b) * features + f] = padded(b, t) ? 0 : checkValue(v, path, name, options);
     });
   }
   return { data: out, batch, steps, features };
@@ -189,13 +204,55 @@ export function toSequenceBatchAsGiven(input: TensorLike, options: SequenceOptio
   if ((options.layout ?? 'batch-major') === 'batch-major') {
     const { data, shape } = prepare(input, { ...options, rank: 3 });
     const [batch, steps, features] = shape as [number, number, number];
-    if (data instanceof Float32Array && (options.features === undefined || features === options.features) && (options.allowNonFinite || allFiniteF32(data))) {
-      const out = alloc(data.length);
-      out.set(data);
-      return { data: out, batch, steps, features, batchMajor: true };
+    if (data instanceof Float32Array && (options.features === undefined || features === options.features)) {
+      const lengths = options.lengthsFor?.(batch, steps);
+      if (options.allowNonFinite || allFiniteF32(data)) {
+        const out = alloc(data.length);
+        out.set(data);
+        return { data: out, batch, steps, features, batchMajor: true };
+      }
+      if (lengths !== undefined) {
+        // not every value is finite: those at valid steps are an error, the padded steps become 0
+        const out = alloc(data.length);
+        copyValidSteps(data, out, true, batch, steps, features, lengths, options.name ?? 'input', options);
+        return { data: out, batch, steps, features, batchMajor: true };
+      }
     }
   }
   return { ...toSequenceBatchWith(input, options, alloc), batchMajor: false };
+}
+
+/**
+ * Copies sequence data into `out` in its own layout (`[B, T, F]` when `batchMajor`, else
+ * `[T, B, F]`), checking the values of valid steps (throwing at the first bad one, named by its
+ * `[b, t, f]` or `[t, b, f]` index) and writing 0 at padded steps (`t >= lengths[b]`).
+ */
+function copyValidSteps(
+  src: Float32Array | Float64Array,
+  out: Float32Array,
+  batchMajor: boolean,
+  batch: number,
+  steps: number,
+  features: number,
+  lengths: Uint32Array,
+  name: string,
+  options: TensorOptions,
+): void {
+  const check = !options.allowNonFinite;
+  for (let row = 0; row < batch * steps; row++) {
+    const b = batchMajor ? Math.floor(row / steps) : row % batch;
+    const t = batchMajor ? row % steps : Math.floor(row / batch);
+    const o = row * features;
+    if (t >= lengths[b]!) {
+      out.fill(0, o, o + features);
+      continue;
+    }
+    for (let f = 0; f < features; f++) {
+      const v = src[o + f]!;
+      if (check && !(v <= F32_MAX && v >= -F32_MAX)) checkValue(v, batchMajor ? [b, t, f] : [t, b, f], name, options);
+      out[o + f] = v;
+    }
+  }
 }
 
 /** Reads the shape from the input (or the options) and checks it against the data. */

@@ -21,6 +21,7 @@ pub use train::{StepReport, TrainOptions};
 pub type FinalStateGrads<'a> = (Option<&'a [f32]>, Option<&'a [f32]>);
 
 use crate::error::{check_len, Error, Result};
+use crate::padding;
 use crate::optim::Optimizer;
 use crate::param::Param;
 use layer::Layer;
@@ -273,7 +274,9 @@ impl Model {
     }
 
     /// Runs the model. Inputs are validated before anything changes; on error the model is
-    /// as it was. Returns the output (`[T, B, width]` or `[B, width]`, see [`OutputShape`]).
+    /// as it was. With `lengths`, the values at padded steps are neither validated nor used:
+    /// NaN, ±∞ or any token id there has no effect. Returns the output (`[T, B, width]` or
+    /// `[B, width]`, see [`OutputShape`]).
     pub fn forward(&mut self, input: Input<'_>, steps: usize, batch: usize, opts: ForwardOptions<'_>) -> Result<(&[f32], OutputShape)> {
         // The pool's sleeping workers wake while the input is checked and the weights packed.
         let _burst = crate::parallel::burst();
@@ -294,23 +297,6 @@ impl Model {
         if opts.initial.len() > self.recurrent_layers() {
             return Err(Error::shape("initial states", [self.recurrent_layers()], [opts.initial.len()]));
         }
-        let first = match (input, self.config.input_size) {
-            (Input::Features(x), Some(f)) => {
-                check_len("x", x, &[steps, batch, f])?;
-                crate::error::check_finite("x", x)?;
-                None
-            }
-            (Input::Tokens(ids), None) => {
-                if ids.len() != steps * batch {
-                    return Err(Error::shape("token ids", [steps, batch], [ids.len()]));
-                }
-                Some(ids)
-            }
-            (Input::Features(_), None) => return Err(Error::unsupported("real-valued input to a model that starts with an embedding (give token ids)")),
-            (Input::Tokens(_), Some(_)) => return Err(Error::unsupported("token ids to a model without an embedding layer")),
-        };
-        self.has_mask = false;
-        self.mask.clear();
         if let Some(l) = opts.lengths {
             if l.len() != batch {
                 return Err(Error::shape("lengths", [batch], [l.len()]));
@@ -318,6 +304,36 @@ impl Model {
             if let Some((b, &v)) = l.iter().enumerate().find(|(_, &v)| v == 0 || v > steps) {
                 return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
             }
+        }
+        // Copies of the input with its padded steps set to 0, made only when they held NaN, ±∞
+        // or token ids other than 0 (see `padding`).
+        let mut clean_x = None;
+        let mut clean_ids = None;
+        match (input, self.config.input_size) {
+            (Input::Features(x), Some(f)) => {
+                check_len("x", x, &[steps, batch, f])?;
+                match opts.lengths {
+                    Some(l) if !padding::check_valid_steps(x, f, l)? => clean_x = Some(padding::zeroed_padding(x, f, l)),
+                    Some(_) => {}
+                    None => crate::error::check_finite("x", x)?,
+                }
+            }
+            (Input::Tokens(ids), None) => {
+                if ids.len() != steps * batch {
+                    return Err(Error::shape("token ids", [steps, batch], [ids.len()]));
+                }
+                clean_ids = opts.lengths.and_then(|l| padding::clean_tokens(ids, l));
+            }
+            (Input::Features(_), None) => return Err(Error::unsupported("real-valued input to a model that starts with an embedding (give token ids)")),
+            (Input::Tokens(_), Some(_)) => return Err(Error::unsupported("token ids to a model without an embedding layer")),
+        };
+        let first = match input {
+            Input::Tokens(ids) => Some(clean_ids.as_deref().unwrap_or(ids)),
+            Input::Features(_) => None,
+        };
+        self.has_mask = false;
+        self.mask.clear();
+        if let Some(l) = opts.lengths {
             self.has_mask = true;
             for t in 0..steps {
                 self.mask.extend(l.iter().map(|&len| if t < len { 1.0 } else { 0.0 }));
@@ -330,7 +346,7 @@ impl Model {
             let out = &mut rest[0];
             let x: &[f32] = if i == 0 {
                 match input {
-                    Input::Features(x) => x,
+                    Input::Features(x) => clean_x.as_deref().unwrap_or(x),
                     Input::Tokens(_) => &[],
                 }
             } else {

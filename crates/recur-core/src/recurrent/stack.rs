@@ -211,18 +211,21 @@ impl RecurrentStack {
         }
     }
 
-    /// Checks the input of a forward pass without changing anything.
+    /// Checks the input of a forward pass without changing anything. With `lengths`, the values
+    /// at padded steps are not checked (they have no effect, whatever they are).
     pub fn validate_forward(&self, seq: &SequenceInput<'_>) -> Result<()> {
+        self.check_forward(seq).map(|_| ())
+    }
+
+    /// [`RecurrentStack::validate_forward`], returning whether the values at padded steps (if
+    /// any) are finite too, so that `x` can be used as it is.
+    fn check_forward(&self, seq: &SequenceInput<'_>) -> Result<bool> {
         let SequenceInput { x, steps, batch, lengths, h0, c0 } = *seq;
         let c = &self.config;
         self.check_params()?;
         crate::error::check_size("sequence length", steps, MAX_STEPS)?;
         crate::error::check_size("batch size", batch, MAX_STEPS)?;
         check_len("x", x, &[steps, batch, c.input_size])?;
-        check_finite("x", x)?;
-        // Every buffer of the workspace must stay addressable.
-        checked_numel("workspace", &[steps + 1, batch, c.cell.gates() * c.hidden_size * c.directions(), 4])?;
-        self.check_states(("h0", h0), ("c0", c0), batch)?;
         if let Some(l) = lengths {
             if l.len() != batch {
                 return Err(Error::shape("lengths", [batch], [l.len()]));
@@ -231,7 +234,15 @@ impl RecurrentStack {
                 return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
             }
         }
-        Ok(())
+        let padding_is_finite = match lengths {
+            // values at padded steps are not validated (see `crate::padding`)
+            Some(l) => crate::padding::check_valid_steps(x, c.input_size, l)?,
+            None => check_finite("x", x).map(|()| true)?,
+        };
+        // Every buffer of the workspace must stay addressable.
+        checked_numel("workspace", &[steps + 1, batch, c.cell.gates() * c.hidden_size * c.directions(), 4])?;
+        self.check_states(("h0", h0), ("c0", c0), batch)?;
+        Ok(padding_is_finite)
     }
 
     /// Runs the stack over `x` (`[T, B, in]`, time-major) from `h0`/`c0` (`[L·D, B, H]`,
@@ -263,8 +274,17 @@ impl RecurrentStack {
     /// ([`RecurrentStack::h_n`], [`RecurrentStack::c_n`]) are wanted, the output sequence is
     /// neither stored nor copied. On error nothing changes.
     pub fn forward_into(&mut self, seq: &SequenceInput<'_>, training: bool, out: Option<&mut Vec<f32>>) -> Result<()> {
-        self.validate_forward(seq)?;
-        self.run_forward(seq, training, DropoutMasks::Draw, out);
+        let padding_is_finite = self.check_forward(seq)?;
+        // NaN or ±∞ at padded steps: the pass runs on a copy with zeros there (`crate::padding`)
+        let clean;
+        let seq = match seq.lengths {
+            Some(l) if !padding_is_finite => {
+                clean = crate::padding::zeroed_padding(seq.x, self.config.input_size, l);
+                SequenceInput { x: &clean, ..*seq }
+            }
+            _ => *seq,
+        };
+        self.run_forward(&seq, training, DropoutMasks::Draw, out);
         Ok(())
     }
 
