@@ -679,8 +679,10 @@ export class OptimizerImpl implements Optimizer {
 }
 
 /** Validates a list of tensors (against `shapes` when given) and concatenates them. */
-export function flattenTensors(list: TensorLike[], name: string, shapes?: number[][]): { data: Float32Array; shapes: number[][] } {
-  if (!Array.isArray(list) || list.length === 0) throw new InputTypeError(`${name} must be a non-empty array of tensors`, { details: { what: name } });
+export function flattenTensors(list: TensorLike[], name: string, shapes?: number[][], allowEmpty = false): { data: Float32Array; shapes: number[][] } {
+  if (!Array.isArray(list) || (list.length === 0 && !allowEmpty)) {
+    throw new InputTypeError(`${name} must be a${allowEmpty ? 'n' : ' non-empty'} array of tensors`, { details: { what: name } });
+  }
   if (shapes !== undefined && list.length !== shapes.length) {
     throw new ShapeError(`${name} has ${list.length} tensors, expected ${shapes.length}`, { details: { what: name, expected: shapes.length, actual: list.length } });
   }

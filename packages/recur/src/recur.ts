@@ -176,10 +176,11 @@ export class Recur {
 
   /**
    * Clips tensors by their global L2 norm (PyTorch's `clip_grad_norm_`): scales all of them by
-   * `min(1, maxNorm / (norm + 1e-6))`. Resolves with new arrays and the norm before clipping.
+   * `min(1, maxNorm / (norm + 1e-6))`. Resolves with new arrays and the norm before clipping
+   * (0 for an empty list, as PyTorch's).
    */
   async clipGradNorm(tensors: TensorLike[], maxNorm: number): Promise<ClipNormResult> {
-    const flat = flattenTensors(tensors, 'tensors');
+    const flat = flattenTensors(tensors, 'tensors', undefined, true);
     const max = checkNumber(maxNorm, 'maxNorm', 0);
     const sizes = Uint32Array.from(flat.shapes, (s) => s.reduce((a, b) => a * b, 1));
     const r = await this.bridge.call((s, ctx) => s.clipNorm(ctx.transfer(flat.data, [flat.data.buffer]), sizes, max));
@@ -188,7 +189,7 @@ export class Recur {
 
   /** Clamps every element to `[-value, value]` (PyTorch's `clip_grad_value_`); resolves with new arrays. */
   async clipGradValue(tensors: TensorLike[], value: number): Promise<Tensor[]> {
-    const flat = flattenTensors(tensors, 'tensors');
+    const flat = flattenTensors(tensors, 'tensors', undefined, true);
     const v = checkNumber(value, 'value', 0);
     const out = await this.bridge.call((s, ctx) => s.clipValue(ctx.transfer(flat.data, [flat.data.buffer]), v));
     return splitTensors(out, flat.shapes);

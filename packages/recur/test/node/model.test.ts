@@ -436,6 +436,11 @@ describe('model API (worker)', () => {
     expect(r.grads[1]!.shape).toEqual([1, 2]);
     const v = await recur.clipGradValue([new Float32Array([-3, 0.5, 9])], 1);
     expect(Array.from(v[0]!.data)).toEqual([-1, 0.5, 1]);
+    // no tensors: PyTorch's clip_grad_norm_ returns 0 and clip_grad_value_ does nothing
+    expect(await recur.clipGradNorm([], 1)).toEqual({ grads: [], totalNorm: 0 });
+    expect(await recur.clipGradValue([], 1)).toEqual([]);
+    // but an optimizer over no tensors is an error, as torch.optim's "empty parameter list"
+    await expect(recur.createOptimizer({ type: 'sgd', lr: 0.1 }, [])).rejects.toBeInstanceOf(InputTypeError);
     const opt = await recur.createOptimizer({ type: 'sgd', lr: 0.1 }, [new Float32Array([1, 2])]);
     const [p] = await opt.step([new Float32Array([10, -10])]);
     expect(Array.from(p!.data)).toEqual([0, 3]);
