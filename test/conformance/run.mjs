@@ -11,6 +11,9 @@
 //        (Node 20: `node --experimental-wasm-relaxed-simd test/conformance/run.mjs ...`)
 //   --threads N   the worker's compute threads (`env.wasm.numThreads`)
 //
+// Recurrent cases with `lengths` run twice, as given and with NaN, ±Infinity and 3e38 at their
+// padded steps, against the same expected values (FORMAT.md: padded values have no effect).
+//
 // A header line names the build, threads and runtime that ran; then one line per case: `ok NAME`
 // or `FAIL NAME: what, max error`; then `N passed, M failed` with the count of each directory.
 // Exit 1 on any failure (or a forced
@@ -118,14 +121,35 @@ async function setParams(model, params) {
 }
 
 async function runRecurrent(recur, c, report) {
-  const tol = c.tolerance;
   check(c.tbptt === null || c.tbptt === undefined || (Number.isInteger(c.tbptt) && c.tbptt > 0), `bad tbptt ${c.tbptt}`);
+  await recurrentPass(recur, c, report, shaped(c.x), '');
+  // FORMAT.md: "x holds arbitrary values at padded steps: they must have no effect". Whatever a
+  // case's padding holds, the same run with NaN, ±Infinity and 3e38 there must match too.
+  if (c.lengths) await recurrentPass(recur, c, report, withGarbagePadding(c), ' (NaN/±∞ padding)');
+}
+
+const GARBAGE = [NaN, Infinity, -Infinity, 3e38];
+
+/** The case's time-major x `[T, B, I]` with every value at a padded step (t >= lengths[b]) replaced. */
+function withGarbagePadding(c) {
+  const x = shaped(c.x);
+  const [, batch, width] = x.shape;
+  x.data.forEach((_, i) => {
+    const row = Math.floor(i / width);
+    if (Math.floor(row / batch) >= c.lengths[row % batch]) x.data[i] = GARBAGE[i % GARBAGE.length];
+  });
+  return x;
+}
+
+/** One forward and backward of a recurrent case on input `x`, checked against its expected values. */
+async function recurrentPass(recur, c, report, x, label) {
+  const tol = c.tolerance;
   const model = await recur.createModel({ inputSize: c.input_size, layers: [recurrentLayer(c)], seed: 0 });
   try {
     await setParams(model, c.params);
     const isLstm = c.cell === 'lstm' || c.cell === 'lstm_peephole';
     const fwd = await model.forward({
-      x: shaped(c.x),
+      x,
       layout: 'time-major',
       training: true,
       ...(c.h0 ? { h0: shaped(c.h0) } : {}),
@@ -133,9 +157,9 @@ async function runRecurrent(recur, c, report) {
       ...(c.lengths ? { lengths: c.lengths } : {}),
     });
     for (const k of Object.keys(c.expected)) if (!['output', 'h_n', 'c_n'].includes(k)) throw new CaseFailure(`unknown expected field '${k}'`);
-    compare(report, 'output', fwd.output.data, c.expected.output, tol);
-    compare(report, 'h_n', fwd.hN[0].data, c.expected.h_n, tol);
-    if (c.expected.c_n) compare(report, 'c_n', fwd.cN[0]?.data, c.expected.c_n, tol);
+    compare(report, `output${label}`, fwd.output.data, c.expected.output, tol);
+    compare(report, `h_n${label}`, fwd.hN[0].data, c.expected.h_n, tol);
+    if (c.expected.c_n) compare(report, `c_n${label}`, fwd.cN[0]?.data, c.expected.c_n, tol);
     else check(!isLstm, 'an LSTM case without expected c_n');
     for (const k of Object.keys(c.loss_weights)) if (!['output', 'h_n', 'c_n'].includes(k)) throw new CaseFailure(`unknown loss_weights field '${k}'`);
     const back = await model.backward({
@@ -145,10 +169,10 @@ async function runRecurrent(recur, c, report) {
       ...(c.tbptt ? { tbptt: c.tbptt } : {}),
     });
     for (const [name, want] of Object.entries(c.expected_grads)) {
-      if (name === 'x') compare(report, 'grad x', back.x?.data, want, tol);
-      else if (name === 'h0') compare(report, 'grad h0', back.h0[0].data, want, tol);
-      else if (name === 'c0') compare(report, 'grad c0', back.c0[0]?.data, want, tol);
-      else if (name in back.grads) compare(report, `grad ${name}`, back.grads[name].data, want, tol);
+      if (name === 'x') compare(report, `grad x${label}`, back.x?.data, want, tol);
+      else if (name === 'h0') compare(report, `grad h0${label}`, back.h0[0].data, want, tol);
+      else if (name === 'c0') compare(report, `grad c0${label}`, back.c0[0]?.data, want, tol);
+      else if (name in back.grads) compare(report, `grad ${name}${label}`, back.grads[name].data, want, tol);
       else throw new CaseFailure(`unknown expected_grads field '${name}'`);
     }
     for (const name of Object.keys(back.grads)) check(name in c.expected_grads, `no expected gradient for parameter '${name}'`);
