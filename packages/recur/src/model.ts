@@ -51,7 +51,11 @@ function isIntArray(v: unknown): v is ArrayLike<number> {
   return INT_ARRAYS.some((C) => v instanceof C);
 }
 
-/** Like {@link toTensor}, also accepting integer typed arrays (for ids), checking integers in [0, max). */
+/**
+ * Like {@link toTensor}, also accepting integer typed arrays (for ids), checking integers in
+ * [0, max). `paddingOf(shape)` may name the flat indices that are padded steps: those are not
+ * checked and come out as 0.
+ */
 export function toIdTensor(
   input: TensorLike | ArrayLike<number>,
   name: string,
@@ -678,7 +682,7 @@ export class OptimizerImpl implements Optimizer {
   }
 }
 
-/** Validates a list of tensors (against `shapes` when given) and concatenates them. */
+/** Validates a list of tensors (against `shapes` when given; an empty list only with `allowEmpty`) and concatenates them. */
 export function flattenTensors(list: TensorLike[], name: string, shapes?: number[][], allowEmpty = false): { data: Float32Array; shapes: number[][] } {
   if (!Array.isArray(list) || (list.length === 0 && !allowEmpty)) {
     throw new InputTypeError(`${name} must be a${allowEmpty ? 'n' : ' non-empty'} array of tensors`, { details: { what: name } });
