@@ -70,8 +70,8 @@ export interface SequenceOptions extends Omit<TensorOptions, 'rank'> {
   /** Required number of features, if known (the model's input size). */
   features?: number;
   /**
-   * Per-sequence lengths for the batch size and steps read from the input: called once, before
-   * any value is checked (it validates the lengths and may throw). Values at padded steps
+   * Per-sequence lengths for the batch size and steps read from the input: called before any
+   * value is checked (it validates the lengths and may throw). Values at padded steps
    * (`t >= lengths[b]`) are not checked and may come out as 0 (a model never reads them): NaN,
    * ±Infinity or anything else there is accepted.
    */

@@ -21,8 +21,8 @@ pub use train::{StepReport, TrainOptions};
 pub type FinalStateGrads<'a> = (Option<&'a [f32]>, Option<&'a [f32]>);
 
 use crate::error::{check_len, Error, Result};
-use crate::padding;
 use crate::optim::Optimizer;
+use crate::padding;
 use crate::param::Param;
 use layer::Layer;
 
