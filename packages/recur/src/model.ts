@@ -40,7 +40,7 @@ import {
   type ModelInfo,
 } from './model-config.js';
 import { scratchF32, scratchU32 } from './scratch.js';
-import { toExactTensor, toSequenceBatchAsGiven, toSequenceBatchWith, toTensor, toTensorWith, type Layout, type Tensor, type TensorLike } from './tensor.js';
+import { swap01, toExactTensor, toSequenceBatchAsGiven, toSequenceBatchWith, toTensor, toTensorWith, type Layout, type Tensor, type TensorLike } from './tensor.js';
 import type { ServiceBridge } from './worker/bridge.js';
 import type { FitRequest, SeqData, TargetData } from './worker/models.js';
 import type { ModelHandleInfo } from './worker/protocol.js';
@@ -85,20 +85,6 @@ export function toIdTensor(
     out[i] = v;
   }
   return { data: out, shape: t.shape };
-}
-
-/** `[A, B, W]` → `[B, A, W]`; short rows element by element (a `subarray` per row costs more). */
-function swap01<A extends Float32Array | Uint32Array>(src: A, a: number, b: number, w: number, make: (n: number) => A): A {
-  const out = make(src.length);
-  for (let i = 0; i < a; i++) {
-    for (let j = 0; j < b; j++) {
-      const s = (i * b + j) * w;
-      const d = (j * a + i) * w;
-      if (w >= 64) out.set(src.subarray(s, s + w), d);
-      else for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
-    }
-  }
-  return out;
 }
 
 /** `[n, steps]` of a rank-2 (or higher) sequence tensor's shape in `layout`. */
@@ -419,17 +405,12 @@ export class ModelImpl implements Model {
     const layout = checkLayout(o.layout);
     const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, 'batchSize', 1);
     const seq = this.seq(x, layout, o.lengths);
+    // the worker returns the output in `layout` (it reorders a batch-major one, not this thread)
     const r = await this.computeCall<{ output: Float32Array; shape: number[] }>(
-      (s, ctx) => s.modelPredict(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), batchSize),
+      (s, ctx) => s.modelPredict(ctx.callId, this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), batchSize, layout === 'batch-major'),
       o.signal,
     );
-    return this.fromTimeMajor(r.output, r.shape, layout);
-  }
-
-  private fromTimeMajor(data: Float32Array, shape: number[], layout: Layout): Tensor {
-    if (shape.length !== 3 || layout === 'time-major') return { data, shape };
-    const [t, b, w] = shape as [number, number, number];
-    return { data: swap01(data, t, b, w, (k) => new Float32Array(k)), shape: [b, t, w] };
+    return { data: r.output, shape: r.shape };
   }
 
   async predictStep(xStep: TensorLike): Promise<Tensor> {
@@ -446,7 +427,7 @@ export class ModelImpl implements Model {
       seq = { x: t.data, steps: 1, n: t.shape[0]!, features: t.shape[1]! };
     }
     const r = await this.computeCall<{ output: Float32Array; shape: number[] }>((s, ctx) =>
-      s.modelForward(this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), new Float32Array(0), new Float32Array(0), false, true),
+      s.modelForward(this.id, ctx.transfer(seq, buffersOf(...seqBuffers(seq))), new Float32Array(0), new Float32Array(0), false, true, false),
     );
     this.lastForward = undefined;
     return { data: r.output, shape: [seq.n, this.info.output.width] };
@@ -510,9 +491,9 @@ export class ModelImpl implements Model {
     const features = seq.features;
     const tokens = seq.tokens !== undefined;
     const r = await this.computeCall<{ output: Float32Array; shape: number[]; hN: Float32Array[]; cN: Float32Array[] }>((s, ctx) =>
-      s.modelForward(this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), ctx.transfer(h0, buffersOf(h0)), ctx.transfer(c0, buffersOf(c0)), training, stateful),
+      s.modelForward(this.id, ctx.lend(seq, buffersOf(...seqBuffers(seq))), ctx.transfer(h0, buffersOf(h0)), ctx.transfer(c0, buffersOf(c0)), training, stateful, layout === 'batch-major'),
     );
-    const output = this.fromTimeMajor(r.output, r.shape, layout);
+    const output = { data: r.output, shape: r.shape };
     this.lastForward = training ? { layout, shape: output.shape, steps, batch, features, tokens } : undefined;
     return {
       output,
@@ -533,13 +514,12 @@ export class ModelImpl implements Model {
     if (d.shape.length !== last.shape.length || d.shape.some((v, i) => v !== last.shape[i])) {
       throw new ShapeError(`dOutput has shape [${d.shape.join(', ')}], the last output was [${last.shape.join(', ')}]`, { details: { what: 'dOutput', shape: d.shape, expected: last.shape } });
     }
-    let dOut = d.data;
-    if (d.shape.length === 3 && last.layout === 'batch-major') dOut = swap01(d.data, last.batch, last.steps, d.shape[2]!, (k) => new Float32Array(k));
+    const dOut = d.data;
     const tbptt = o.tbptt === undefined || o.tbptt === null ? 0 : checkInt(o.tbptt, 'tbptt', 1);
     const dHn = this.states(o.dHn, last.batch, 'dHn', false);
     const dCn = this.states(o.dCn, last.batch, 'dCn', true);
     const r = await this.call<{ grads: [string, Float32Array][]; x: Float32Array; h0: Float32Array; c0: Float32Array }>((s, ctx) =>
-      s.modelBackward(this.id, ctx.transfer(dOut, buffersOf(dOut)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt),
+      s.modelBackward(this.id, ctx.transfer(dOut, buffersOf(dOut)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt, last.layout === 'batch-major'),
     );
     // Backward used up what the forward kept (the core refuses a second backward too).
     this.lastForward = undefined;
@@ -547,9 +527,7 @@ export class ModelImpl implements Model {
     for (const [name, g] of r.grads) grads[name] = { data: g, shape: [...this.paramInfo(name).shape] };
     let x: Tensor | null = null;
     if (!last.tokens) {
-      x = last.layout === 'batch-major'
-        ? { data: swap01(r.x, last.steps, last.batch, last.features, (k) => new Float32Array(k)), shape: [last.batch, last.steps, last.features] }
-        : { data: r.x, shape: [last.steps, last.batch, last.features] };
+      x = { data: r.x, shape: last.layout === 'batch-major' ? [last.batch, last.steps, last.features] : [last.steps, last.batch, last.features] };
     }
     const h0: Tensor[] = [];
     const c0: (Tensor | null)[] = [];

@@ -402,6 +402,23 @@ function transposeF32(src: Float32Array, out: Float32Array, batch: number, steps
 }
 
 /**
+ * @internal `[A, B, W]` → `[B, A, W]` into `make(n)`; short rows element by element (a
+ * `subarray` per row costs more). The client reorders inputs with it, the worker outputs.
+ */
+export function swap01<A extends Float32Array | Uint32Array>(src: A, a: number, b: number, w: number, make: (n: number) => A): A {
+  const out = make(src.length);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) {
+      const s = (i * b + j) * w;
+      const d = (j * a + i) * w;
+      if (w >= 64) out.set(src.subarray(s, s + w), d);
+      else for (let k = 0; k < w; k++) out[d + k] = src[s + k]!;
+    }
+  }
+  return out;
+}
+
+/**
  * @internal `[B, T, F]` float32 features as a new time-major `[T, B, F]` array, for values already
  * checked (the worker reorders batch-major features it must split or shuffle).
  */

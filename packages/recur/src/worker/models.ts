@@ -13,7 +13,7 @@
 import { AbortError, StateError, ValueRangeError } from '../errors.js';
 import type { WasmApi } from '../loader/wasm.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName, ParamGradCheck } from '../model-api.js';
-import { timeMajorCopy } from '../tensor.js';
+import { swap01, timeMajorCopy } from '../tensor.js';
 import { yieldToEventLoop } from './chunks.js';
 import type { ProgressCallback } from './protocol.js';
 
@@ -111,9 +111,21 @@ interface Entry {
   recurrentLayers: number;
   /** Parameter names in the core's order (of the per-parameter gradient norms of a step). */
   paramNames: string[];
+  /** `[T, B, F]` of the last training forward's input (for backward's batch-major gradients). */
+  lastInput?: [number, number, number];
 }
 
 const EMPTY_F32 = new Float32Array(0);
+
+/**
+ * A time-major sequence output `[T, B, W]` as `[B, T, W]` when `batchMajor` (reordered here, in
+ * the worker, so the calling thread only receives it); anything else as it is.
+ */
+function inLayout(output: Float32Array, shape: number[], batchMajor: boolean): { output: Float32Array; shape: number[] } {
+  if (!batchMajor || shape.length !== 3) return { output, shape };
+  const [t, b, w] = shape as [number, number, number];
+  return { output: swap01(output, t, b, w, (k) => new Float32Array(k)), shape: [b, t, w] };
+}
 const DEFAULT_OPTIMIZER = '{"type":"adam","lr":0.001}';
 
 /** The optimizer config saved in a model's safetensors metadata, if any. */
@@ -302,13 +314,14 @@ export class ModelStore {
     e.model.free();
   }
 
-  /** Forward pass; returns the output and the final states. */
-  forward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): ForwardReply {
+  /** Forward pass; returns the output (a sequence batch-major `[B, T, W]` with `batchMajor`) and the final states. */
+  forward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean, batchMajor: boolean): ForwardReply {
     const e = this.entry(id);
     const m = e.model;
-    const output = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful, seq.batchMajor === true);
+    const raw = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful, seq.batchMajor === true);
+    e.lastInput = training ? [seq.steps, seq.n, seq.features] : undefined;
     const s = Array.from(m.outputShape());
-    const shape = s[0] === 0 ? [s[1]!, s[2]!] : s;
+    const { output, shape } = inLayout(raw, s[0] === 0 ? [s[1]!, s[2]!] : s, batchMajor);
     const hN: Float32Array[] = [];
     const cN: Float32Array[] = [];
     for (let i = 0; i < e.recurrentLayers; i++) {
@@ -318,16 +331,26 @@ export class ModelStore {
     return { output, shape, hN, cN };
   }
 
-  /** Backward pass for the last training forward. */
-  backward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): BackwardReply {
-    const m = this.entry(id).model;
-    const x = m.backward(dOutput, dHn, dCn, tbptt);
+  /**
+   * Backward pass for the last training forward. With `batchMajor`, a sequence `dOutput` is
+   * `[B, T, W]` and the input gradient comes back `[B, T, F]`.
+   */
+  backward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number, batchMajor: boolean): BackwardReply {
+    const e = this.entry(id);
+    const m = e.model;
+    const s = Array.from(m.outputShape());
+    const dims = e.lastInput;
+    const sequenceOut = s[0] !== 0 && dOutput.length === s[0]! * s[1]! * s[2]!;
+    const dOut = batchMajor && sequenceOut ? swap01(dOutput, s[1]!, s[0]!, s[2]!, (k) => new Float32Array(k)) : dOutput;
+    const dx = m.backward(dOut, dHn, dCn, tbptt);
+    e.lastInput = undefined;
+    const x = batchMajor && dims !== undefined && dx.length === dims[0] * dims[1] * dims[2] ? swap01(dx, dims[0], dims[1], dims[2], (k) => new Float32Array(k)) : dx;
     const names = (JSON.parse(m.paramsJson()) as { name: string }[]).map((p) => p.name);
     return { grads: names.map((n) => [n, m.getGrad(n)]), x, h0: m.gradH0(), c0: m.gradC0() };
   }
 
-  /** Inference over batches; returns the output time-major `[T, N, W]` or `[N, W]`. */
-  async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean): Promise<{ output: Float32Array; shape: number[] }> {
+  /** Inference over batches; returns the output `[N, W]`, or `[T, N, W]` (`[N, T, W]` with `batchMajor`). */
+  async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean, batchMajor: boolean): Promise<{ output: Float32Array; shape: number[] }> {
     const m = this.entry(id).model;
     let output: Float32Array | undefined;
     let shape: number[] = [];
@@ -356,7 +379,7 @@ export class ModelStore {
         lastYield = now();
       }
     }
-    return { output: output ?? EMPTY_F32, shape };
+    return inLayout(output ?? EMPTY_F32, shape, batchMajor);
   }
 
   /** Mean loss and metrics over data in inference mode. */

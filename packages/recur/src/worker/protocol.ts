@@ -155,12 +155,12 @@ export interface ServiceApi {
   modelDispose(id: number): Promise<void>;
   /** A small operation on a model (see {@link ModelOp}). */
   modelOp(id: number, op: ModelOp, name?: string, data?: Float32Array | Uint8Array | number | string | boolean): Promise<unknown>;
-  /** Forward pass (time-major). */
-  modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): Promise<ForwardReply>;
-  /** Backward pass. */
-  modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): Promise<BackwardReply>;
-  /** Batched inference (time-major output). */
-  modelPredict(callId: number, id: number, seq: SeqData, batchSize: number): Promise<{ output: Float32Array; shape: number[] }>;
+  /** Forward pass; a sequence output comes back batch-major `[B, T, W]` with `batchMajor`, else time-major. */
+  modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean, batchMajor: boolean): Promise<ForwardReply>;
+  /** Backward pass; with `batchMajor`, a sequence `dOutput` is `[B, T, W]` and the input gradient comes back `[B, T, F]`. */
+  modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number, batchMajor: boolean): Promise<BackwardReply>;
+  /** Batched inference; a sequence output comes back batch-major with `batchMajor`, else time-major. */
+  modelPredict(callId: number, id: number, seq: SeqData, batchSize: number, batchMajor: boolean): Promise<{ output: Float32Array; shape: number[] }>;
   /** Batched loss and metrics. */
   modelEvaluate(callId: number, id: number, seq: SeqData, target: TargetData, loss: string, metrics: MetricName[], batchSize: number): Promise<{ loss: number; metrics: Record<string, number> }>;
   /** The whole training loop. */

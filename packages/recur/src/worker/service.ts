@@ -131,26 +131,26 @@ export class RecurService implements ServiceApi {
     });
   }
 
-  async modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean): Promise<ForwardReply> {
+  async modelForward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean, batchMajor: boolean): Promise<ForwardReply> {
     this.wakeHelpers?.();
     return guard(async () => {
-      const r = this.store.forward(id, seq, h0, c0, training, stateful);
+      const r = this.store.forward(id, seq, h0, c0, training, stateful, batchMajor);
       return this.host.transfer(r, [r.output.buffer, ...r.hN.map((a) => a.buffer), ...r.cN.map((a) => a.buffer)]);
     });
   }
 
-  async modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number): Promise<BackwardReply> {
+  async modelBackward(id: number, dOutput: Float32Array, dHn: Float32Array, dCn: Float32Array, tbptt: number, batchMajor: boolean): Promise<BackwardReply> {
     return guard(async () => {
-      const r = this.store.backward(id, dOutput, dHn, dCn, tbptt);
+      const r = this.store.backward(id, dOutput, dHn, dCn, tbptt, batchMajor);
       return this.host.transfer(r, [r.x.buffer, r.h0.buffer, r.c0.buffer, ...r.grads.map(([, g]) => g.buffer)]);
     });
   }
 
-  async modelPredict(callId: number, id: number, seq: SeqData, batchSize: number): Promise<{ output: Float32Array; shape: number[] }> {
+  async modelPredict(callId: number, id: number, seq: SeqData, batchSize: number, batchMajor: boolean): Promise<{ output: Float32Array; shape: number[] }> {
     this.wakeHelpers?.();
     return guard(() =>
       this.track(callId, async (isAborted) => {
-        const r = await this.store.predict(id, seq, batchSize, isAborted);
+        const r = await this.store.predict(id, seq, batchSize, isAborted, batchMajor);
         return this.host.transfer(r, [r.output.buffer]);
       }),
     );

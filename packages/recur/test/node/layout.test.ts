@@ -1,6 +1,7 @@
 // Batch-major features reach the service as the caller gave them: one batch of them in order is
-// reordered by the wasm bindings, anything that batches, shuffles or splits them by the worker.
-// Every path must give exactly what the same data gives time-major.
+// reordered by the wasm bindings, anything that batches, shuffles or splits them by the worker;
+// batch-major sequence outputs and input gradients are reordered in the worker too. Every path
+// must give exactly what the same data gives time-major.
 import { describe, expect, it } from 'vitest';
 import { createRecur, type ModelConfig, type Recur } from '../../dist/entrypoints/node.js';
 
@@ -48,6 +49,33 @@ describe.each(['worker', 'inprocess'] as const)('batch-major input (%s)', (mode)
       const ga = await a.backward({ dOutput: { data: new Float32Array(N * 2).fill(1), shape: [N, 2] } });
       const gb = await b.backward({ dOutput: { data: new Float32Array(N * 2).fill(1), shape: [N, 2] } });
       expect(ga.grads).toEqual(gb.grads);
+      expect(ga.x!.data).toEqual(swap(gb.x!.data, T, N, F));
+    } finally {
+      await recur.dispose();
+    }
+  });
+
+  it('sequence outputs and their gradients come back in the layout of the call (reordered in the worker)', async () => {
+    const seqConfig: ModelConfig = { inputSize: F, layers: [{ type: 'gru', hiddenSize: 4 }, { type: 'dense', units: 2 }], seed: 5 };
+    const recur = createRecur({ mode, wasm: { numThreads: 1 } });
+    try {
+      const [a, b] = [await recur.createModel(seqConfig), await recur.createModel(seqConfig)];
+      for (const batchSize of [N, 4]) {
+        const pa = await a.predict(batchMajor(), { batchSize, lengths });
+        const pb = await b.predict(timeMajor(), { batchSize, lengths, layout: 'time-major' });
+        expect(pa.shape).toEqual([N, T, 2]);
+        expect(pb.shape).toEqual([T, N, 2]);
+        expect(pa.data).toEqual(swap(pb.data, T, N, 2));
+      }
+      const fa = await a.forward({ x: batchMajor(), training: true, lengths });
+      const fb = await b.forward({ x: timeMajor(), training: true, layout: 'time-major', lengths });
+      expect(fa.output.shape).toEqual([N, T, 2]);
+      expect(fa.output.data).toEqual(swap(fb.output.data, T, N, 2));
+      const dOut = Float32Array.from({ length: N * T * 2 }, (_, i) => Math.cos(i * 0.3));
+      const ga = await a.backward({ dOutput: { data: dOut, shape: [N, T, 2] } });
+      const gb = await b.backward({ dOutput: { data: swap(dOut, N, T, 2), shape: [T, N, 2] } });
+      expect(ga.grads).toEqual(gb.grads);
+      expect(ga.x!.shape).toEqual([N, T, F]);
       expect(ga.x!.data).toEqual(swap(gb.x!.data, T, N, F));
     } finally {
       await recur.dispose();
