@@ -126,6 +126,7 @@ function inLayout(output: Float32Array, shape: number[], batchMajor: boolean): {
   const [t, b, w] = shape as [number, number, number];
   return { output: swap01(output, t, b, w, (k) => new Float32Array(k)), shape: [b, t, w] };
 }
+
 const DEFAULT_OPTIMIZER = '{"type":"adam","lr":0.001}';
 
 /** The optimizer config saved in a model's safetensors metadata, if any. */
