@@ -13,6 +13,22 @@ pub struct Param {
     pub grad: Vec<f32>,
 }
 
+use crate::error::{Error, Result};
+
+/// Checks that this runtime can allocate `floats` more `f32`s at once, else a range error naming
+/// `what`: a probe allocation, freed at once. Buffers whose size comes from the caller are
+/// checked through this before they are made: in wasm an allocation that fails aborts (a trap,
+/// not an error), e.g. for a dense layer of 10^9 units, whose element count is within
+/// `MAX_ELEMENTS` but whose 4 GB are not. After a probe succeeds the memory it took is free in
+/// the allocator, so the buffers made next fit in it.
+pub fn check_allocatable(what: &str, floats: usize) -> Result<()> {
+    let mut probe: Vec<f32> = Vec::new();
+    if probe.try_reserve_exact(floats).is_err() {
+        return Err(Error::range(what, floats, "a number of floats this runtime can allocate"));
+    }
+    Ok(())
+}
+
 impl Param {
     /// A parameter of zeros.
     pub fn zeros(name: impl Into<String>, shape: &[usize]) -> Self {
@@ -28,5 +44,18 @@ impl Param {
     /// Sets the gradient to zero.
     pub fn zero_grad(&mut self) {
         self.grad.iter_mut().for_each(|g| *g = 0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_allocation_beyond_the_address_space_is_a_range_error() {
+        assert_eq!(check_allocatable("w", 16), Ok(()));
+        let e = check_allocatable("w", usize::MAX).unwrap_err();
+        assert_eq!(e.code(), "ERR_RANGE");
+        assert!(e.to_string().contains('w'), "{e}");
     }
 }

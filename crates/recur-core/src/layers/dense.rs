@@ -64,9 +64,11 @@ impl Dense {
     ) -> Result<Self> {
         check_size("dense in_features", in_features, MAX_ELEMENTS)?;
         check_size("dense out_features", out_features, MAX_ELEMENTS)?;
-        checked_numel("dense weight", &[out_features, in_features])?;
+        let weights = checked_numel("dense weight", &[out_features, in_features])?;
         activation.validate()?;
         init.validate()?;
+        // values and gradients of the weight and the bias
+        crate::param::check_allocatable("dense weight", weights.saturating_add(out_features).saturating_mul(2))?;
         let bound = 1.0 / (in_features as f32).sqrt();
         let mut weight = Param::zeros(param_name(prefix, "weight"), &[out_features, in_features]);
         init.weight.fill_matrix(&mut weight.value, out_features, in_features, bound, rng);

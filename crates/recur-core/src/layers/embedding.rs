@@ -23,7 +23,8 @@ impl Embedding {
         // Ids are u32, so a larger vocabulary could never be addressed.
         check_size("embedding vocab", vocab, MAX_ELEMENTS.min(u32::MAX as usize))?;
         check_size("embedding dim", dim, MAX_ELEMENTS)?;
-        checked_numel("embedding weight", &[vocab, dim])?;
+        let weights = checked_numel("embedding weight", &[vocab, dim])?;
+        crate::param::check_allocatable("embedding weight", weights.saturating_mul(2))?;
         let mut weight = Param::zeros(param_name(prefix, "weight"), &[vocab, dim]);
         weight.value.iter_mut().for_each(|w| *w = rng.normal());
         Ok(Embedding { weight, vocab, dim, ids: None })

@@ -213,6 +213,7 @@ impl Optimizer {
     /// Allocates only on the first step (the state).
     pub fn step(&mut self, params: &mut [&mut Param]) -> Result<()> {
         self.check_params(params, true)?;
+        self.check_state_allocatable(params)?;
         self.apply(params);
         Ok(())
     }
@@ -221,8 +222,20 @@ impl Optimizer {
     /// step's own pass over them): everything else is still checked.
     pub(crate) fn step_finite_grads(&mut self, params: &mut [&mut Param]) -> Result<()> {
         self.check_params(params, false)?;
+        self.check_state_allocatable(params)?;
         self.apply(params);
         Ok(())
+    }
+
+    /// Before the first step, which allocates the state: a range error (and no state) when this
+    /// runtime cannot allocate it (see [`crate::param::check_allocatable`]).
+    fn check_state_allocatable(&self, params: &[&mut Param]) -> Result<()> {
+        if !self.slots.is_empty() {
+            return Ok(());
+        }
+        let per_param = self.config.buffer_names().len();
+        let floats = params.iter().fold(0usize, |n, p| n.saturating_add(p.value.len().saturating_mul(per_param)));
+        crate::param::check_allocatable("optimizer state", floats)
     }
 
     /// The update of checked parameters.

@@ -148,6 +148,10 @@ impl Direction {
     pub fn with_init(spec: DirectionSpec, prefix: &str, init: &RecurrentInit, rng: &mut Rng) -> Result<Self> {
         let DirectionSpec { cell, input_size, hidden, bias, layer, reverse, layer_norm } = spec;
         let g = cell.gates();
+        // values and gradients of the weights and of up to 8 vectors of `G·H` (biases,
+        // peepholes, layer norm)
+        let floats = (g * hidden).saturating_mul(input_size.saturating_add(hidden).saturating_add(8)).saturating_mul(2);
+        crate::param::check_allocatable("recurrent layer weights", floats)?;
         let sfx = if reverse { "_reverse" } else { "" };
         let bound = 1.0 / (hidden as f32).sqrt();
         let weight = |name: String, cols: usize, rng: &mut Rng, kind: &crate::init::Init| {

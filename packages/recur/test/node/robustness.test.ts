@@ -1,0 +1,131 @@
+// Seeded random use of the public API with bad and good input: random configurations (wrong
+// types, NaN, ±Infinity, absurd sizes, unknown kinds) and random calls (fit, predict, evaluate,
+// forward/backward) with wrong shapes, NaN, bad lengths and bad options. Every rejection must be
+// a RecurError with one of the documented codes (never ERR_INTERNAL, never a wasm trap or a bare
+// TypeError), and a call rejected for its input must leave the model's parameters as they were.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRecur, ERROR_CODES, RecurError, type Model, type ModelConfig, type Recur } from '../../dist/entrypoints/node.js';
+
+/** The codes of a call rejected for its input, before anything ran. */
+const INPUT_CODES = new Set(['ERR_TYPE', 'ERR_SHAPE', 'ERR_RANGE', 'ERR_NON_FINITE', 'ERR_UNSUPPORTED', 'ERR_STATE']);
+
+function generator(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+async function paramBits(model: Model): Promise<number[][]> {
+  return Promise.all(model.parameters().map(async (p) => Array.from(new Uint32Array((await model.getParam(p.name)).data.buffer))));
+}
+
+describe('random bad input through the public API', () => {
+  let recur: Recur;
+  beforeAll(async () => {
+    recur = createRecur({ mode: 'inprocess' });
+    await recur.init();
+  });
+  afterAll(async () => {
+    await recur.dispose();
+  });
+
+  it('a model too large for wasm memory is a range error, not a trap', async () => {
+    // element counts within the core's limits (2^30), bytes beyond what wasm32 can allocate
+    const configs: ModelConfig[] = [
+      { inputSize: 1, layers: [{ type: 'gru', hiddenSize: 1 }, { type: 'dense', units: 1e9 }] },
+      { inputSize: 4, layers: [{ type: 'lstm', hiddenSize: 16384 }] },
+      { layers: [{ type: 'embedding', vocabSize: 2 ** 26, dim: 16 }, { type: 'rnn', hiddenSize: 2 }] },
+    ];
+    for (const config of configs) {
+      const e = await recur.createModel(config).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e, JSON.stringify(config)).toBeInstanceOf(RecurError);
+      expect((e as RecurError).code, (e as RecurError).message).toBe('ERR_RANGE');
+    }
+    // and the runtime is still usable
+    const small = await recur.createModel({ inputSize: 1, layers: [{ type: 'gru', hiddenSize: 2 }] });
+    expect((await small.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 3, 2]);
+    await small.dispose();
+  });
+
+  it('gives typed errors only, and a rejected call changes nothing', async () => {
+    const rnd = generator(20261127);
+    const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+    const weird = (): unknown => pick([0, 1, 2, -1, 1.5, NaN, Infinity, 1e9, 2 ** 31, '3', null, undefined, {}, [], true]);
+    const seen = new Map<string, number>();
+    const unexpected: string[] = [];
+    const record = (where: string, e: unknown): string | undefined => {
+      if (e instanceof RecurError && (ERROR_CODES as readonly string[]).includes(e.code) && e.code !== 'ERR_INTERNAL') {
+        seen.set(e.code, (seen.get(e.code) ?? 0) + 1);
+        return e.code;
+      }
+      unexpected.push(`${where}: ${e instanceof Error ? `${e.name} ${e.message}` : String(e)}`);
+      return undefined;
+    };
+    let models = 0;
+    for (let it = 0; it < 150; it++) {
+      const inputSize = pick([1, 2, 3, 3, weird()]);
+      const layer: Record<string, unknown> = { type: pick(['lstm', 'gru', 'rnn', 'lstm', 'gru', 'nope']), hiddenSize: pick([1, 3, 4, 4, weird()]) };
+      if (rnd() < 0.3) layer.bidirectional = pick([true, false, weird()]);
+      if (rnd() < 0.2) layer.numLayers = pick([1, 2, weird()]);
+      if (rnd() < 0.3) layer.returnSequences = pick([true, false, weird()]);
+      if (rnd() < 0.2) layer.layerNorm = pick([true, false, weird()]);
+      const layers: unknown[] = [layer];
+      if (rnd() < 0.6) layers.push({ type: 'dense', units: pick([1, 2, 2, weird()]) });
+      let model: Model;
+      try {
+        model = await recur.createModel({ inputSize, layers, seed: pick([1, 2, weird()]) } as ModelConfig);
+      } catch (e) {
+        record(`createModel ${JSON.stringify({ inputSize, layers })}`, e);
+        continue;
+      }
+      models++;
+      const B = pick([1, 2, 3]);
+      const T = pick([1, 2, 4]);
+      const F = pick([model.config.inputSize!, model.config.inputSize!, model.config.inputSize! + 1]);
+      const x = { data: Float32Array.from({ length: B * T * F }, () => (rnd() < 0.04 ? NaN : rnd() - 0.5)), shape: [B, T, F] };
+      const w = model.output.width;
+      const y = model.output.sequence ? { data: new Float32Array(B * T * w).fill(0.5), shape: [B, pick([T, T, T + 1]), w] } : { data: new Float32Array(B * w).fill(0.5), shape: [B, w] };
+      const lengths = pick([undefined, undefined, Array.from({ length: B }, () => pick([1, T, 0, T + 1])), [1]]);
+      const before = await paramBits(model);
+      const calls: [string, () => Promise<unknown>][] = [
+        ['predict', () => model.predict(x, { batchSize: pick([1, 2, weird()]) as number, lengths })],
+        ['evaluate', () => model.evaluate(x, y, { loss: pick(['mse', 'bce', 'crossEntropy', weird()]) as 'mse', lengths })],
+        ['forward', () => model.forward({ x, lengths, training: false })],
+        [
+          'fit',
+          () =>
+            model.fit(x, y, {
+              epochs: pick([1, 1, weird()]) as number,
+              batchSize: pick([1, 2, weird()]) as number,
+              loss: pick(['mse', 'mse', 'bce', weird()]) as 'mse',
+              optimizer: pick([{ type: 'adam', lr: 0.01 }, { type: 'sgd', lr: weird() }, { type: 'rmsprop', centered: weird() }]) as { type: 'adam' },
+              tbptt: pick([undefined, 1, weird()]) as number,
+              lengths,
+            }),
+        ],
+      ];
+      for (const [name, call] of calls) {
+        const changes = name === 'fit';
+        try {
+          await call();
+          if (changes) before.splice(0, before.length, ...(await paramBits(model)));
+        } catch (e) {
+          const code = record(name, e);
+          if (code !== undefined && (INPUT_CODES.has(code) || !changes)) {
+            expect(await paramBits(model), `${name} rejected with ${code} changed the parameters (iteration ${it})`).toEqual(before);
+          }
+        }
+      }
+      await model.dispose();
+    }
+    expect(unexpected).toEqual([]);
+    // the draws reach both sides: models built and run, and inputs of every kind refused
+    expect(models).toBeGreaterThan(20);
+    for (const code of ['ERR_TYPE', 'ERR_SHAPE', 'ERR_RANGE', 'ERR_NON_FINITE', 'ERR_UNSUPPORTED']) expect(seen.get(code), code).toBeGreaterThan(0);
+  }, 60_000);
+});
