@@ -200,6 +200,30 @@ impl Direction {
         Ok(Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, layer_norm, ws: Workspace::default() })
     }
 
+    /// Floats a training pass of `steps × batch` rows allocates for this direction's largest
+    /// buffers beyond what its workspace already holds (an estimate from above, for sizes
+    /// that passed the stack's workspace check): what a caller checks can be allocated before
+    /// the pass, since a failed allocation in wasm aborts (see
+    /// [`crate::param::check_allocatable`]).
+    pub(super) fn training_growth(&self, steps: usize, batch: usize) -> usize {
+        let ws = &self.ws;
+        let states = (steps + 1) * batch * self.hidden;
+        let gh = steps * batch * self.cell.gates() * self.hidden;
+        // gates, h and the per-cell extra (`tanh c`, ...), c for an LSTM; a GRU's recurrent
+        // projection gradient; with layer norm that and the input projection and both caches
+        let lstm = if matches!(self.cell, CellKind::Lstm { .. }) { states } else { 0 };
+        let extra = if self.layer_norm.is_some() {
+            4 * gh
+        } else if matches!(self.cell, CellKind::Gru { .. }) {
+            gh
+        } else {
+            0
+        };
+        let need = gh + 2 * states + lstm + extra;
+        let held = ws.gates.capacity() + ws.hs.capacity() + ws.cs.capacity() + ws.aux.capacity() + ws.drec.capacity() + ws.xp.capacity() + ws.xhat_x.capacity() + ws.xhat_h.capacity();
+        need.saturating_sub(held)
+    }
+
     /// The parameters, in PyTorch's order (weights, biases, then peepholes).
     pub fn params(&self) -> Vec<&Param> {
         let mut v = vec![&self.w_ih, &self.w_hh];

@@ -52,6 +52,26 @@ describe('random bad input through the public API', () => {
     await small.dispose();
   });
 
+  it('a training pass too large for wasm memory is a range error, not a trap (threads build: 1 GiB of shared memory)', async () => {
+    const threaded = createRecur({ mode: 'worker', wasm: { numThreads: 2 } });
+    try {
+      await threaded.init();
+      const model = await threaded.createModel({ inputSize: 1, layers: [{ type: 'lstm', hiddenSize: 512, returnSequences: false }] });
+      // [256, 500] steps of an LSTM of 512: within the workspace size check, about 2 GB kept for backward
+      const big = { data: new Float32Array(256 * 500), shape: [256, 500, 1] };
+      const e = await model.forward({ x: big, training: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(RecurError);
+      expect((e as RecurError).code, (e as RecurError).message).toBe('ERR_RANGE');
+      const small = await model.forward({ x: { data: new Float32Array(2 * 3), shape: [2, 3, 1] }, training: true });
+      expect(small.output.shape).toEqual([2, 512]);
+    } finally {
+      await threaded.dispose();
+    }
+  });
+
   it('gives typed errors only, and a rejected call changes nothing', async () => {
     const rnd = generator(20261127);
     const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
