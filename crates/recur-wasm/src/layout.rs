@@ -4,13 +4,15 @@
 
 /// `src` (`[batch, steps, width]`) time-major (`[steps, batch, width]`), or `None` when `src`
 /// is not whole rows of `batch · steps`: the caller then passes `src` on as it is and the
-/// core's shape check reports it.
-pub fn time_major(src: &[f32], batch: usize, steps: usize) -> Option<Vec<f32>> {
+/// core's shape check reports it. A range error when the copy cannot be allocated (in wasm a
+/// failed allocation would abort).
+pub fn time_major(src: &[f32], batch: usize, steps: usize) -> recur_core::Result<Option<Vec<f32>>> {
     let rows = batch * steps;
     if rows == 0 || src.is_empty() || !src.len().is_multiple_of(rows) {
-        return None;
+        return Ok(None);
     }
     let width = src.len() / rows;
+    recur_core::param::check_allocatable("x", src.len())?;
     let mut out = Vec::with_capacity(src.len());
     for t in 0..steps {
         for b in 0..batch {
@@ -18,7 +20,7 @@ pub fn time_major(src: &[f32], batch: usize, steps: usize) -> Option<Vec<f32>> {
             out.extend_from_slice(&src[s..s + width]);
         }
     }
-    Some(out)
+    Ok(Some(out))
 }
 
 #[cfg(test)]
@@ -30,15 +32,15 @@ mod tests {
         // [B=2, T=3, W=2]: value = 100·b + 10·t + w
         let src: Vec<f32> = (0..2).flat_map(|b| (0..3).flat_map(move |t| (0..2).map(move |w| (100 * b + 10 * t + w) as f32))).collect();
         let want: Vec<f32> = (0..3).flat_map(|t| (0..2).flat_map(move |b| (0..2).map(move |w| (100 * b + 10 * t + w) as f32))).collect();
-        assert_eq!(time_major(&src, 2, 3), Some(want));
+        assert_eq!(time_major(&src, 2, 3), Ok(Some(want)));
         // width 1: [B=2, T=3]
-        assert_eq!(time_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), Some(vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]));
+        assert_eq!(time_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), Ok(Some(vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0])));
     }
 
     #[test]
     fn leaves_lengths_that_do_not_fit_to_the_core() {
-        assert_eq!(time_major(&[1.0, 2.0, 3.0, 4.0, 5.0], 2, 2), None);
-        assert_eq!(time_major(&[1.0, 2.0], 0, 2), None);
-        assert_eq!(time_major(&[], 2, 2), None);
+        assert_eq!(time_major(&[1.0, 2.0, 3.0, 4.0, 5.0], 2, 2), Ok(None));
+        assert_eq!(time_major(&[1.0, 2.0], 0, 2), Ok(None));
+        assert_eq!(time_major(&[], 2, 2), Ok(None));
     }
 }

@@ -200,7 +200,7 @@ impl WasmModel {
         let cs = js(self.split("c0", c0, batch, true))?;
         let initial: Vec<InitialState> = hs.iter().zip(&cs).map(|(h, c)| InitialState { h: *h, c: *c }).collect();
         let opts = ForwardOptions { lengths: lens.as_deref(), initial: &initial, training, stateful };
-        let tm = batch_major.unwrap_or(false).then(|| time_major(x, batch, steps)).flatten();
+        let tm = if batch_major.unwrap_or(false) { js(time_major(x, batch, steps))? } else { None };
         let (out, shape) = js(self.inner.forward(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, opts))?;
         let out = out.to_vec();
         self.shape = Some(shape);
@@ -312,7 +312,7 @@ impl WasmModel {
     ) -> JsResult<Vec<f32>> {
         let opts = js(TrainOptions::from_json(options_json))?;
         let lens = lengths(lengths_);
-        let tm = batch_major.unwrap_or(false).then(|| time_major(x, batch, steps)).flatten();
+        let tm = if batch_major.unwrap_or(false) { js(time_major(x, batch, steps))? } else { None };
         let report = js(self.inner.train_step(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, lens.as_deref(), target(target_values, target_classes), &opts))?;
         self.shape = None;
         Ok(vec![report.loss, report.grad_norm, if report.skipped { 1.0 } else { 0.0 }])

@@ -275,12 +275,15 @@ impl RecurrentStack {
     /// neither stored nor copied. On error nothing changes.
     pub fn forward_into(&mut self, seq: &SequenceInput<'_>, training: bool, out: Option<&mut Vec<f32>>) -> Result<()> {
         let padding_is_finite = self.check_forward(seq)?;
+        // The copy of x and each layer's output beyond what is held, and for training what the
+        // pass keeps for backward: a failed allocation in wasm aborts (see `check_allocatable`).
+        let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(self.config.num_layers).saturating_add(seq.x.len());
+        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n.saturating_add(v.capacity()));
+        let mut floats = outputs.saturating_sub(held);
         if training {
-            // what the pass keeps for backward, plus the copy of x and each layer's output
-            let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(self.config.num_layers).saturating_add(seq.x.len());
-            let floats = self.dirs.iter().fold(outputs, |n, d| n.saturating_add(d.training_growth(seq.steps, seq.batch)));
-            crate::param::check_allocatable("training workspace", floats)?;
+            floats = self.dirs.iter().fold(floats, |n, d| n.saturating_add(d.training_growth(seq.steps, seq.batch)));
         }
+        crate::param::check_allocatable("workspace", floats)?;
         // NaN or ±∞ at padded steps: the pass runs on a copy with zeros there (`crate::padding`)
         let clean;
         let seq = match seq.lengths {

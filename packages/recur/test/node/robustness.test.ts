@@ -52,7 +52,7 @@ describe('random bad input through the public API', () => {
     await small.dispose();
   });
 
-  it('a training pass too large for wasm memory is a range error, not a trap (threads build: 1 GiB of shared memory)', async () => {
+  it('a training pass or an input too large for wasm memory is a range error, not a trap (threads build: 1 GiB of shared memory)', async () => {
     const threaded = createRecur({ mode: 'worker', wasm: { numThreads: 2 } });
     try {
       await threaded.init();
@@ -67,6 +67,13 @@ describe('random bad input through the public API', () => {
       expect((e as RecurError).code, (e as RecurError).message).toBe('ERR_RANGE');
       const small = await model.forward({ x: { data: new Float32Array(2 * 3), shape: [2, 3, 1] }, training: true });
       expect(small.output.shape).toEqual([2, 512]);
+      // an input of 640 MB fits in wasm memory once, not twice (the batch-major reorder)
+      const huge = await model.predict({ data: new Float32Array(160_000 * 1000), shape: [160_000, 1000, 1] }, { batchSize: 160_000 }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect((huge as RecurError).code, (huge as RecurError).message).toBe('ERR_RANGE');
+      expect((await model.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 512]);
     } finally {
       await threaded.dispose();
     }
