@@ -277,7 +277,8 @@ impl RecurrentStack {
         let padding_is_finite = self.check_forward(seq)?;
         // The copy of x and each layer's output beyond what is held, and for training what the
         // pass keeps for backward: a failed allocation in wasm aborts (see `check_allocatable`).
-        let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(self.config.num_layers).saturating_add(seq.x.len());
+        let layer_outputs = self.config.num_layers - 1 + usize::from(out.is_some());
+        let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
         let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n.saturating_add(v.capacity()));
         let mut floats = outputs.saturating_sub(held);
         if training {
