@@ -10,6 +10,17 @@
 
 use crate::error::{Error, Result};
 
+/// Checks per-sequence lengths: one per batch row, each in `1..=steps`.
+pub(crate) fn check_lengths(lengths: &[usize], batch: usize, steps: usize) -> Result<()> {
+    if lengths.len() != batch {
+        return Err(Error::shape("lengths", [batch], [lengths.len()]));
+    }
+    if let Some((b, &v)) = lengths.iter().enumerate().find(|(_, &v)| v == 0 || v > steps) {
+        return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
+    }
+    Ok(())
+}
+
 /// Whether row `r` of time-major `[T, B, …]` data (`B = lengths.len()`) is a padded step.
 #[inline]
 fn is_padded_row(lengths: &[usize], r: usize) -> bool {

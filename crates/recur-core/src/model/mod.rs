@@ -298,12 +298,7 @@ impl Model {
             return Err(Error::shape("initial states", [self.recurrent_layers()], [opts.initial.len()]));
         }
         if let Some(l) = opts.lengths {
-            if l.len() != batch {
-                return Err(Error::shape("lengths", [batch], [l.len()]));
-            }
-            if let Some((b, &v)) = l.iter().enumerate().find(|(_, &v)| v == 0 || v > steps) {
-                return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
-            }
+            padding::check_lengths(l, batch, steps)?;
         }
         // Copies of the input with its padded steps set to 0, made only when they held NaN, ±∞
         // or token ids other than 0 (see `padding`).

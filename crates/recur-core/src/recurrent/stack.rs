@@ -227,12 +227,7 @@ impl RecurrentStack {
         crate::error::check_size("batch size", batch, MAX_STEPS)?;
         check_len("x", x, &[steps, batch, c.input_size])?;
         if let Some(l) = lengths {
-            if l.len() != batch {
-                return Err(Error::shape("lengths", [batch], [l.len()]));
-            }
-            if let Some((b, &v)) = l.iter().enumerate().find(|(_, &v)| v == 0 || v > steps) {
-                return Err(Error::range(format!("lengths[{b}]"), v, format!("1..={steps}")));
-            }
+            crate::padding::check_lengths(l, batch, steps)?;
         }
         let padding_is_finite = match lengths {
             // values at padded steps are not validated (see `crate::padding`)
