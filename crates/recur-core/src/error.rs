@@ -64,8 +64,8 @@ impl Error {
     }
 
     /// Shorthand for [`Error::Shape`].
-    pub fn shape(what: impl Into<String>, expected: impl fmt::Debug, got: impl fmt::Debug) -> Self {
-        Error::Shape { what: what.into(), expected: format!("{expected:?}"), got: format!("{got:?}") }
+    pub fn shape(what: impl Into<String>, expected: impl ShapeText, got: impl ShapeText) -> Self {
+        Error::Shape { what: what.into(), expected: expected.shape_text(), got: got.shape_text() }
     }
 
     /// Shorthand for [`Error::Range`]; `value` is written as `{}` writes it (floats through
@@ -139,6 +139,52 @@ pub fn check_len(what: &str, data: &[f32], shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// A shape or a size as [`Error::shape`] writes it, which is what `{:?}` writes (`[2, 3]`, `5`),
+/// made without std's `Debug` machinery: its list builders and padding adapter are about 1.5 KB of
+/// wasm that nothing else needs.
+pub trait ShapeText {
+    /// The text.
+    fn shape_text(&self) -> String;
+}
+
+impl ShapeText for usize {
+    fn shape_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A description of the shape in words, e.g. `"at least 12 elements"`, written as it is.
+impl ShapeText for String {
+    fn shape_text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl ShapeText for [usize] {
+    fn shape_text(&self) -> String {
+        let dims: Vec<String> = self.iter().map(usize::to_string).collect();
+        format!("[{}]", dims.join(", "))
+    }
+}
+
+impl<const N: usize> ShapeText for [usize; N] {
+    fn shape_text(&self) -> String {
+        self[..].shape_text()
+    }
+}
+
+impl ShapeText for Vec<usize> {
+    fn shape_text(&self) -> String {
+        self[..].shape_text()
+    }
+}
+
+impl<T: ShapeText + ?Sized> ShapeText for &T {
+    fn shape_text(&self) -> String {
+        (**self).shape_text()
+    }
+}
+
 /// The product of `shape`, or a range error if it overflows or exceeds [`MAX_ELEMENTS`].
 pub fn checked_numel(what: &str, shape: &[usize]) -> Result<usize> {
     let mut n: usize = 1;
@@ -146,7 +192,7 @@ pub fn checked_numel(what: &str, shape: &[usize]) -> Result<usize> {
         n = n
             .checked_mul(d)
             .filter(|&n| n <= MAX_ELEMENTS)
-            .ok_or_else(|| Error::range(what, format!("{shape:?}"), format!("at most {MAX_ELEMENTS} elements")))?;
+            .ok_or_else(|| Error::range(what, shape.shape_text(), format!("at most {MAX_ELEMENTS} elements")))?;
     }
     Ok(n)
 }
@@ -157,4 +203,21 @@ pub fn check_size(what: &str, value: usize, max: usize) -> Result<()> {
         return Err(Error::range(what, value, format!("1..={max}")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_text_writes_what_debug_writes() {
+        let dims: Vec<usize> = vec![2, 30, 4];
+        assert_eq!(dims.shape_text(), format!("{dims:?}"));
+        assert_eq!([7usize].shape_text(), format!("{:?}", [7usize]));
+        assert_eq!(Vec::<usize>::new().shape_text(), "[]");
+        assert_eq!((&&dims[..2]).shape_text(), "[2, 30]");
+        assert_eq!(12usize.shape_text(), "12");
+        let e = Error::shape("x", [2usize, 3], vec![2usize, 4]);
+        assert_eq!(e.to_string(), "x: expected shape [2, 3], got [2, 4]");
+    }
 }
