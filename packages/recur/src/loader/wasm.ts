@@ -29,6 +29,7 @@ import * as relaxedGlue from '../../wasm/relaxed/recur_wasm.js';
 import * as relaxedThreadsGlue from '../../wasm/relaxed-threads/recur_wasm.js';
 import type { WasmVariant } from '../env.js';
 import { InitError, RecurError } from '../errors.js';
+import { guardArgumentCopies } from './argument-copies.js';
 import { hasRelaxedSimd, hasSimd, hasWebAssembly, threadsUnsupported } from './simd.js';
 import type { SourceOptions, WasmInput, WasmSource } from './sources.js';
 
@@ -304,7 +305,7 @@ async function doLoad(variant: WasmVariant, source: WasmSource, options: LoadOpt
       break;
   }
   const { default: _init, initSync: _initSync, ...api } = glue;
-  return { variant, api, threads: 1 };
+  return { variant, api: guardArgumentCopies(api), threads: 1 };
 }
 
 /**
@@ -340,7 +341,7 @@ async function doLoadThreads(variant: ThreadsVariant, source: WasmSource, option
     }
     glue.initSync({ module });
     const { default: _init, initSync: _initSync, ...rest } = glue;
-    api = rest;
+    api = guardArgumentCopies(rest);
     const memory = api.wasmMemory() as WebAssembly.Memory;
     api.initThreadPool(want);
     // Until the helpers run, every product runs on this thread alone.

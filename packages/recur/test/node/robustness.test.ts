@@ -74,6 +74,16 @@ describe('random bad input through the public API', () => {
       );
       expect((huge as RecurError).code, (huge as RecurError).message).toBe('ERR_RANGE');
       expect((await model.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 512]);
+      // an input of 1.07 GB (within the SDK's 2^28 elements) does not fit even once: refused
+      // before the glue's copy into wasm memory, whose failed allocation would trap
+      const tooBig = { data: new Float32Array(268_000 * 1000), shape: [268_000, 1000, 1] };
+      const copy = await model.predict(tooBig, { batchSize: 268_000 }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect((copy as RecurError).code, (copy as RecurError).message).toBe('ERR_RANGE');
+      expect((copy as RecurError).message).toContain('cannot be copied into wasm memory');
+      expect((await model.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 512]);
     } finally {
       await threaded.dispose();
     }
