@@ -22,11 +22,19 @@ use crate::error::{Error, Result};
 /// `MAX_ELEMENTS` but whose 4 GB are not. After a probe succeeds the memory it took is free in
 /// the allocator, so the buffers made next fit in it.
 pub fn check_allocatable(what: &str, floats: usize) -> Result<()> {
-    let mut probe: Vec<f32> = Vec::new();
-    if probe.try_reserve_exact(floats).is_err() {
-        return Err(Error::range(what, floats, "a number of floats this runtime can allocate"));
+    reserved::<f32>(what, floats).map(drop)
+}
+
+/// An empty vector with room for `len` elements, allocated now, or a range error naming `what`
+/// when this runtime cannot allocate them. For buffers whose size comes from the caller and that
+/// must be allocated before anything changes (a copy returned after a call that changed state).
+#[inline(never)]
+pub fn reserved<T>(what: &str, len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    match v.try_reserve_exact(len) {
+        Ok(()) => Ok(v),
+        Err(_) => Err(Error::range(what, len, "a number of values this runtime can allocate")),
     }
-    Ok(())
 }
 
 impl Param {
@@ -57,5 +65,14 @@ mod tests {
         let e = check_allocatable("w", usize::MAX).unwrap_err();
         assert_eq!(e.code(), "ERR_RANGE");
         assert!(e.to_string().contains('w'), "{e}");
+    }
+
+    #[test]
+    fn reserved_gives_room_for_what_was_asked_or_a_range_error() {
+        let v = reserved::<f32>("out", 1000).unwrap();
+        assert!(v.is_empty() && v.capacity() >= 1000);
+        let e = reserved::<u8>("bytes", usize::MAX).unwrap_err();
+        assert_eq!(e.code(), "ERR_RANGE");
+        assert!(e.to_string().starts_with("bytes"), "{e}");
     }
 }

@@ -411,7 +411,7 @@ fn saved() -> (Model, Vec<u8>) {
     let mut m = small_model();
     let x = vec![0.2f32; 3 * 2 * 2];
     m.train_step(Input::Features(&x), 3, 2, None, LossTarget::Values(&[0.5; 12]), &TrainOptions::new(LossKind::Mse)).unwrap();
-    let bytes = m.save(true);
+    let bytes = m.save(true).unwrap();
     (m, bytes)
 }
 

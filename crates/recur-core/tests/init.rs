@@ -97,7 +97,7 @@ fn default_init_is_bit_for_bit_what_it_was() {
     for (config, params, saved) in BEFORE {
         let m = Model::from_json(config).unwrap();
         assert_eq!(param_hash(&m), params, "weights of {config}");
-        assert_eq!(fnv(&m.save(false)), saved, "saved bytes of {config}");
+        assert_eq!(fnv(&m.save(false).unwrap()), saved, "saved bytes of {config}");
     }
 }
 
@@ -128,7 +128,7 @@ fn empty_or_explicit_default_init_changes_nothing() {
             let m = model(&cfg);
             assert_eq!(bits(&m), bits(&plain), "{cfg}");
             // The default is not written, so the saved bytes (config included) are the same.
-            assert_eq!(m.save(false), plain.save(false), "{cfg}");
+            assert_eq!(m.save(false).unwrap(), plain.save(false).unwrap(), "{cfg}");
             assert_eq!(m.config().to_json(), plain.config().to_json());
         }
     }
@@ -387,7 +387,7 @@ fn json_round_trips_and_writes_defaults_as_names() {
     let again = model(&written);
     assert_eq!(again.config(), m.config());
     assert_eq!(bits(&again), bits(&m));
-    let loaded = load_model(&m.save(false)).unwrap();
+    let loaded = load_model(&m.save(false).unwrap()).unwrap();
     assert_eq!(loaded.config(), m.config());
     assert_eq!(bits(&loaded), bits(&m));
     // Each name parses to torch.nn.init's defaults.

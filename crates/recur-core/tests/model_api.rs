@@ -94,7 +94,7 @@ fn save_load_round_trip_predicts_identically_and_continues_training_bit_for_bit(
         for _ in 0..3 {
             step(&mut a, &d, &opts);
         }
-        let bytes = a.save(true);
+        let bytes = a.save(true).unwrap();
         let mut b = load_model(&bytes).unwrap();
         assert_eq!(b.config(), a.config());
         assert_eq!(param_bits(&b), param_bits(&a));
@@ -103,7 +103,7 @@ fn save_load_round_trip_predicts_identically_and_continues_training_bit_for_bit(
         assert_eq!(b.optimizer().unwrap().state_tensors(), a.optimizer().unwrap().state_tensors());
         assert_eq!(bits(&predict(&mut b, &d)), bits(&predict(&mut a, &d)));
         // Saving the loaded model gives the same bytes.
-        assert_eq!(b.save(true), bytes);
+        assert_eq!(b.save(true).unwrap(), bytes);
         // Continued training: 3 steps, save, load, 3 more equals 6 steps straight, bit for bit
         // (losses, weights, optimizer state, buffers). The rich model without its dropout: the
         // dropout generators' positions are not part of the saved file (see the report), so
@@ -115,7 +115,7 @@ fn save_load_round_trip_predicts_identically_and_continues_training_bit_for_bit(
             step(&mut straight, &d, &opts);
             step(&mut resumed, &d, &opts);
         }
-        let mut resumed = load_model(&resumed.save(true)).unwrap();
+        let mut resumed = load_model(&resumed.save(true).unwrap()).unwrap();
         for _ in 0..3 {
             let (l1, l2) = (step(&mut straight, &d, &opts), step(&mut resumed, &d, &opts));
             assert_eq!(l1.to_bits(), l2.to_bits(), "{opt}: loss after reload");
@@ -125,7 +125,7 @@ fn save_load_round_trip_predicts_identically_and_continues_training_bit_for_bit(
         assert_eq!(resumed.buffers(), straight.buffers());
 
         // Without the optimizer: weights and buffers only.
-        let mut w = load_model(&a.save(false)).unwrap();
+        let mut w = load_model(&a.save(false).unwrap()).unwrap();
         assert!(w.optimizer().is_none());
         assert_eq!(bits(&predict(&mut w, &d)), bits(&predict(&mut a, &d)));
         // load_weights of a saved model into a fresh model of the same config.
@@ -152,7 +152,7 @@ fn continued_training_after_reload_matches_uninterrupted_training_without_dropou
         step(&mut straight, &d, &opts);
         step(&mut resumed, &d, &opts);
     }
-    let mut resumed = load_model(&resumed.save(true)).unwrap();
+    let mut resumed = load_model(&resumed.save(true).unwrap()).unwrap();
     for _ in 0..3 {
         assert_eq!(step(&mut straight, &d, &opts).to_bits(), step(&mut resumed, &d, &opts).to_bits());
     }
@@ -160,7 +160,7 @@ fn continued_training_after_reload_matches_uninterrupted_training_without_dropou
     assert_eq!(straight.buffers(), resumed.buffers());
     // Without the optimizer state the next step differs (Adam's moments matter): the state
     // really was carried.
-    let mut no_state = load_model(&straight.save(false)).unwrap();
+    let mut no_state = load_model(&straight.save(false).unwrap()).unwrap();
     no_state.set_optimizer(*straight.optimizer().unwrap().config()).unwrap();
     step(&mut straight, &d, &opts);
     step(&mut no_state, &d, &opts);
@@ -396,7 +396,7 @@ fn any_error_leaves_the_model_exactly_as_it_was() {
     nan_x[7] = f32::NAN;
     let mut nan_y = d.y.clone();
     nan_y[3] = f32::INFINITY;
-    let good_bytes = m.save(true);
+    let good_bytes = m.save(true).unwrap();
     let mut truncated = good_bytes.clone();
     truncated.truncate(good_bytes.len() - 5);
     let wrong_shape = {
@@ -405,12 +405,12 @@ fn any_error_leaves_the_model_exactly_as_it_was() {
         let mut cfg = rich_config();
         cfg["layers"][5]["units"] = json!(3);
         c = Model::from_json(&cfg.to_string()).unwrap_or(c);
-        c.save(false)
+        c.save(false).unwrap()
     };
     let mut nan_weights = model(&rich_config());
     let name = nan_weights.params()[2].name.clone();
     nan_weights.params_mut()[2].value[0] = f32::NAN;
-    let nan_weights = nan_weights.save(false);
+    let nan_weights = nan_weights.save(false).unwrap();
     let fine = TrainOptions::new(LossKind::Mse);
     let classes: Vec<u32> = vec![9; t * b];
 
@@ -583,7 +583,7 @@ fn training_with_dropout_resumes_identically_after_save_and_load() {
         step(&mut straight);
         step(&mut resumed);
     }
-    let mut resumed = load_model(&resumed.save(true)).unwrap();
+    let mut resumed = load_model(&resumed.save(true).unwrap()).unwrap();
     for _ in 0..3 {
         assert_eq!(step(&mut straight).to_bits(), step(&mut resumed).to_bits());
     }

@@ -27,7 +27,7 @@ fn saved_files_round_trip_byte_for_byte() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let model = load_model(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(model.optimizer().is_some(), with_optimizer, "{}", path.display());
-        let again = model.save(with_optimizer);
+        let again = model.save(with_optimizer).unwrap();
         assert_eq!(header(&again), header(&bytes), "{}", path.display());
         assert!(again == bytes, "{}: tensor data differs", path.display());
     }

@@ -40,6 +40,18 @@ fn target<'a>(values: &'a [f32], classes: &'a [u32]) -> LossTarget<'a> {
 
 /// `[{...}, ...]`: one object per item, written by `member` (JSON outputs list their members
 /// in key order, as the earlier writer's sorted maps did; their `f32`s are written as `f64`s).
+/// A copy of `values` (when they could be read) to return to JavaScript, or a range error naming
+/// `what` when the runtime cannot allocate it: in wasm a failed allocation aborts, and the model
+/// would stay borrowed.
+#[inline(never)]
+fn copy_out(what: &str, values: recur_core::Result<&[f32]>) -> JsResult<Vec<f32>> {
+    js(values.and_then(|v| {
+        let mut copy = recur_core::param::reserved(what, v.len())?;
+        copy.extend_from_slice(v);
+        Ok(copy)
+    }))
+}
+
 fn json_list<T>(items: &[T], member: impl Fn(&mut Writer, &T)) -> String {
     let mut w = Writer::new();
     w.open_array();
@@ -144,13 +156,13 @@ impl WasmModel {
     /// The values of parameter `name`.
     #[wasm_bindgen(js_name = getParam)]
     pub fn get_param(&self, name: &str) -> JsResult<Vec<f32>> {
-        Ok(js(self.inner.param(name))?.value.clone())
+        copy_out(name, self.inner.param(name).map(|p| &p.value[..]))
     }
 
     /// The accumulated gradient of parameter `name`.
     #[wasm_bindgen(js_name = getGrad)]
     pub fn get_grad(&self, name: &str) -> JsResult<Vec<f32>> {
-        Ok(js(self.inner.param(name))?.grad.clone())
+        copy_out(name, self.inner.param(name).map(|p| &p.grad[..]))
     }
 
     /// Replaces the values of parameter `name`.
@@ -201,8 +213,7 @@ impl WasmModel {
         let initial: Vec<InitialState> = hs.iter().zip(&cs).map(|(h, c)| InitialState { h: *h, c: *c }).collect();
         let opts = ForwardOptions { lengths: lens.as_deref(), initial: &initial, training, stateful };
         let tm = if batch_major.unwrap_or(false) { js(time_major(x, batch, steps))? } else { None };
-        let (out, shape) = js(self.inner.forward(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, opts))?;
-        let out = out.to_vec();
+        let (out, shape) = js(self.inner.forward_copy(input(tm.as_deref().unwrap_or(x), tokens), steps, batch, opts))?;
         self.shape = Some(shape);
         Ok(out)
     }
@@ -219,13 +230,13 @@ impl WasmModel {
     /// Final hidden states of recurrent layer `index` after the last forward, `[L·D, B, H]`.
     #[wasm_bindgen(js_name = finalH)]
     pub fn final_h(&self, index: usize) -> JsResult<Vec<f32>> {
-        Ok(js(self.inner.final_states(index))?.0.to_vec())
+        copy_out("final hidden state", self.inner.final_states(index).map(|s| s.0))
     }
 
     /// Final cell states of recurrent layer `index` (empty for RNN and GRU).
     #[wasm_bindgen(js_name = finalC)]
     pub fn final_c(&self, index: usize) -> JsResult<Vec<f32>> {
-        Ok(js(self.inner.final_states(index))?.1.to_vec())
+        copy_out("final cell state", self.inner.final_states(index).map(|s| s.1))
     }
 
     /// Backward pass for the last training forward: accumulates parameter gradients and
@@ -360,8 +371,8 @@ impl WasmModel {
     }
 
     /// The model as safetensors bytes (optionally with the optimizer's state).
-    pub fn save(&self, include_optimizer: bool) -> Vec<u8> {
-        self.inner.save(include_optimizer)
+    pub fn save(&self, include_optimizer: bool) -> JsResult<Vec<u8>> {
+        js(self.inner.save(include_optimizer))
     }
 
     /// Loads weights by PyTorch name from safetensors bytes (strict).

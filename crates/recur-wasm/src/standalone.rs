@@ -70,6 +70,8 @@ impl WasmOptimizer {
             .map_err(crate::errors::to_js)?;
         let ranges = js(split_sizes("values", values.len(), &sizes))?;
         js(recur_core::error::check_finite("values", values))?;
+        // each tensor gets a value and a gradient
+        js(recur_core::param::check_allocatable("optimizer tensors", 2 * values.len()))?;
         let params = shapes
             .iter()
             .zip(ranges)
@@ -95,9 +97,12 @@ impl WasmOptimizer {
             p.grad.copy_from_slice(&grads[at..at + n]);
             at += n;
         }
+        // The returned copy is allocated before the step changes anything.
+        let mut values = js(recur_core::param::reserved("optimizer values", total))?;
         let mut refs: Vec<&mut Param> = self.params.iter_mut().collect();
         js(self.inner.step(&mut refs))?;
-        Ok(self.params.iter().flat_map(|p| p.value.iter().copied()).collect())
+        self.params.iter().for_each(|p| values.extend_from_slice(&p.value));
+        Ok(values)
     }
 }
 

@@ -60,9 +60,16 @@ fn rng_states_json(states: &[[u32; 4]]) -> String {
 impl Model {
     /// The model as safetensors bytes: parameters, batch-norm buffers, and (with
     /// `include_optimizer`) the optimizer's configuration and state.
-    pub fn save(&self, include_optimizer: bool) -> Vec<u8> {
+    ///
+    /// What that takes in memory is probed first: in wasm a failed allocation aborts, and saving
+    /// holds the tensors' bytes twice (the data, then the file) besides a copy of the optimizer's
+    /// state. When it cannot be allocated, this is a range error.
+    pub fn save(&self, include_optimizer: bool) -> Result<Vec<u8>> {
+        let state_floats = self.optimizer.as_ref().filter(|_| include_optimizer).map_or(0, |o| o.state_floats());
+        let floats = self.params().iter().map(|p| p.numel()).sum::<usize>() + state_floats;
+        crate::param::check_allocatable("saved model", 2 * floats + state_floats)?;
         let mut header = Header::new();
-        let mut data = Vec::new();
+        let mut data = Vec::with_capacity(4 * floats);
         for p in self.params() {
             push_tensor(&mut header, &mut data, &p.name, &p.shape, &p.value, false);
         }
@@ -98,7 +105,7 @@ impl Model {
         bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&text);
         bytes.extend_from_slice(&data);
-        bytes
+        Ok(bytes)
     }
 
     /// Loads weights (and batch-norm buffers) by name from safetensors bytes, e.g. a PyTorch

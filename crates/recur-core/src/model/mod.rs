@@ -335,6 +335,17 @@ impl Model {
             }
         }
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };
+        // What the other layers' outputs must grow by, probed at once (a recurrent layer probes
+        // its own with its workspace): in wasm a failed allocation aborts, halfway through.
+        let mut growth = 0usize;
+        let mut planned = shape;
+        for (l, out) in self.layers.iter().zip(&self.outs) {
+            planned = l.output_shape(planned);
+            if l.as_recurrent().is_none() {
+                growth = growth.saturating_add(planned.steps.unwrap_or(1).saturating_mul(batch).saturating_mul(planned.width).saturating_sub(out.capacity()));
+            }
+        }
+        crate::param::check_allocatable("layer outputs", growth)?;
         let mut recurrent_index = 0;
         for i in 0..self.layers.len() {
             let (before, rest) = self.outs.split_at_mut(i);
@@ -397,6 +408,11 @@ impl Model {
         for stack in self.layers.iter().filter_map(|l| l.as_recurrent()) {
             stack.check_ready_for_backward()?;
         }
+        // Each layer's `dx` is a new vector, made while the one from the layer above is alive:
+        // twice the largest is probed first (in wasm a failed allocation aborts halfway).
+        let x_len = if input_grads { steps * batch * self.config.input_size.unwrap_or(0) } else { 0 };
+        let widest = self.outs.iter().map(Vec::len).fold(x_len, usize::max);
+        crate::param::check_allocatable("backward", 2 * widest)?;
         // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
         let mut grad = Vec::new();
         let mut initial = vec![(Vec::new(), Vec::new()); self.recurrent_layers()];
@@ -415,7 +431,6 @@ impl Model {
             }
             grad = dx;
         }
-        let _ = (steps, batch);
         Ok(InputGradients { x: if input_grads && self.config.input_size.is_some() { grad } else { Vec::new() }, initial })
     }
 
@@ -423,8 +438,21 @@ impl Model {
     /// output with its shape.
     pub fn predict(&mut self, input: Input<'_>, steps: usize, batch: usize, lengths: Option<&[usize]>, stateful: bool) -> Result<(Vec<f32>, OutputShape)> {
         let opts = ForwardOptions { lengths, initial: &[], training: false, stateful };
+        self.forward_copy(input, steps, batch, opts)
+    }
+
+    /// [`Model::forward`], returning a copy of the output. The copy's memory is taken before the
+    /// forward runs, so when it cannot be allocated the error comes first and the model is as it
+    /// was (in wasm a failed allocation aborts, and a copy made after a stateful or training
+    /// forward would leave the model changed by a call that failed).
+    pub fn forward_copy(&mut self, input: Input<'_>, steps: usize, batch: usize, opts: ForwardOptions<'_>) -> Result<(Vec<f32>, OutputShape)> {
+        let planned = self.output_shape(steps, batch);
+        // Sizes that overflow or pass the element limit are left to the forward's own checks.
+        let floats = planned.steps.unwrap_or(1).checked_mul(batch).and_then(|r| r.checked_mul(planned.width)).filter(|&n| n <= crate::error::MAX_ELEMENTS);
+        let mut copy = crate::param::reserved("output", floats.unwrap_or(0))?;
         let (out, shape) = self.forward(input, steps, batch, opts)?;
-        Ok((out.to_vec(), shape))
+        copy.extend_from_slice(out);
+        Ok((copy, shape))
     }
 
     /// The row mask of the last forward (empty when every sequence had full length).

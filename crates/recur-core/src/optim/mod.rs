@@ -300,6 +300,11 @@ impl Optimizer {
         out
     }
 
+    /// The number of floats [`Optimizer::state_tensors`] returns (what saving the state copies).
+    pub fn state_floats(&self) -> usize {
+        self.slots.iter().map(|s| 1 + s.bufs.len() * s.bufs.first().map_or(0, Vec::len)).sum()
+    }
+
     /// Restores state saved by [`Optimizer::state_tensors`] (of an optimizer with the same kind of
     /// configuration: the same buffers) for `params`, in their order. An empty `state` resets
     /// to a fresh optimizer.

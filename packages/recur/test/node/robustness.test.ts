@@ -89,6 +89,35 @@ describe('random bad input through the public API', () => {
     }
   });
 
+  it('an output, or a saved model, that does not fit in wasm memory is a range error, and the model stays usable (threads build)', async () => {
+    const threaded = createRecur({ mode: 'worker', wasm: { numThreads: 2 } });
+    const rejection = (p: Promise<unknown>): Promise<RecurError> =>
+      p.then(
+        () => {
+          throw new Error('expected a rejection');
+        },
+        (err: unknown) => err as RecurError,
+      );
+    try {
+      await threaded.init();
+      // 80M parameters (and as many gradients) leave no room for the file's 320 MB twice
+      const big = await threaded.createModel({ layers: [{ type: 'embedding', vocabSize: 4_000_000, dim: 20 }] });
+      const s = await rejection(big.save());
+      expect(s.code, s.message).toBe('ERR_RANGE');
+      expect(s.message).toContain('saved model');
+      expect((await big.predict({ data: new Uint32Array(3).fill(1), shape: [1, 3] })).shape).toEqual([1, 3, 20]);
+      await big.dispose();
+      // a 600 MB output fits in the 1 GiB memory once, not with its copy for the caller
+      const wide = await threaded.createModel({ layers: [{ type: 'embedding', vocabSize: 10, dim: 4096 }] });
+      const tokens = { data: new Uint32Array(64 * 572).fill(3), shape: [64, 572] };
+      const e = await rejection(wide.predict(tokens, { batchSize: 64 }));
+      expect(e.code, e.message).toBe('ERR_RANGE');
+      expect((await wide.predict({ data: new Uint32Array(2).fill(3), shape: [1, 2] })).shape).toEqual([1, 2, 4096]);
+    } finally {
+      await threaded.dispose();
+    }
+  });
+
   it('gives typed errors only, and a rejected call changes nothing', async () => {
     const rnd = generator(20261127);
     const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
