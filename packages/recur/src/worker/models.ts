@@ -118,13 +118,28 @@ interface Entry {
 const EMPTY_F32 = new Float32Array(0);
 
 /**
+ * A new `Float32Array` of `n` values for a result (an output, a gradient) whose size follows from
+ * the input and the model, or a {@link ValueRangeError} when JavaScript cannot allocate one that
+ * large (beyond the engine's typed-array length, or out of memory), instead of the engine's bare
+ * `RangeError`.
+ */
+function resultArray(n: number): Float32Array {
+  try {
+    return new Float32Array(n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ValueRangeError(`a result of ${n} values cannot be allocated here (${e.message}): pass fewer sequences per call`, { details: { values: n } });
+  }
+}
+
+/**
  * A time-major sequence output `[T, B, W]` as `[B, T, W]` when `batchMajor` (reordered here, in
  * the worker, so the calling thread only receives it); anything else as it is.
  */
 function inLayout(output: Float32Array, shape: number[], batchMajor: boolean): { output: Float32Array; shape: number[] } {
   if (!batchMajor || shape.length !== 3) return { output, shape };
   const [t, b, w] = shape as [number, number, number];
-  return { output: swap01(output, t, b, w, (k) => new Float32Array(k)), shape: [b, t, w] };
+  return { output: swap01(output, t, b, w, resultArray), shape: [b, t, w] };
 }
 
 const DEFAULT_OPTIMIZER = '{"type":"adam","lr":0.001}';
@@ -342,10 +357,10 @@ export class ModelStore {
     const s = Array.from(m.outputShape());
     const dims = e.lastInput;
     const sequenceOut = s[0] !== 0 && dOutput.length === s[0]! * s[1]! * s[2]!;
-    const dOut = batchMajor && sequenceOut ? swap01(dOutput, s[1]!, s[0]!, s[2]!, (k) => new Float32Array(k)) : dOutput;
+    const dOut = batchMajor && sequenceOut ? swap01(dOutput, s[1]!, s[0]!, s[2]!, resultArray) : dOutput;
     const dx = m.backward(dOut, dHn, dCn, tbptt);
     e.lastInput = undefined;
-    const x = batchMajor && dims !== undefined && dx.length === dims[0] * dims[1] * dims[2] ? swap01(dx, dims[0], dims[1], dims[2], (k) => new Float32Array(k)) : dx;
+    const x = batchMajor && dims !== undefined && dx.length === dims[0] * dims[1] * dims[2] ? swap01(dx, dims[0], dims[1], dims[2], resultArray) : dx;
     const names = (JSON.parse(m.paramsJson()) as { name: string }[]).map((p) => p.name);
     return { grads: names.map((n) => [n, m.getGrad(n)]), x, h0: m.gradH0(), c0: m.gradC0() };
   }
@@ -371,7 +386,7 @@ export class ModelStore {
         break;
       }
       if (output === undefined) {
-        output = new Float32Array(rowsT * seq.n * width);
+        output = resultArray(rowsT * seq.n * width);
         shape = s[0] === 0 ? [seq.n, width] : [rowsT, seq.n, width];
       }
       for (let t = 0; t < rowsT; t++) output.set(out.subarray(t * b.n * width, (t + 1) * b.n * width), (t * seq.n + start) * width);

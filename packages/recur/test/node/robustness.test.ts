@@ -118,6 +118,20 @@ describe('random bad input through the public API', () => {
     }
   });
 
+  it('an output too large for a JavaScript array is a range error, and the model stays usable', async () => {
+    const model = await recur.createModel({ layers: [{ type: 'embedding', vocabSize: 10, dim: 512 }] });
+    // [10000, 1000] token ids (40 MB) give [10000, 1000, 512]: 5.1e9 values, past any typed array
+    const tokens = { data: new Uint32Array(10_000 * 1000).fill(3), shape: [10_000, 1000] };
+    const e = await model.predict(tokens, { batchSize: 64 }).then(
+      () => undefined,
+      (err: unknown) => err as RecurError,
+    );
+    expect(e?.code, e?.message).toBe('ERR_RANGE');
+    expect(e?.details).toMatchObject({ values: 5_120_000_000 });
+    expect((await model.predict({ data: new Uint32Array(2).fill(1), shape: [1, 2] })).shape).toEqual([1, 2, 512]);
+    await model.dispose();
+  });
+
   it('gives typed errors only, and a rejected call changes nothing', async () => {
     const rnd = generator(20261127);
     const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
