@@ -383,7 +383,7 @@ impl WasmModel {
 
     /// An independent copy (e.g. to keep the best weights during early stopping).
     #[wasm_bindgen(js_name = clone)]
-    pub fn clone_model(&self) -> WasmModel {
-        WasmModel::wrap(self.inner.clone())
+    pub fn clone_model(&self) -> JsResult<WasmModel> {
+        js(self.inner.try_clone()).map(WasmModel::wrap)
     }
 }

@@ -264,6 +264,18 @@ impl Model {
             .collect()
     }
 
+    /// A copy of the model, or a range error when this runtime cannot allocate one (in wasm a
+    /// failed allocation aborts): the copy is probed first, estimated from above as three times
+    /// the parameters (values, gradients, the recurrent weights' packed copies), the optimizer's
+    /// state, and the buffers the last passes grew.
+    pub fn try_clone(&self) -> Result<Model> {
+        let params: usize = self.params().iter().map(|p| p.numel()).sum();
+        let state = self.optimizer.as_ref().map_or(0, |o| o.state_floats());
+        let held = self.layers.iter().filter_map(|l| l.as_recurrent()).fold(3 * params + state, |n, s| n + s.held_floats());
+        crate::param::check_allocatable("model copy", self.outs.iter().fold(held, |n, o| n + o.capacity()))?;
+        Ok(self.clone())
+    }
+
     /// Shape the output would have for an input of `steps × batch`.
     pub fn output_shape(&self, steps: usize, batch: usize) -> OutputShape {
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };

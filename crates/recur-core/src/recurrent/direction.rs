@@ -206,7 +206,6 @@ impl Direction {
     /// the pass, since a failed allocation in wasm aborts (see
     /// [`crate::param::check_allocatable`]).
     pub(super) fn training_growth(&self, steps: usize, batch: usize) -> usize {
-        let ws = &self.ws;
         let states = (steps + 1) * batch * self.hidden;
         let gh = steps * batch * self.cell.gates() * self.hidden;
         // gates, h and the per-cell extra (`tanh c`, ...), c for an LSTM; a GRU's recurrent
@@ -220,8 +219,13 @@ impl Direction {
             0
         };
         let need = gh + 2 * states + lstm + extra;
-        let held = ws.gates.capacity() + ws.hs.capacity() + ws.cs.capacity() + ws.aux.capacity() + ws.drec.capacity() + ws.xp.capacity() + ws.xhat_x.capacity() + ws.xhat_h.capacity();
-        need.saturating_sub(held)
+        need.saturating_sub(self.held_floats())
+    }
+
+    /// Floats held by the workspace's sequence-sized buffers (those a training pass grows).
+    pub(super) fn held_floats(&self) -> usize {
+        let ws = &self.ws;
+        ws.gates.capacity() + ws.hs.capacity() + ws.cs.capacity() + ws.aux.capacity() + ws.drec.capacity() + ws.xp.capacity() + ws.xhat_x.capacity() + ws.xhat_h.capacity()
     }
 
     /// The parameters, in PyTorch's order (weights, biases, then peepholes).

@@ -264,6 +264,13 @@ impl RecurrentStack {
         done.map(|()| self.output.as_slice())
     }
 
+    /// Floats held by the sequence-sized buffers: the layers' inputs and output, and the
+    /// directions' workspaces (what a copy of the stack copies besides its parameters).
+    pub(crate) fn held_floats(&self) -> usize {
+        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
+        self.dirs.iter().fold(held, |n, d| n + d.held_floats())
+    }
+
     /// [`RecurrentStack::forward`] that writes the last layer's output (`[T, B, D·H]`) into
     /// `out` (resized), or nowhere when `out` is `None`: when only the final states
     /// ([`RecurrentStack::h_n`], [`RecurrentStack::c_n`]) are wanted, the output sequence is
@@ -274,7 +281,7 @@ impl RecurrentStack {
         // pass keeps for backward: a failed allocation in wasm aborts (see `check_allocatable`).
         let layer_outputs = self.config.num_layers - 1 + usize::from(out.is_some());
         let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
-        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n.saturating_add(v.capacity()));
+        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
         let mut floats = outputs.saturating_sub(held);
         if training {
             floats = self.dirs.iter().fold(floats, |n, d| n.saturating_add(d.training_growth(seq.steps, seq.batch)));

@@ -89,7 +89,7 @@ describe('random bad input through the public API', () => {
     }
   });
 
-  it('an output, or a saved model, that does not fit in wasm memory is a range error, and the model stays usable (threads build)', async () => {
+  it('an output, a saved model or a model copy that does not fit in wasm memory is a range error, and the model stays usable (threads build)', async () => {
     const threaded = createRecur({ mode: 'worker', wasm: { numThreads: 2 } });
     const rejection = (p: Promise<unknown>): Promise<RecurError> =>
       p.then(
@@ -105,6 +105,10 @@ describe('random bad input through the public API', () => {
       const s = await rejection(big.save());
       expect(s.code, s.message).toBe('ERR_RANGE');
       expect(s.message).toContain('saved model');
+      // gradCheck works on a copy of the model, which does not fit either
+      const g = await rejection(big.gradCheck({ x: { data: new Uint32Array(2).fill(1), shape: [1, 2] }, samples: 1 }));
+      expect(g.code, g.message).toBe('ERR_RANGE');
+      expect(g.message).toContain('model copy');
       expect((await big.predict({ data: new Uint32Array(3).fill(1), shape: [1, 3] })).shape).toEqual([1, 3, 20]);
       await big.dispose();
       // a 600 MB output fits in the 1 GiB memory once, not with its copy for the caller
