@@ -168,6 +168,10 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
     }
     let config = ModelConfig::from_json(field("config").ok_or_else(|| Error::format("no config in __metadata__"))?)
         .map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
+    // A model too large for this runtime's memory is a range error, not a fault of the file:
+    // its parameters and their gradients (about twice the file's tensors) are probed first.
+    let floats: usize = entries.iter().map(|(_, e)| e.data.len()).sum();
+    crate::param::check_allocatable("loaded model", 2 * floats)?;
     let mut model = Model::new(config).map_err(|e| Error::format(format!("config in __metadata__: {e}")))?;
     model.apply_weights(&entries)?;
     if let Some(text) = field("rng_states") {
@@ -211,6 +215,9 @@ fn parse(bytes: &[u8]) -> Result<Parsed> {
         .ok_or_else(|| Error::format("header is not valid JSON"))?;
     let header = header.as_object().ok_or_else(|| Error::format("header is not a JSON object"))?;
     let data = &bytes[8 + n..];
+    // The tensors are read into floats, at most one per 4 data bytes (in wasm a failed
+    // allocation aborts).
+    crate::param::check_allocatable("model file tensors", data.len() / 4)?;
     let mut meta = None;
     let mut entries = Vec::new();
     let mut covered = 0usize;

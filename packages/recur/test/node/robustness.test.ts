@@ -89,7 +89,7 @@ describe('random bad input through the public API', () => {
     }
   });
 
-  it('an output, a saved model or a model copy that does not fit in wasm memory is a range error, and the model stays usable (threads build)', async () => {
+  it('an output, a model to save, copy or load that does not fit in wasm memory is a range error, and the runtime stays usable (threads build)', async () => {
     const threaded = createRecur({ mode: 'worker', wasm: { numThreads: 2 } });
     const rejection = (p: Promise<unknown>): Promise<RecurError> =>
       p.then(
@@ -111,6 +111,17 @@ describe('random bad input through the public API', () => {
       expect(g.message).toContain('model copy');
       expect((await big.predict({ data: new Uint32Array(3).fill(1), shape: [1, 3] })).shape).toEqual([1, 3, 20]);
       await big.dispose();
+      // a valid file of a model that does not fit: 320 MB of weights, read, then twice again
+      const vocab = 4_000_000;
+      const config = JSON.stringify({ input_size: null, layers: [{ type: 'embedding', name: null, vocab_size: vocab, dim: 20 }], seed: 0 });
+      const meta = { config, format: 'recur', format_version: '1', rng_states: '[]' };
+      const header = new TextEncoder().encode(JSON.stringify({ __metadata__: meta, 'embedding.weight': { data_offsets: [0, vocab * 80], dtype: 'F32', shape: [vocab, 20] } }));
+      const file = new Uint8Array(8 + header.length + vocab * 80);
+      new DataView(file.buffer).setBigUint64(0, BigInt(header.length), true);
+      file.set(header, 8);
+      const l = await rejection(threaded.loadModel(file));
+      expect(l.code, l.message).toBe('ERR_RANGE');
+      expect(l.message).toContain('loaded model');
       // a 600 MB output fits in the 1 GiB memory once, not with its copy for the caller
       const wide = await threaded.createModel({ layers: [{ type: 'embedding', vocabSize: 10, dim: 4096 }] });
       const tokens = { data: new Uint32Array(64 * 572).fill(3), shape: [64, 572] };
