@@ -25,6 +25,7 @@ pub mod parallel;
 pub mod param;
 pub mod recurrent;
 pub mod rng;
+mod buffers;
 mod padding;
 mod sort;
 

@@ -591,3 +591,31 @@ fn training_with_dropout_resumes_identically_after_save_and_load() {
         assert_eq!(a.value, b.value, "{}", a.name);
     }
 }
+
+/// A file whose later buffer is refused (a negative running variance) leaves every buffer and
+/// weight as it was, those set before the refused one included.
+#[test]
+fn load_weights_with_a_bad_buffer_changes_nothing() {
+    let cfg = json!({"input_size": 2, "seed": 3, "layers": [
+        {"type": "batch_norm"}, {"type": "lstm", "hidden_size": 3}, {"type": "batch_norm", "name": "bn2"}, {"type": "dense", "units": 1}]});
+    let mut src = model(&cfg);
+    src.set_buffer("batch_norm.running_mean", &[0.5, -0.5]).unwrap();
+    for p in src.params_mut() {
+        p.value.iter_mut().for_each(|v| *v += 0.25);
+    }
+    let mut bytes = src.save(false).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let begin = header["bn2.running_var"]["data_offsets"][0].as_u64().unwrap() as usize;
+    bytes[8 + n + begin..][..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+
+    let mut m = model(&cfg);
+    let before = m.save(false).unwrap();
+    let e = m.load_weights(&bytes).unwrap_err();
+    assert_eq!(e.code(), "ERR_RANGE", "{e}");
+    assert_eq!(m.save(false).unwrap(), before);
+    // the file without the bad value loads
+    bytes[8 + n + begin..][..4].copy_from_slice(&1.0f32.to_le_bytes());
+    m.load_weights(&bytes).unwrap();
+    assert_eq!(m.buffers()[0].data, vec![0.5, -0.5]);
+}

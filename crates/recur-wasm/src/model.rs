@@ -381,9 +381,4 @@ impl WasmModel {
         js(self.inner.load_weights(bytes))
     }
 
-    /// An independent copy (e.g. to keep the best weights during early stopping).
-    #[wasm_bindgen(js_name = clone)]
-    pub fn clone_model(&self) -> JsResult<WasmModel> {
-        js(self.inner.try_clone()).map(WasmModel::wrap)
-    }
 }

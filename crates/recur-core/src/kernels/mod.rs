@@ -211,6 +211,16 @@ impl PackedB {
         PackedB::default()
     }
 
+    /// Floats held by the packed buffer (what packing reuses before it allocates).
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
+    /// Floats a `k × n` operand takes packed.
+    pub fn len_for(k: usize, n: usize) -> usize {
+        packed_len(k, n)
+    }
+
     /// Packs `B` (`k × n`, element `(p, j)` at `b[p * rsb + j * csb]`). Panics, like [`gemm`],
     /// when `b` is too short for the dimensions and strides.
     pub fn pack(&mut self, k: usize, n: usize, b: &[f32], rsb: usize, csb: usize) {

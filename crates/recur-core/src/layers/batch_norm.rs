@@ -229,7 +229,7 @@ impl BatchNorm {
     pub fn infer(&self, x: &[f32], rows: usize, mask: Option<&[f32]>, y: &mut Vec<f32>) -> Result<()> {
         self.check_input(x, rows, mask)?;
         let f = self.features;
-        y.resize(rows * f, 0.0);
+        crate::buffers::fit(y, rows * f);
         for (r, (xr, yr)) in x.chunks_exact(f).zip(y.chunks_exact_mut(f)).enumerate() {
             if mask.is_some_and(|m| m[r] == 0.0) {
                 yr.iter_mut().for_each(|v| *v = 0.0);
@@ -304,8 +304,8 @@ impl BatchNorm {
                 self.rstd[j] = (1.0 / (self.running_var[j] as f64 + self.eps as f64).sqrt()) as f32;
             }
         }
-        self.xhat.resize(rows * f, 0.0);
-        y.resize(rows * f, 0.0);
+        crate::buffers::fit(&mut self.xhat, rows * f);
+        crate::buffers::fit(y, rows * f);
         let rows_iter = x.chunks_exact(f).zip(self.xhat.chunks_exact_mut(f)).zip(y.chunks_exact_mut(f));
         for (r, ((xr, hr), yr)) in rows_iter.enumerate() {
             if !real(r) {

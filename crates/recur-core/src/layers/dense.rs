@@ -156,7 +156,7 @@ impl Dense {
     /// `rows × out_features`. Leaves the training caches untouched.
     pub fn infer(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) -> Result<()> {
         self.check_input(x, rows)?;
-        y.resize(rows * self.out_features, 0.0);
+        crate::buffers::fit(y, rows * self.out_features);
         self.affine(x, rows, y);
         if self.activation != Activation::Linear {
             let act = self.activation;
@@ -170,19 +170,14 @@ impl Dense {
     pub fn forward(&mut self, x: &[f32], rows: usize, y: &mut Vec<f32>) -> Result<()> {
         self.check_input(x, rows)?;
         let n_out = rows * self.out_features;
-        y.resize(n_out, 0.0);
+        crate::buffers::fit(y, n_out);
         self.affine(x, rows, y);
-        let mut x_cache = std::mem::take(&mut self.x);
-        x_cache.clear();
-        x_cache.extend_from_slice(x);
-        self.x = x_cache;
+        crate::buffers::copy_into(&mut self.x, x);
         if self.activation != Activation::Linear {
-            self.z.clear();
-            self.z.extend_from_slice(y);
+            crate::buffers::copy_into(&mut self.z, y);
             let act = self.activation;
             y.iter_mut().for_each(|v| *v = act.apply(*v));
-            self.y.clear();
-            self.y.extend_from_slice(y);
+            crate::buffers::copy_into(&mut self.y, y);
         }
         self.rows = Some(rows);
         Ok(())

@@ -69,10 +69,10 @@ impl Embedding {
     /// Inference: row `r` of `y` (resized to `ids.len() × dim`) is the table row `ids[r]`.
     pub fn infer(&self, ids: &[u32], y: &mut Vec<f32>) -> Result<()> {
         self.check_ids(ids)?;
-        y.clear();
-        for &id in ids {
+        crate::buffers::fit(y, ids.len() * self.dim);
+        for (&id, row) in ids.iter().zip(y.chunks_exact_mut(self.dim)) {
             let start = id as usize * self.dim;
-            y.extend_from_slice(&self.weight.value[start..start + self.dim]);
+            row.copy_from_slice(&self.weight.value[start..start + self.dim]);
         }
         Ok(())
     }
@@ -81,9 +81,7 @@ impl Embedding {
     /// [`Embedding::backward`].
     pub fn forward(&mut self, ids: &[u32], y: &mut Vec<f32>) -> Result<()> {
         self.infer(ids, y)?;
-        let cache = self.ids.get_or_insert_with(Vec::new);
-        cache.clear();
-        cache.extend_from_slice(ids);
+        crate::buffers::copy_into(self.ids.get_or_insert_with(Vec::new), ids);
         Ok(())
     }
 

@@ -139,15 +139,20 @@ impl Model {
                 return Err(Error::format(format!("unexpected tensor {name}")));
             }
         }
-        // Buffers are checked by their layer: apply them to a copy first.
-        let mut trial = self.clone();
+        // Buffers are checked by their layer as they are set: after an error the ones already
+        // set get their values back (`buffers` holds them; no copy of the whole model, which
+        // would take twice its memory).
         for b in &buffers {
-            trial.set_buffer(&b.name, &find(&b.name).expect("checked").data)?;
+            if let Err(e) = self.set_buffer(&b.name, &find(&b.name).expect("checked").data) {
+                for old in &buffers {
+                    let _ = self.set_buffer(&old.name, &old.data);
+                }
+                return Err(e);
+            }
         }
-        for p in trial.params_mut() {
+        for p in self.params_mut() {
             p.value.copy_from_slice(&find(&p.name).expect("checked").data);
         }
-        *self = trial;
         Ok(())
     }
 }

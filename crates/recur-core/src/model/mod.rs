@@ -264,18 +264,6 @@ impl Model {
             .collect()
     }
 
-    /// A copy of the model, or a range error when this runtime cannot allocate one (in wasm a
-    /// failed allocation aborts): the copy is probed first, estimated from above as three times
-    /// the parameters (values, gradients, the recurrent weights' packed copies), the optimizer's
-    /// state, and the buffers the last passes grew.
-    pub fn try_clone(&self) -> Result<Model> {
-        let params: usize = self.params().iter().map(|p| p.numel()).sum();
-        let state = self.optimizer.as_ref().map_or(0, |o| o.state_floats());
-        let held = self.layers.iter().filter_map(|l| l.as_recurrent()).fold(3 * params + state, |n, s| n + s.held_floats());
-        crate::param::check_allocatable("model copy", self.outs.iter().fold(held, |n, o| n + o.capacity()))?;
-        Ok(self.clone())
-    }
-
     /// Shape the output would have for an input of `steps × batch`.
     pub fn output_shape(&self, steps: usize, batch: usize) -> OutputShape {
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };
@@ -347,14 +335,19 @@ impl Model {
             }
         }
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };
-        // What the other layers' outputs must grow by, probed at once (a recurrent layer probes
-        // its own with its workspace): in wasm a failed allocation aborts, halfway through.
+        // What the other layers' outputs must grow by, and in training their caches (at most a
+        // dense layer's input and two copies of its output; a batch-norm input, a dropout mask,
+        // token ids), probed at once (a recurrent layer probes its own with its workspace): in
+        // wasm a failed allocation aborts, halfway through.
         let mut growth = 0usize;
         let mut planned = shape;
         for (l, out) in self.layers.iter().zip(&self.outs) {
+            let rows = planned.steps.unwrap_or(1).saturating_mul(batch);
+            let width_in = planned.width.max(1);
             planned = l.output_shape(planned);
+            let cache = if opts.training { rows.saturating_mul(width_in + 2 * planned.width) } else { 0 };
             if l.as_recurrent().is_none() {
-                growth = growth.saturating_add(planned.steps.unwrap_or(1).saturating_mul(batch).saturating_mul(planned.width).saturating_sub(out.capacity()));
+                growth = growth.saturating_add(rows.saturating_mul(planned.width).saturating_sub(out.capacity())).saturating_add(cache);
             }
         }
         crate::param::check_allocatable("layer outputs", growth)?;
@@ -420,11 +413,13 @@ impl Model {
         for stack in self.layers.iter().filter_map(|l| l.as_recurrent()) {
             stack.check_ready_for_backward()?;
         }
-        // Each layer's `dx` is a new vector, made while the one from the layer above is alive:
-        // twice the largest is probed first (in wasm a failed allocation aborts halfway).
+        // Each layer's `dx` is a new vector, made while the one from the layer above is alive,
+        // and the recurrent layers allocate their own: twice the largest and theirs are probed
+        // first (in wasm a failed allocation aborts, halfway through the layers).
         let x_len = if input_grads { steps * batch * self.config.input_size.unwrap_or(0) } else { 0 };
         let widest = self.outs.iter().map(Vec::len).fold(x_len, usize::max);
-        crate::param::check_allocatable("backward", 2 * widest)?;
+        let recurrent = self.layers.iter().filter_map(|l| l.as_recurrent()).fold(0, |n, s| n + s.backward_growth());
+        crate::param::check_allocatable("backward", 2 * widest + recurrent)?;
         // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
         let mut grad = Vec::new();
         let mut initial = vec![(Vec::new(), Vec::new()); self.recurrent_layers()];

@@ -6,6 +6,7 @@ mod weight_grads;
 
 use super::norm::{self, Blocks};
 use super::CellKind;
+use crate::buffers::{fit, zeroed};
 use crate::kernels::{gemm_nn, gemm_nt, gemm_prepacked, PackedB};
 use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared, StepInput};
 use crate::error::Result;
@@ -77,22 +78,6 @@ struct Workspace {
     packed_ih: PackedB,
     /// `b_ih + b_hh` (`[G·H]`) for the fused step product (see `Direction::forward`).
     b_sum: Vec<f32>,
-}
-
-/// Sizes `buf` to `len` elements without clearing it, for buffers that are written before they
-/// are read (no memset, and no pages touched twice). A new allocation is exact (no growth slack).
-pub(super) fn fit<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
-    if len > buf.capacity() {
-        buf.clear();
-        buf.reserve_exact(len);
-    }
-    buf.resize(len, T::default());
-}
-
-/// Sizes `buf` to `len` zeros (for buffers read before they are written: carried gradients).
-pub(super) fn zeroed<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
-    fit(buf, len);
-    buf.fill(T::default());
 }
 
 /// The shape of one direction of one layer: what [`Direction::with_init`] builds.
@@ -220,6 +205,18 @@ impl Direction {
         };
         let need = gh + 2 * states + lstm + extra;
         need.saturating_sub(self.held_floats())
+    }
+
+    /// Floats a backward pass of `steps × batch` rows allocates beyond what the workspace holds
+    /// (an estimate from above): the recurrent projection's gradient where it is kept, the
+    /// per-row norm parts (f64: two floats each), the per-step norms, the carried state
+    /// gradients, and the weight gradients' packed operands.
+    pub(super) fn backward_growth(&self, steps: usize, batch: usize) -> usize {
+        let rows = steps * batch;
+        let drec = if self.keeps_drec() { rows * self.cell.gates() * self.hidden } else { 0 };
+        let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
+        let packing = weight_grads::packing_growth(rows, self.hidden, self.input_size, reset_before);
+        (drec + 2 * rows + steps + 6 * batch * self.hidden).saturating_sub(self.ws.drec.capacity() + 2 * self.ws.norm_parts.capacity()) + packing
     }
 
     /// Floats held by the workspace's sequence-sized buffers (those a training pass grows).

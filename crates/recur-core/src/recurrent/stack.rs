@@ -1,7 +1,7 @@
 //! A stack of `L` recurrent layers, each with one or two directions (PyTorch's `nn.RNN`,
 //! `nn.LSTM`, `nn.GRU`), with dropout between layers.
 
-use super::direction::{fit, zeroed};
+use crate::buffers::{fit, zeroed};
 use super::{Direction, DirectionSpec, RecurrentConfig};
 use crate::error::{check_finite, check_len, checked_numel, Error, Result};
 use crate::init::RecurrentInit;
@@ -264,13 +264,6 @@ impl RecurrentStack {
         done.map(|()| self.output.as_slice())
     }
 
-    /// Floats held by the sequence-sized buffers: the layers' inputs and output, and the
-    /// directions' workspaces (what a copy of the stack copies besides its parameters).
-    pub(crate) fn held_floats(&self) -> usize {
-        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
-        self.dirs.iter().fold(held, |n, d| n + d.held_floats())
-    }
-
     /// [`RecurrentStack::forward`] that writes the last layer's output (`[T, B, D·H]`) into
     /// `out` (resized), or nowhere when `out` is `None`: when only the final states
     /// ([`RecurrentStack::h_n`], [`RecurrentStack::c_n`]) are wanted, the output sequence is
@@ -421,6 +414,18 @@ impl RecurrentStack {
     }
 
     /// `(T, B)` of the last forward, which backward needs to have been a training one.
+    /// Floats a backward pass after the last training forward allocates (an estimate from
+    /// above, 0 without such a forward): every layer's input gradient beyond what is held, and
+    /// each direction's own ([`Direction::backward_growth`]). Probed before any backward
+    /// changes anything, as a failed allocation in wasm aborts.
+    pub(crate) fn backward_growth(&self) -> usize {
+        let Some((steps, batch, true)) = self.last else { return 0 };
+        let c = &self.config;
+        let inputs = steps * batch * (c.input_size + c.output_size() * (c.num_layers - 1));
+        let held = self.d_inputs.iter().fold(0, |n, v| n + v.capacity());
+        self.dirs.iter().fold(inputs.saturating_sub(held), |n, d| n + d.backward_growth(steps, batch))
+    }
+
     fn last_training(&self) -> Result<(usize, usize)> {
         match self.last {
             None => Err(Error::state("backward needs a forward pass in training mode, one per backward (as in PyTorch)")),
@@ -462,6 +467,7 @@ impl RecurrentStack {
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
+        crate::param::check_allocatable("backward", self.backward_growth())?;
         // Backward overwrites what the forward kept (without layer norm every cell writes the
         // gradients over its gates), so the next backward needs a new forward.
         self.last = None;

@@ -605,9 +605,14 @@ export class ModelStore {
     return history;
   }
 
-  /** Central finite differences of `L = Σ w ⊙ output` against backward, on a clone. */
-  gradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): GradCheckResult {
-    const m = this.entry(id).model.clone();
+  /**
+   * Central finite differences of `L = Σ w ⊙ output` against backward, on a copy: the model
+   * saved and loaded again (weights, buffers and dropout generators; the saving and loading are
+   * probed for memory, where a copy in place was not).
+   */
+  async gradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): Promise<GradCheckResult> {
+    const saved = this.entry(id).model.save(false);
+    const m = (await this.api()).Model.load(saved);
     seq = timeMajorSeq(seq);
     try {
       const run = (): Float32Array =>

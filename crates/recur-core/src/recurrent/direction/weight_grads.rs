@@ -99,6 +99,16 @@ struct Packed<'a> {
     x: &'a PackedB,
 }
 
+/// Floats [`accumulate`] may allocate for `rows` rows (an estimate from above): with a pool, the
+/// right-hand operands packed once for the job, beyond what the thread's buffers hold.
+pub(super) fn packing_growth(rows: usize, hidden: usize, input_size: usize, reset_before: bool) -> usize {
+    if parallel::threads() < 2 {
+        return 0;
+    }
+    let need = PackedB::len_for(rows, hidden) * (1 + usize::from(reset_before)) + PackedB::len_for(rows, input_size);
+    need.saturating_sub(PACKED.with_borrow(|p| p.iter().map(PackedB::capacity).sum()))
+}
+
 /// Accumulates `targets` from `ops`, split by gate rows over the pool when large.
 pub(super) fn accumulate(ops: &Operands<'_>, targets: Targets<'_>) {
     let (hd, inp, gh) = (ops.hidden, ops.input_size, ops.gh);
