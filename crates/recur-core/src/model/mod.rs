@@ -448,15 +448,19 @@ impl Model {
         self.forward_copy(input, steps, batch, opts)
     }
 
+    /// The number of output values for `steps × batch` rows; 0 for sizes that overflow or pass
+    /// the element limit, which the forward's own checks refuse.
+    pub(crate) fn output_len(&self, steps: usize, batch: usize) -> usize {
+        let planned = self.output_shape(steps, batch);
+        planned.steps.unwrap_or(1).checked_mul(batch).and_then(|r| r.checked_mul(planned.width)).filter(|&n| n <= crate::error::MAX_ELEMENTS).unwrap_or(0)
+    }
+
     /// [`Model::forward`], returning a copy of the output. The copy's memory is taken before the
     /// forward runs, so when it cannot be allocated the error comes first and the model is as it
     /// was (in wasm a failed allocation aborts, and a copy made after a stateful or training
     /// forward would leave the model changed by a call that failed).
     pub fn forward_copy(&mut self, input: Input<'_>, steps: usize, batch: usize, opts: ForwardOptions<'_>) -> Result<(Vec<f32>, OutputShape)> {
-        let planned = self.output_shape(steps, batch);
-        // Sizes that overflow or pass the element limit are left to the forward's own checks.
-        let floats = planned.steps.unwrap_or(1).checked_mul(batch).and_then(|r| r.checked_mul(planned.width)).filter(|&n| n <= crate::error::MAX_ELEMENTS);
-        let mut copy = crate::param::reserved("output", floats.unwrap_or(0))?;
+        let mut copy = crate::param::reserved("output", self.output_len(steps, batch))?;
         let (out, shape) = self.forward(input, steps, batch, opts)?;
         copy.extend_from_slice(out);
         Ok((copy, shape))

@@ -94,11 +94,14 @@ impl Model {
         let _burst = crate::parallel::burst();
         self.zero_grad();
         let fopts = ForwardOptions { lengths, initial: &[], training: true, stateful: opts.stateful };
-        let (out, shape) = self.forward(input, steps, batch, fopts)?;
-        let out = out.to_vec();
-        let mut grad = vec![0.0f32; out.len()];
-        let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
-        let loss = opts.loss.forward_backward(&out, target, shape.rows(), shape.width, mask.as_deref(), &mut grad)?;
+        // The loss gradient's memory is taken before the forward (in wasm a failed allocation
+        // aborts); the output and the mask are read where the forward left them.
+        let mut grad = crate::param::reserved("loss gradient", self.output_len(steps, batch))?;
+        let (_, shape) = self.forward(input, steps, batch, fopts)?;
+        let out = &self.outs[self.layers.len() - 1];
+        grad.resize(out.len(), 0.0);
+        let mask = if shape.steps.is_some() { self.last_mask() } else { None };
+        let loss = opts.loss.forward_backward(out, target, shape.rows(), shape.width, mask, &mut grad)?;
         // Every input was validated by the forward pass and the loss, so a non-finite error from
         // backward is an overflow inside it (an infinite gradient reaching a layer that refuses
         // it): the non-finite policy applies to it like to a non-finite parameter gradient.
@@ -144,9 +147,8 @@ impl Model {
         loss: LossKind,
     ) -> Result<f32> {
         let fopts = ForwardOptions { lengths, initial: &[], training: false, stateful: false };
-        let (out, shape) = self.forward(input, steps, batch, fopts)?;
-        let out = out.to_vec();
-        let mask = if shape.steps.is_some() { self.last_mask().map(|m| m.to_vec()) } else { None };
-        loss.forward(&out, target, shape.rows(), shape.width, mask.as_deref())
+        let (_, shape) = self.forward(input, steps, batch, fopts)?;
+        let mask = if shape.steps.is_some() { self.last_mask() } else { None };
+        loss.forward(&self.outs[self.layers.len() - 1], target, shape.rows(), shape.width, mask)
     }
 }
