@@ -66,14 +66,17 @@ impl Model {
     /// state. When it cannot be allocated, this is a range error.
     pub fn save(&self, include_optimizer: bool) -> Result<Vec<u8>> {
         let state_floats = self.optimizer.as_ref().filter(|_| include_optimizer).map_or(0, |o| o.state_floats());
-        let floats = self.params().iter().map(|p| p.numel()).sum::<usize>() + state_floats;
+        let buffers = self.buffers();
+        // (buffers counted as 8-byte values: `num_batches_tracked` is written as I64)
+        let floats = self.params().iter().map(|p| p.numel()).sum::<usize>() + state_floats + buffers.iter().map(|b| 2 * b.data.len()).sum::<usize>();
         crate::param::check_allocatable("saved model", 2 * floats + state_floats)?;
         let mut header = Header::new();
+        // Room for all the data at once: a vector that grows by doubling would take up to twice it.
         let mut data = Vec::with_capacity(4 * floats);
         for p in self.params() {
             push_tensor(&mut header, &mut data, &p.name, &p.shape, &p.value, false);
         }
-        for b in self.buffers() {
+        for b in buffers {
             let as_i64 = b.name.ends_with("num_batches_tracked");
             push_tensor(&mut header, &mut data, &b.name, &b.shape, &b.data, as_i64);
         }

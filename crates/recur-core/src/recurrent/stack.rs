@@ -413,7 +413,6 @@ impl RecurrentStack {
         self.backward_wanting(None, d_hn, d_cn, tbptt, want_dx, true)
     }
 
-    /// `(T, B)` of the last forward, which backward needs to have been a training one.
     /// Floats a backward pass after the last training forward allocates (an estimate from
     /// above, 0 without such a forward): every layer's input gradient beyond what is held, and
     /// each direction's own ([`Direction::backward_growth`]). Probed before any backward
@@ -426,6 +425,7 @@ impl RecurrentStack {
         self.dirs.iter().fold(inputs.saturating_sub(held), |n, d| n + d.backward_growth(steps, batch))
     }
 
+    /// `(T, B)` of the last forward, which backward needs to have been a training one.
     fn last_training(&self) -> Result<(usize, usize)> {
         match self.last {
             None => Err(Error::state("backward needs a forward pass in training mode, one per backward (as in PyTorch)")),
