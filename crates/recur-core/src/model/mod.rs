@@ -326,20 +326,12 @@ impl Model {
             Input::Tokens(ids) => Some(clean_ids.as_deref().unwrap_or(ids)),
             Input::Features(_) => None,
         };
-        self.has_mask = false;
-        self.mask.clear();
-        if let Some(l) = opts.lengths {
-            self.has_mask = true;
-            for t in 0..steps {
-                self.mask.extend(l.iter().map(|&len| if t < len { 1.0 } else { 0.0 }));
-            }
-        }
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };
-        // What the other layers' outputs must grow by, and in training their caches (at most a
-        // dense layer's input and two copies of its output; a batch-norm input, a dropout mask,
-        // token ids), probed at once (a recurrent layer probes its own with its workspace): in
-        // wasm a failed allocation aborts, halfway through.
-        let mut growth = 0usize;
+        // What the row mask and the other layers' outputs must grow by, and in training their
+        // caches (at most a dense layer's input and two copies of its output; a batch-norm input,
+        // a dropout mask, token ids), probed at once (a recurrent layer probes its own with its
+        // workspace): in wasm a failed allocation aborts, halfway through.
+        let mut growth = if opts.lengths.is_some() { (steps * batch).saturating_sub(self.mask.capacity()) } else { 0 };
         let mut planned = shape;
         for (l, out) in self.layers.iter().zip(&self.outs) {
             let rows = planned.steps.unwrap_or(1).saturating_mul(batch);
@@ -351,6 +343,14 @@ impl Model {
             }
         }
         crate::param::check_allocatable("layer outputs", growth)?;
+        // The row mask `[T, B]` of a call with lengths: 1 at valid steps, 0 at padded ones.
+        self.has_mask = opts.lengths.is_some();
+        crate::buffers::fit(&mut self.mask, if self.has_mask { steps * batch } else { 0 });
+        if let Some(l) = opts.lengths {
+            for (row, m) in self.mask.iter_mut().enumerate() {
+                *m = if row / batch < l[row % batch] { 1.0 } else { 0.0 };
+            }
+        }
         let mut recurrent_index = 0;
         for i in 0..self.layers.len() {
             let (before, rest) = self.outs.split_at_mut(i);
