@@ -38,8 +38,6 @@ fn target<'a>(values: &'a [f32], classes: &'a [u32]) -> LossTarget<'a> {
     }
 }
 
-/// `[{...}, ...]`: one object per item, written by `member` (JSON outputs list their members
-/// in key order, as the earlier writer's sorted maps did; their `f32`s are written as `f64`s).
 /// A copy of `values` (when they could be read) to return to JavaScript, or a range error naming
 /// `what` when the runtime cannot allocate it: in wasm a failed allocation aborts, and the model
 /// would stay borrowed.
@@ -52,6 +50,8 @@ fn copy_out(what: &str, values: recur_core::Result<&[f32]>) -> JsResult<Vec<f32>
     }))
 }
 
+/// `[{...}, ...]`: one object per item, written by `member` (JSON outputs list their members
+/// in key order, as the earlier writer's sorted maps did; their `f32`s are written as `f64`s).
 fn json_list<T>(items: &[T], member: impl Fn(&mut Writer, &T)) -> String {
     let mut w = Writer::new();
     w.open_array();
@@ -380,5 +380,4 @@ impl WasmModel {
     pub fn load_weights(&mut self, bytes: &[u8]) -> JsResult<()> {
         js(self.inner.load_weights(bytes))
     }
-
 }
