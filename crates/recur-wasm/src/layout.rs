@@ -12,8 +12,7 @@ pub fn time_major(src: &[f32], batch: usize, steps: usize) -> recur_core::Result
         return Ok(None);
     }
     let width = src.len() / rows;
-    recur_core::param::check_allocatable("x", src.len())?;
-    let mut out = Vec::with_capacity(src.len());
+    let mut out = recur_core::param::reserved("x", src.len())?;
     for t in 0..steps {
         for b in 0..batch {
             let s = (b * steps + t) * width;

@@ -63,14 +63,11 @@ function guarded(probe: MemoryProbe, name: string, fn: AnyFunction): AnyFunction
 function wrapClassMethods(probe: MemoryProbe, name: string, cls: AnyClass): void {
   if (wrappedClasses.has(cls)) return;
   wrappedClasses.add(cls);
-  for (const [owner, prefix] of [
-    [cls.prototype as Record<string, unknown>, `${name}.`],
-    [cls as unknown as Record<string, unknown>, `${name}.`],
-  ] as const) {
+  for (const owner of [cls.prototype as Record<string, unknown>, cls as unknown as Record<string, unknown>]) {
     for (const key of Object.getOwnPropertyNames(owner)) {
       const d = Object.getOwnPropertyDescriptor(owner, key);
       if (key === 'constructor' || d === undefined || typeof d.value !== 'function' || !d.writable) continue;
-      owner[key] = guarded(probe, prefix + key, d.value as AnyFunction);
+      owner[key] = guarded(probe, `${name}.${key}`, d.value as AnyFunction);
     }
   }
 }
