@@ -514,12 +514,11 @@ export class ModelImpl implements Model {
     if (d.shape.length !== last.shape.length || d.shape.some((v, i) => v !== last.shape[i])) {
       throw new ShapeError(`dOutput has shape [${d.shape.join(', ')}], the last output was [${last.shape.join(', ')}]`, { details: { what: 'dOutput', shape: d.shape, expected: last.shape } });
     }
-    const dOut = d.data;
     const tbptt = o.tbptt === undefined || o.tbptt === null ? 0 : checkInt(o.tbptt, 'tbptt', 1);
     const dHn = this.states(o.dHn, last.batch, 'dHn', false);
     const dCn = this.states(o.dCn, last.batch, 'dCn', true);
     const r = await this.call<{ grads: [string, Float32Array][]; x: Float32Array; h0: Float32Array; c0: Float32Array }>((s, ctx) =>
-      s.modelBackward(this.id, ctx.transfer(dOut, buffersOf(dOut)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt, last.layout === 'batch-major'),
+      s.modelBackward(this.id, ctx.transfer(d.data, buffersOf(d.data)), ctx.transfer(dHn, buffersOf(dHn)), ctx.transfer(dCn, buffersOf(dCn)), tbptt, last.layout === 'batch-major'),
     );
     // Backward used up what the forward kept (the core refuses a second backward too).
     this.lastForward = undefined;
