@@ -160,18 +160,25 @@ unsafe fn gemm_packed<K: GemmKernel>(
         let c = c.add(l2 * nr * csc);
 
         // LOOP 1: through the MR-row panels of A~ (and the tiles of the C strip).
-        for (l1, mr_) in chunks(mc, mr) {
+        // Full tiles first, in place, with no test per tile: with a short depth (an input
+        // projection's k = 8) a per-tile edge test and chunk bookkeeping around the kernel cost
+        // 10–15 % of the product in V8. (Pointers stepped, not recomputed from an index: the
+        // indexed form lost that gain again in V8's code.)
+        let full = if nr_ == nr { mc / mr } else { 0 };
+        let mut ap = app;
+        let mut ct = c;
+        for _ in 0..full {
+            K::kernel(kc, alpha, ap, bp, beta, ct, rsc, csc);
+            ap = ap.add(kc * mr);
+            ct = ct.add(mr * rsc);
+        }
+        for (l1, mr_) in chunks(mc, mr).skip(full) {
             let ap = app.add(l1 * kc * mr);
             let c = c.add(l1 * mr * rsc);
-
-            // THE MICRO-KERNEL. A full tile is written in place; an edge tile (past the last
-            // row or column of C) goes to the scratch tile and is copied back under a mask.
-            if mr_ == mr && nr_ == nr {
-                K::kernel(kc, alpha, ap, bp, beta, c, rsc, csc);
-            } else {
-                K::kernel(kc, alpha, ap, bp, 0.0, tile.as_mut_ptr(), nr, 1);
-                store_masked(&tile, nr, beta, c, rsc, csc, mr_, nr_);
-            }
+            // An edge tile (past the last row or column of C) goes to the scratch tile and is
+            // copied back under a mask.
+            K::kernel(kc, alpha, ap, bp, 0.0, tile.as_mut_ptr(), nr, 1);
+            store_masked(&tile, nr, beta, c, rsc, csc, mr_, nr_);
         }
     }
 }

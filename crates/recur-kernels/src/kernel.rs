@@ -33,14 +33,15 @@ pub trait GemmKernel {
 
     /// `C ← alpha · A·B + beta · C` on one `MR × NR` tile.
     ///
-    /// + `k`: depth, the number of packed steps in `a` and `b`;
+    /// + `k`: depth, the number of packed steps in `a` and `b`, at least 1 (the first step
+    ///   sets the accumulators);
     /// + `a`: packed `A` panel, `k · MR` values; `b`: packed `B` panel, `k · NR` values;
     /// + `c`: the tile's first element, element `(i, j)` at `c[i * rsc + j * csc]`.
     ///
     /// When `beta == 0`, `C` must not be read (it may hold NaN or be uninitialized scratch).
     ///
     /// # Safety
-    /// `a` and `b` must be valid for `k · MR` and `k · NR` reads, and every `c` element of the
+    /// `k >= 1`; `a` and `b` must be valid for `k · MR` and `k · NR` reads, and every `c` element of the
     /// full tile must be valid for reads and writes and not alias `a` or `b`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel(

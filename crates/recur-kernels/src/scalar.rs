@@ -29,9 +29,19 @@ impl<const MR: usize, const NR: usize> GemmKernel for ScalarKernel<MR, NR> {
         rsc: usize,
         csc: usize,
     ) {
+        // One rank-1 update per step of k: a column of A~ times a row of B~. The first sets the
+        // accumulators, as the simd128 kernel's does (the same bits, signs of zero included).
         let mut acc = [[0.0f32; NR]; MR];
-        // One rank-1 update per step of k: a column of A~ times a row of B~.
-        for p in 0..k {
+        {
+            let av = &*(a as *const [f32; MR]);
+            let bv = &*(b as *const [f32; NR]);
+            for i in 0..MR {
+                for j in 0..NR {
+                    acc[i][j] = av[i] * bv[j];
+                }
+            }
+        }
+        for p in 1..k {
             let av = &*(a.add(p * MR) as *const [f32; MR]);
             let bv = &*(b.add(p * NR) as *const [f32; NR]);
             for i in 0..MR {
