@@ -7,8 +7,8 @@
  * within the SDK's element limits that the module's memory cannot take, e.g. a 1.07 GB `x` in a
  * threads build, whose shared memory is at most 1 GiB.
  *
- * So every binding is wrapped here: before a call whose array arguments reach
- * {@link PROBE_BYTES} in all, the module is asked whether it can allocate them at once
+ * So every binding is wrapped here: before a call whose array and string arguments reach
+ * {@link PROBE_BYTES} in all (a string counted at 3 bytes per UTF-16 unit, the most its copy takes), the module is asked whether it can allocate them at once
  * (`canAllocate`: a probe allocation, freed at once, which the copies then reuse), and a call that
  * would not fit is refused with a {@link ValueRangeError}, before anything is copied or changed.
  * Smaller calls, every call of a training loop among them, are passed on at the cost of a loop
@@ -17,7 +17,7 @@
  */
 import { ValueRangeError } from '../errors.js';
 
-/** Array arguments of fewer bytes in all are copied without asking first. */
+/** Arguments of fewer bytes in all are copied without asking first. */
 export const PROBE_BYTES = 1 << 24;
 
 /** What the guard needs of the bindings. */
@@ -34,20 +34,26 @@ type AnyClass = new (...args: unknown[]) => unknown;
 /** Classes whose methods are already wrapped (the glue of each build is loaded once per realm). */
 const wrappedClasses = new WeakSet<object>();
 
-/** Bytes of the typed-array arguments in `args`. */
-function arrayBytes(args: readonly unknown[]): number {
+/**
+ * Bytes the glue may allocate to copy `args`: the typed arrays' own bytes, and 3 per UTF-16 unit
+ * of a string (its UTF-8 copy grows to that before it is trimmed, see `passStringToWasm0`).
+ */
+function argumentBytes(args: readonly unknown[]): number {
   let bytes = 0;
-  for (const a of args) if (ArrayBuffer.isView(a)) bytes += a.byteLength;
+  for (const a of args) {
+    if (ArrayBuffer.isView(a)) bytes += a.byteLength;
+    else if (typeof a === 'string') bytes += 3 * a.length;
+  }
   return bytes;
 }
 
-/** Throws a {@link ValueRangeError} when the array arguments of call `name` cannot be copied into wasm memory. */
+/** Throws a {@link ValueRangeError} when the array and string arguments of call `name` cannot be copied into wasm memory. */
 export function checkArgumentCopies(probe: MemoryProbe, name: string, args: readonly unknown[]): void {
-  const bytes = arrayBytes(args);
+  const bytes = argumentBytes(args);
   if (bytes < PROBE_BYTES || probe.canAllocate(bytes)) return;
   const memory = probe.wasmMemoryBytes();
   throw new ValueRangeError(
-    `${name}: its arrays (${bytes} bytes) cannot be copied into wasm memory, which cannot allocate that much more (${memory} bytes now; pass smaller batches)`,
+    `${name}: its arguments (${bytes} bytes) cannot be copied into wasm memory, which cannot allocate that much more (${memory} bytes now; pass smaller batches)`,
     { details: { call: name, bytes, wasmMemoryBytes: memory } },
   );
 }
@@ -80,7 +86,7 @@ function isClass(fn: AnyFunction): boolean {
 
 /**
  * The bindings `api`, each of whose functions, constructors and methods first checks that its
- * array arguments can be copied into wasm memory ({@link checkArgumentCopies}). The glue's classes
+ * array and string arguments can be copied into wasm memory ({@link checkArgumentCopies}). The glue's classes
  * are wrapped in place; constructors through a proxy of the class.
  */
 export function guardArgumentCopies<Api extends MemoryProbe>(api: Api): Api {

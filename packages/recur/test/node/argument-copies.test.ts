@@ -28,6 +28,10 @@ function fakeApi(free: number) {
       calls.push(`scale(${x.length})`);
       return x.length * by;
     },
+    parse(json: string, x: Float32Array): number {
+      calls.push(`parse(${json.length}, ${x.length})`);
+      return json.length + x.length;
+    },
     canAllocate(bytes: number): boolean {
       probes.push(bytes);
       return bytes <= free;
@@ -88,12 +92,27 @@ describe('guardArgumentCopies', () => {
       const e = await rejection(call);
       expect(e, name).toBeInstanceOf(RecurError);
       expect(e.code).toBe('ERR_RANGE');
-      expect(e.message).toContain(`${name}: its arrays`);
+      expect(e.message).toContain(`${name}: its arguments`);
       expect(e.details).toMatchObject({ call: name, wasmMemoryBytes: 65536 });
     }
     expect(calls).toEqual([]);
     // one that fits exactly still runs
     expect(g.scale(new Float32Array(big), 1)).toBe(big);
+  });
+
+  it('counts a string argument at 3 bytes per UTF-16 unit, with the arrays', async () => {
+    const { api, calls, probes } = fakeApi(PROBE_BYTES);
+    const g = guardArgumentCopies(api);
+    // a string of at least PROBE_BYTES bytes at 3 a unit, and one float: more than fits
+    const units = Math.ceil(PROBE_BYTES / 3);
+    const bytes = 3 * units + 4;
+    const e = await rejection(() => g.parse('x'.repeat(units), new Float32Array(1)));
+    expect(e.code).toBe('ERR_RANGE');
+    expect(e.details).toMatchObject({ call: 'parse', bytes });
+    expect(calls).toEqual([]);
+    // short strings are passed on without a probe
+    expect(g.parse('{"a":1}', new Float32Array(2))).toBe(9);
+    expect(probes).toEqual([bytes]);
   });
 
   it('wraps a class once, however many times a glue is guarded', () => {
