@@ -418,7 +418,8 @@ impl Model {
         // first (in wasm a failed allocation aborts, halfway through the layers).
         let x_len = if input_grads { steps * batch * self.config.input_size.unwrap_or(0) } else { 0 };
         let widest = self.outs.iter().map(Vec::len).fold(x_len, usize::max);
-        let recurrent = self.layers.iter().filter_map(|l| l.as_recurrent()).fold(0, |n, s| n + s.backward_growth());
+        let wants_dx = |i: usize| i > 0 || (input_grads && self.config.input_size.is_some());
+        let recurrent = self.layers.iter().enumerate().filter_map(|(i, l)| Some(l.as_recurrent()?.backward_growth(wants_dx(i)))).sum::<usize>();
         crate::param::check_allocatable("backward", 2 * widest + recurrent)?;
         // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
         let mut grad = Vec::new();
@@ -430,7 +431,7 @@ impl Model {
                 recurrent_index -= 1;
             }
             let finals = if is_rec { d_final.get(recurrent_index).copied().unwrap_or((None, None)) } else { (None, None) };
-            let want_dx = i > 0 || (input_grads && self.config.input_size.is_some());
+            let want_dx = wants_dx(i);
             let dy = if i + 1 == self.layers.len() { d_output } else { &grad[..] };
             let (dx, d0) = self.layers[i].backward(dy, finals, tbptt, want_dx, input_grads)?;
             if let Some(d0) = d0 {

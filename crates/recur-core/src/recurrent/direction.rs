@@ -185,26 +185,51 @@ impl Direction {
         Ok(Direction { cell, input_size, hidden, reverse, w_ih, w_hh, b_ih, b_hh, peepholes, layer_norm, ws: Workspace::default() })
     }
 
-    /// Floats a training pass of `steps × batch` rows allocates for this direction's largest
-    /// buffers beyond what its workspace already holds (an estimate from above, for sizes
-    /// that passed the stack's workspace check): what a caller checks can be allocated before
-    /// the pass, since a failed allocation in wasm aborts (see
-    /// [`crate::param::check_allocatable`]).
+    /// Floats a training pass of `steps × batch` rows allocates for this direction's workspace
+    /// beyond what its buffers already hold: each buffer's length after the pass
+    /// ([`Direction::forward_sizes`], what `forward` sizes them to) less its capacity. What a
+    /// caller checks can be allocated before the pass, since a failed allocation in wasm aborts
+    /// (see [`crate::param::check_allocatable`]). Exact, not an estimate from above: the check
+    /// allocates what it counts, so anything counted beyond the need would raise the wasm heap's
+    /// high-water mark for good.
     pub(super) fn training_growth(&self, steps: usize, batch: usize) -> usize {
-        let states = (steps + 1) * batch * self.hidden;
-        let gh = steps * batch * self.cell.gates() * self.hidden;
-        // gates, h and the per-cell extra (`tanh c`, ...), c for an LSTM; a GRU's recurrent
-        // projection gradient; with layer norm that and the input projection and both caches
-        let lstm = if matches!(self.cell, CellKind::Lstm { .. }) { states } else { 0 };
-        let extra = if self.layer_norm.is_some() {
-            4 * gh
-        } else if matches!(self.cell, CellKind::Gru { .. }) {
-            gh
-        } else {
+        let sizes = self.forward_sizes(steps, batch, true);
+        sizes.iter().zip(self.forward_buffers()).map(|(&len, buf)| len.saturating_sub(buf.capacity())).sum()
+    }
+
+    /// The workspace buffers a forward pass sizes, in the order of [`Direction::forward_sizes`].
+    fn forward_buffers(&self) -> [&Vec<f32>; 10] {
+        let ws = &self.ws;
+        [&ws.xp, &ws.hs, &ws.gates, &ws.aux, &ws.rec, &ws.cs, &ws.xhat_x, &ws.rstd_x, &ws.xhat_h, &ws.rstd_h]
+    }
+
+    /// Whether a forward pass projects the input step by step inside its time loop (else before
+    /// it, for every step at once, or not at all for the fused LSTM/RNN step): without layer
+    /// norm, when the loop runs split by rows or on one thread (see `forward`).
+    fn projects_by_step(&self, split: &rows::Split) -> bool {
+        self.layer_norm.is_none() && (split.ranges > 1 || crate::parallel::threads() == 1) && !self.fuses_projections()
+    }
+
+    /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
+    /// rstd_h` after a forward pass of `steps × batch` rows (`keep`: a training pass, which keeps
+    /// every step for backward; otherwise two state slots and one step of the rest).
+    fn forward_sizes(&self, steps: usize, batch: usize, keep: bool) -> [usize; 10] {
+        let (hd, g) = (self.hidden, self.cell.gates());
+        let (bh, bg) = (batch * hd, batch * g * hd);
+        let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
+        let split = rows::split(steps, batch, g * hd, hd, !keep);
+        let xp = if self.fuses_projections() {
             0
+        } else if self.projects_by_step(&split) {
+            bg
+        } else {
+            steps * bg
         };
-        let need = gh + 2 * states + lstm + extra;
-        need.saturating_sub(self.held_floats())
+        let aux = if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh };
+        let cs = if self.cell.has_cell_state() { slots * bh } else { 0 };
+        let norm = |steps: usize| if self.layer_norm.is_some() { [steps * bg, steps * batch * g] } else { [0, 0] };
+        let ([xhat_x, rstd_x], [xhat_h, rstd_h]) = (norm(steps), norm(kept_steps));
+        [xp, slots * bh, kept_steps * bg, aux, bg, cs, xhat_x, rstd_x, xhat_h, rstd_h]
     }
 
     /// Floats a backward pass of `steps × batch` rows allocates beyond what the workspace holds
@@ -217,12 +242,6 @@ impl Direction {
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let packing = weight_grads::packing_growth(rows, self.hidden, self.input_size, reset_before);
         (drec + 2 * rows + steps + 6 * batch * self.hidden).saturating_sub(self.ws.drec.capacity() + 2 * self.ws.norm_parts.capacity()) + packing
-    }
-
-    /// Floats held by the workspace's sequence-sized buffers (those a training pass grows).
-    pub(super) fn held_floats(&self) -> usize {
-        let ws = &self.ws;
-        ws.gates.capacity() + ws.hs.capacity() + ws.cs.capacity() + ws.aux.capacity() + ws.drec.capacity() + ws.xp.capacity() + ws.xhat_x.capacity() + ws.xhat_h.capacity()
     }
 
     /// The parameters, in PyTorch's order (weights, biases, then peepholes).
@@ -307,14 +326,13 @@ impl Direction {
         keep: bool,
     ) {
         let (hd, gh, inp) = (self.hidden, self.cell.gates() * self.hidden, self.input_size);
-        let (bh, bg) = (batch * hd, batch * gh);
+        let bh = batch * hd;
         self.ws.steps = steps;
         self.ws.batch = batch;
         self.ws.kept = keep;
         let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
-        // Per-step buffers hold every step when kept, else the current one.
-        let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
         let split = rows::split(steps, batch, gh, hd, !keep);
+        let [xp_len, hs_len, gates_len, aux_len, rec_len, cs_len, xhat_x_len, rstd_x_len, xhat_h_len, rstd_h_len] = self.forward_sizes(steps, batch, keep);
         // Without layer norm the time loop projects the input itself, step by step for each
         // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
         // each task to its rows (not in a pass of one thread over every step), the projection
@@ -323,7 +341,7 @@ impl Direction {
         // the loop on a pool: the per-step product would then be split (and joined) at every
         // step; the whole-sequence product below is split once. Both use the prepacked kernel,
         // so the bits are the same either way.
-        let by_step = self.layer_norm.is_none() && (split.ranges > 1 || crate::parallel::threads() == 1);
+        let by_step = self.projects_by_step(&split);
         // LSTM and RNN without layer norm go further: both projections enter the same
         // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
         // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
@@ -332,7 +350,6 @@ impl Direction {
         // read. On one pool task too, where the per-step product is split by columns as the
         // recurrent one was: the bits do not depend on the thread count.
         let fused = self.fuses_projections();
-        let by_step = by_step && !fused;
         // From a zero state (the default) the first step's recurrent product is zero: it is
         // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
         // skipped terms are `±0` added to sums that are never `-0`.
@@ -342,13 +359,13 @@ impl Direction {
         // whose backward writes the projection's gradient there; the others write it over the
         // gates); one step when the loop projects step by step; none for the fused cells.
         let xp_steps = !by_step;
-        fit(&mut ws.xp, if fused { 0 } else if xp_steps { steps * bg } else { bg });
-        fit(&mut ws.hs, slots * bh);
-        fit(&mut ws.gates, kept_steps * bg);
-        fit(&mut ws.aux, if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh });
-        fit(&mut ws.rec, bg);
+        fit(&mut ws.xp, xp_len);
+        fit(&mut ws.hs, hs_len);
+        fit(&mut ws.gates, gates_len);
+        fit(&mut ws.aux, aux_len);
+        fit(&mut ws.rec, rec_len);
         if self.cell.has_cell_state() {
-            fit(&mut ws.cs, slots * bh);
+            fit(&mut ws.cs, cs_len);
             ws.cs[first * bh..][..bh].copy_from_slice(c0);
         }
         ws.hs[first * bh..][..bh].copy_from_slice(h0);
@@ -360,7 +377,6 @@ impl Direction {
         // 1. Input projection of every step at once, unless the time loop does it step by step:
         // xp = X · W_ihᵀ + b_ih (without layer norm with the prepacked kernel, as the time loop
         // does it, for the same bits).
-        let g = self.cell.gates();
         if fused {
             // Nothing to project ahead: the time loop's product does it (packed below), but for
             // the first step from a zero state.
@@ -376,10 +392,10 @@ impl Direction {
             gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
         }
         if let Some(ln) = &self.layer_norm {
-            fit(&mut ws.xhat_x, steps * bg);
-            fit(&mut ws.rstd_x, steps * batch * g);
-            fit(&mut ws.xhat_h, kept_steps * bg);
-            fit(&mut ws.rstd_h, kept_steps * batch * g);
+            fit(&mut ws.xhat_x, xhat_x_len);
+            fit(&mut ws.rstd_x, rstd_x_len);
+            fit(&mut ws.xhat_h, xhat_h_len);
+            fit(&mut ws.rstd_h, rstd_h_len);
             let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
             norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
         }
@@ -670,6 +686,51 @@ impl GradShape {
             aux: &ws.aux,
             dxp: self.dg(ws),
             x,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+
+    /// Capacity of the buffers a forward pass sizes.
+    fn forward_capacity(d: &Direction) -> usize {
+        d.forward_buffers().iter().map(|b| b.capacity()).sum()
+    }
+
+    /// `training_growth` is what a training forward makes its buffers grow by, exactly (the
+    /// allocation check allocates what it counts, so more would raise the wasm heap for good),
+    /// from an empty workspace, after an inference pass, and after a smaller or the same pass.
+    #[test]
+    fn training_growth_is_what_a_training_forward_allocates() {
+        let cells = [
+            CellKind::Rnn { activation: Activation::Tanh },
+            CellKind::Lstm { peephole: false },
+            CellKind::Lstm { peephole: true },
+            CellKind::Gru { reset_after: true },
+            CellKind::Gru { reset_after: false },
+        ];
+        for cell in cells {
+            for layer_norm in [false, true] {
+                let (inp, hd) = (3, 5);
+                let spec = DirectionSpec { cell, input_size: inp, hidden: hd, bias: true, layer: 0, reverse: false, layer_norm };
+                let mut d = Direction::with_init(spec, "", &RecurrentInit::default(), &mut crate::rng::Rng::new(1)).unwrap();
+                // (steps, batch, keep): growth is counted for the training passes only
+                for (steps, batch, keep) in [(4, 2, true), (7, 3, false), (7, 3, true), (2, 1, true), (7, 3, true), (9, 3, true)] {
+                    let x = vec![0.25f32; steps * batch * inp];
+                    let zeros = vec![0.0f32; batch * hd];
+                    let growth = d.training_growth(steps, batch);
+                    let before = forward_capacity(&d);
+                    d.forward(&x, steps, batch, None, &zeros, &zeros, &mut [], 0, 0, keep);
+                    let grown = forward_capacity(&d) - before;
+                    if keep {
+                        assert_eq!(growth, grown, "{cell:?} layer_norm {layer_norm}, {steps}×{batch}");
+                        assert_eq!(d.training_growth(steps, batch), 0, "{cell:?} layer_norm {layer_norm}: nothing more for the same pass");
+                    }
+                }
+            }
         }
     }
 }

@@ -414,13 +414,14 @@ impl RecurrentStack {
     }
 
     /// Floats a backward pass after the last training forward allocates (an estimate from
-    /// above, 0 without such a forward): every layer's input gradient beyond what is held, and
-    /// each direction's own ([`Direction::backward_growth`]). Probed before any backward
-    /// changes anything, as a failed allocation in wasm aborts.
-    pub(crate) fn backward_growth(&self) -> usize {
+    /// above, 0 without such a forward): every layer's input gradient beyond what is held (the
+    /// first layer's only `want_dx`), and each direction's own ([`Direction::backward_growth`]).
+    /// Probed before any backward changes anything, as a failed allocation in wasm aborts.
+    pub(crate) fn backward_growth(&self, want_dx: bool) -> usize {
         let Some((steps, batch, true)) = self.last else { return 0 };
         let c = &self.config;
-        let inputs = steps * batch * (c.input_size + c.output_size() * (c.num_layers - 1));
+        let first = if want_dx { c.input_size } else { 0 };
+        let inputs = steps * batch * (first + c.output_size() * (c.num_layers - 1));
         let held = self.d_inputs.iter().fold(0, |n, v| n + v.capacity());
         self.dirs.iter().fold(inputs.saturating_sub(held), |n, d| n + d.backward_growth(steps, batch))
     }
@@ -467,7 +468,7 @@ impl RecurrentStack {
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
-        crate::param::check_allocatable("backward", self.backward_growth())?;
+        crate::param::check_allocatable("backward", self.backward_growth(want_dx))?;
         // Backward overwrites what the forward kept (without layer norm every cell writes the
         // gradients over its gates), so the next backward needs a new forward.
         self.last = None;
