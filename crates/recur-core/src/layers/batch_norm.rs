@@ -331,6 +331,12 @@ impl BatchNorm {
         Ok(())
     }
 
+    /// Floats a training forward of `rows` rows adds to the normalized input it keeps for
+    /// backward, beyond what it holds.
+    pub(crate) fn cache_growth(&self, rows: usize) -> usize {
+        rows.saturating_mul(self.features).saturating_sub(self.xhat.capacity())
+    }
+
     /// Backward of the last [`BatchNorm::forward`] given `dy` (`rows × features`): accumulates
     /// `weight.grad += Σ dy·xhat` and `bias.grad += Σ dy` over real rows and, if asked, writes
     /// `dx` (resized). In training mode the gradient flows through the batch mean and variance:
@@ -392,6 +398,18 @@ mod tests {
     use super::*;
     use crate::layers::testutil::*;
     use crate::rng::Rng;
+
+    /// The allocation check counts exactly what a training forward adds to the kept `xhat`.
+    #[test]
+    fn cache_growth_is_what_a_training_forward_allocates() {
+        let mut bn = BatchNorm::new("bn", 3, true).unwrap();
+        for rows in [4, 4, 10, 2] {
+            let x: Vec<f32> = (0..rows * 3).map(|i| i as f32).collect();
+            let (growth, before) = (bn.cache_growth(rows), bn.xhat.capacity());
+            bn.forward(&x, rows, None, true, &mut Vec::new()).unwrap();
+            assert_eq!(growth, bn.xhat.capacity() - before, "{rows} rows");
+        }
+    }
 
     /// A layer with non-trivial affine parameters and running statistics.
     fn layer(affine: bool, features: usize, rng: &mut Rng) -> BatchNorm {

@@ -165,6 +165,23 @@ impl Dense {
         Ok(())
     }
 
+    /// Floats a training forward of `rows` rows adds to the caches beyond what they hold: the
+    /// input, and with an activation its pre-activation and output.
+    pub(crate) fn cache_growth(&self, rows: usize) -> usize {
+        let (n_in, n_out) = (rows.saturating_mul(self.in_features), rows.saturating_mul(self.out_features));
+        let activation = if self.activation == Activation::Linear { 0 } else { n_out.saturating_sub(self.z.capacity()) + n_out.saturating_sub(self.y.capacity()) };
+        n_in.saturating_sub(self.x.capacity()) + activation
+    }
+
+    /// Floats the backward of the last training forward adds to the activation gradient it
+    /// keeps, beyond what it holds.
+    pub(crate) fn backward_growth(&self) -> usize {
+        match self.rows {
+            Some(rows) if self.activation != Activation::Linear => (rows * self.out_features).saturating_sub(self.dz.capacity()),
+            _ => 0,
+        }
+    }
+
     /// Training forward: like [`Dense::infer`], and caches what [`Dense::backward`] needs
     /// (buffers are reused, so a repeating row count does not allocate).
     pub fn forward(&mut self, x: &[f32], rows: usize, y: &mut Vec<f32>) -> Result<()> {
@@ -199,10 +216,10 @@ impl Dense {
             dy
         } else {
             let act = self.activation;
-            self.dz.clear();
-            self.dz.extend(
-                dy.iter().zip(self.z.iter().zip(&self.y)).map(|(&g, (&z, &y))| g * act.derivative(z, y)),
-            );
+            crate::buffers::fit(&mut self.dz, dy.len());
+            for (d, (&g, (&z, &y))) in self.dz.iter_mut().zip(dy.iter().zip(self.z.iter().zip(&self.y))) {
+                *d = g * act.derivative(z, y);
+            }
             &self.dz
         };
         // dW[out, in] += dzᵀ · x
@@ -225,6 +242,27 @@ impl Dense {
 mod tests {
     use super::*;
     use crate::layers::testutil::*;
+
+    /// The allocation checks count exactly what a training forward adds to the caches and
+    /// backward to the activation gradient (more would stay in the wasm heap for good), for
+    /// growing, equal and smaller row counts, with and without an activation.
+    #[test]
+    fn cache_and_backward_growth_are_what_the_passes_allocate() {
+        let caps = |d: &Dense| d.x.capacity() + d.z.capacity() + d.y.capacity();
+        for act in [Activation::Linear, Activation::Tanh] {
+            let mut d = Dense::new("d", 3, 2, true, act, &mut Rng::new(5)).unwrap();
+            for rows in [4, 4, 9, 2, 9] {
+                let x = vec![0.5f32; rows * 3];
+                let (growth, before) = (d.cache_growth(rows), caps(&d));
+                let mut y = Vec::new();
+                d.forward(&x, rows, &mut y).unwrap();
+                assert_eq!(growth, caps(&d) - before, "{act:?}, {rows} rows: forward");
+                let (growth, before) = (d.backward_growth(), d.dz.capacity());
+                d.backward(&vec![0.25f32; rows * 2], None).unwrap();
+                assert_eq!(growth, d.dz.capacity() - before, "{act:?}, {rows} rows: backward");
+            }
+        }
+    }
 
     const ACTS: [Activation; 6] = [
         Activation::Linear,

@@ -73,6 +73,11 @@ impl Dropout {
         Ok(())
     }
 
+    /// Floats a forward of `len` values adds to the mask it keeps, beyond what it holds.
+    pub(crate) fn cache_growth(&self, len: usize) -> usize {
+        len.saturating_sub(self.mask.capacity())
+    }
+
     /// `y = x · mask` with a fresh mask when `training` (and `p > 0`), `y = x` otherwise; `y`
     /// is resized to `x.len()`. The mask is kept for [`Dropout::backward`].
     pub fn forward(&mut self, x: &[f32], training: bool, y: &mut Vec<f32>) -> Result<()> {
@@ -84,19 +89,18 @@ impl Dropout {
                 return Err(Error::shape("dropout fixed mask", [n], [keep.len()]));
             }
         }
-        self.mask.clear();
-        if !training {
-            self.mask.resize(n, 1.0);
+        // Sized exactly (`fit`), as the model's allocation check counts them.
+        crate::buffers::fit(&mut self.mask, n);
+        if !training || (self.fixed.is_none() && self.p == 0.0) {
+            self.mask.fill(1.0);
         } else if let Some(keep) = &self.fixed {
-            self.mask.extend(keep.iter().map(|&k| k * self.scale));
-        } else if self.p == 0.0 {
-            self.mask.resize(n, 1.0);
+            self.mask.iter_mut().zip(keep).for_each(|(m, &k)| *m = k * self.scale);
         } else {
             let (p, scale, rng) = (self.p, self.scale, &mut self.rng);
-            self.mask.extend((0..n).map(|_| if rng.uniform() >= p { scale } else { 0.0 }));
+            self.mask.iter_mut().for_each(|m| *m = if rng.uniform() >= p { scale } else { 0.0 });
         }
-        y.clear();
-        y.extend(x.iter().zip(&self.mask).map(|(&v, &m)| v * m));
+        crate::buffers::fit(y, n);
+        y.iter_mut().zip(x.iter().zip(&self.mask)).for_each(|(o, (&v, &m))| *o = v * m);
         self.last_training = Some(training);
         self.len = n;
         Ok(())
@@ -121,6 +125,19 @@ impl Dropout {
 mod tests {
     use super::*;
     use crate::layers::testutil::*;
+
+    /// The allocation check counts exactly what a forward adds to the mask.
+    #[test]
+    fn cache_growth_is_what_a_forward_allocates() {
+        for p in [0.0, 0.5] {
+            let mut d = Dropout::new(p, 3).unwrap();
+            for (n, training) in [(6, true), (6, true), (20, false), (35, true), (3, true)] {
+                let (growth, before) = (d.cache_growth(n), d.mask.capacity());
+                d.forward(&vec![1.0f32; n], training, &mut Vec::new()).unwrap();
+                assert_eq!(growth, d.mask.capacity() - before, "p {p}, {n} values");
+            }
+        }
+    }
 
     #[test]
     fn gradient_with_fixed_mask_matches_finite_differences() {

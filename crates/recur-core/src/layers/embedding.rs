@@ -77,6 +77,12 @@ impl Embedding {
         Ok(())
     }
 
+    /// Values (4 bytes each, as floats) a training forward of `rows` ids adds to the ids it
+    /// keeps for backward, beyond what it holds.
+    pub(crate) fn cache_growth(&self, rows: usize) -> usize {
+        rows.saturating_sub(self.ids.as_ref().map_or(0, Vec::capacity))
+    }
+
     /// Training forward: like [`Embedding::infer`], and remembers the ids for
     /// [`Embedding::backward`].
     pub fn forward(&mut self, ids: &[u32], y: &mut Vec<f32>) -> Result<()> {
@@ -106,6 +112,18 @@ impl Embedding {
 mod tests {
     use super::*;
     use crate::layers::testutil::*;
+
+    /// The allocation check counts exactly what a training forward adds to the kept ids.
+    #[test]
+    fn cache_growth_is_what_a_training_forward_allocates() {
+        let mut emb = Embedding::new("emb", 5, 3, &mut Rng::new(2)).unwrap();
+        let cap = |e: &Embedding| e.ids.as_ref().map_or(0, Vec::capacity);
+        for n in [4, 4, 11, 2] {
+            let (growth, before) = (emb.cache_growth(n), cap(&emb));
+            emb.forward(&vec![1u32; n], &mut Vec::new()).unwrap();
+            assert_eq!(growth, cap(&emb) - before, "{n} ids");
+        }
+    }
 
     #[test]
     fn gradient_matches_finite_differences_with_repeated_ids() {

@@ -158,6 +158,52 @@ impl Layer {
         }
     }
 
+    /// Floats a training forward of `rows` rows of `width_in` features adds to the caches this
+    /// layer keeps for backward, beyond what they hold (a recurrent layer counts its own with its
+    /// workspace, see `RecurrentStack::forward_into`).
+    pub fn training_cache_growth(&self, rows: usize, width_in: usize) -> usize {
+        match &self.kind {
+            Kind::Dense(d) => d.cache_growth(rows),
+            Kind::BatchNorm(b) => b.cache_growth(rows),
+            Kind::Dropout(d) => d.cache_growth(rows.saturating_mul(width_in)),
+            Kind::Embedding(e) => e.cache_growth(rows),
+            Kind::Recurrent(_) => 0,
+        }
+    }
+
+    /// Floats of the input gradient this layer's backward returns for an input of `input_len`
+    /// values (0 when it makes none: an embedding, or a dense or recurrent first layer whose
+    /// input gradient is not wanted).
+    pub fn input_grad_len(&self, input_len: usize, want_dx: bool) -> usize {
+        match &self.kind {
+            Kind::Embedding(_) => 0,
+            Kind::BatchNorm(_) | Kind::Dropout(_) => input_len,
+            Kind::Dense(_) | Kind::Recurrent(_) => {
+                if want_dx {
+                    input_len
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// Floats this layer's backward adds to the buffers it keeps, beyond what they hold (a
+    /// recurrent layer's workspace, a dense layer's activation gradient), and the floats of the
+    /// short-lived vectors it makes besides its input gradient (a final-state layer's `d_h_n`,
+    /// the initial states' gradients): `(kept, temporary)`.
+    pub fn backward_growth(&self, want_dx: bool, want_initial: bool) -> (usize, usize) {
+        match &self.kind {
+            Kind::Dense(d) => (d.backward_growth(), 0),
+            Kind::Recurrent(r) => {
+                let states = r.stack.state_floats();
+                let temporary = if r.return_sequences { 0 } else { states } + if want_initial { 2 * states } else { 0 };
+                (r.stack.backward_growth(want_dx), temporary)
+            }
+            _ => (0, 0),
+        }
+    }
+
     pub fn as_recurrent(&self) -> Option<&RecurrentStack> {
         match &self.kind {
             Kind::Recurrent(r) => Some(&r.stack),

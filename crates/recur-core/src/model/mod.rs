@@ -328,16 +328,18 @@ impl Model {
         };
         let mut shape = OutputShape { steps: Some(steps), batch, width: self.config.input_size.unwrap_or(0) };
         // What the row mask and the other layers' outputs must grow by, and in training their
-        // caches (at most a dense layer's input and two copies of its output; a batch-norm input,
-        // a dropout mask, token ids), probed at once (a recurrent layer probes its own with its
-        // workspace): in wasm a failed allocation aborts, halfway through.
+        // caches (a dense layer's input and, with an activation, its pre-activation and output;
+        // a batch-norm input, a dropout mask, token ids), probed at once (a recurrent layer
+        // probes its own with its workspace): in wasm a failed allocation aborts, halfway
+        // through. Exact: the probe allocates what it counts, and more would stay in the wasm
+        // heap's high-water mark.
         let mut growth = if opts.lengths.is_some() { (steps * batch).saturating_sub(self.mask.capacity()) } else { 0 };
         let mut planned = shape;
         for (l, out) in self.layers.iter().zip(&self.outs) {
             let rows = planned.steps.unwrap_or(1).saturating_mul(batch);
             let width_in = planned.width.max(1);
             planned = l.output_shape(planned);
-            let cache = if opts.training { rows.saturating_mul(width_in + 2 * planned.width) } else { 0 };
+            let cache = if opts.training { l.training_cache_growth(rows, width_in) } else { 0 };
             if l.as_recurrent().is_none() {
                 growth = growth.saturating_add(rows.saturating_mul(planned.width).saturating_sub(out.capacity())).saturating_add(cache);
             }
@@ -413,14 +415,21 @@ impl Model {
         for stack in self.layers.iter().filter_map(|l| l.as_recurrent()) {
             stack.check_ready_for_backward()?;
         }
-        // Each layer's `dx` is a new vector, made while the one from the layer above is alive,
-        // and the recurrent layers allocate their own: twice the largest and theirs are probed
-        // first (in wasm a failed allocation aborts, halfway through the layers).
-        let x_len = if input_grads { steps * batch * self.config.input_size.unwrap_or(0) } else { 0 };
-        let widest = self.outs.iter().map(Vec::len).fold(x_len, usize::max);
+        // What backward allocates, probed before any layer runs (in wasm a failed allocation
+        // aborts, halfway through the layers): what each layer keeps (a recurrent layer's
+        // workspace, a dense layer's activation gradient), and at the layer where it is most,
+        // its input gradient, a new vector, and its temporaries while the input gradient from
+        // the layer above is alive. Not more: the probe allocates what it counts.
         let wants_dx = |i: usize| i > 0 || (input_grads && self.config.input_size.is_some());
-        let recurrent = self.layers.iter().enumerate().filter_map(|(i, l)| Some(l.as_recurrent()?.backward_growth(wants_dx(i)))).sum::<usize>();
-        crate::param::check_allocatable("backward", 2 * widest + recurrent)?;
+        let input_len = |i: usize| if i == 0 { steps * batch * self.config.input_size.unwrap_or(0) } else { self.outs[i - 1].len() };
+        let dx_len = |i: usize| self.layers.get(i).map_or(0, |l| l.input_grad_len(input_len(i), wants_dx(i)));
+        let (mut kept, mut peak) = (0usize, 0usize);
+        for (i, l) in self.layers.iter().enumerate() {
+            let (keeps, temporary) = l.backward_growth(wants_dx(i), input_grads);
+            kept = kept.saturating_add(keeps);
+            peak = peak.max(dx_len(i).saturating_add(temporary).saturating_add(dx_len(i + 1)));
+        }
+        crate::param::check_allocatable("backward", kept.saturating_add(peak))?;
         // The gradient flowing down: `d_output` for the last layer, then each layer's `dx`.
         let mut grad = Vec::new();
         let mut initial = vec![(Vec::new(), Vec::new()); self.recurrent_layers()];

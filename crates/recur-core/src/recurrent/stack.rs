@@ -270,15 +270,14 @@ impl RecurrentStack {
     /// neither stored nor copied. On error nothing changes.
     pub fn forward_into(&mut self, seq: &SequenceInput<'_>, training: bool, out: Option<&mut Vec<f32>>) -> Result<()> {
         let padding_is_finite = self.check_forward(seq)?;
-        // The copy of x and each layer's output beyond what is held, and for training what the
-        // pass keeps for backward: a failed allocation in wasm aborts (see `check_allocatable`).
+        // The copy of x and each layer's output beyond what is held, a copy of x with its padding
+        // cleaned, and the directions' workspaces (for training, what the pass keeps for
+        // backward): a failed allocation in wasm aborts (see `check_allocatable`).
         let layer_outputs = self.config.num_layers - 1 + usize::from(out.is_some());
         let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
         let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
-        let mut floats = outputs.saturating_sub(held);
-        if training {
-            floats = self.dirs.iter().fold(floats, |n, d| n.saturating_add(d.training_growth(seq.steps, seq.batch)));
-        }
+        let cleaned = if seq.lengths.is_some() && !padding_is_finite { seq.x.len() } else { 0 };
+        let floats = self.dirs.iter().fold(outputs.saturating_sub(held) + cleaned, |n, d| n.saturating_add(d.forward_growth(seq.steps, seq.batch, training)));
         crate::param::check_allocatable("workspace", floats)?;
         // NaN or ±∞ at padded steps: the pass runs on a copy with zeros there (`crate::padding`)
         let clean;
@@ -424,6 +423,11 @@ impl RecurrentStack {
         let inputs = steps * batch * (first + c.output_size() * (c.num_layers - 1));
         let held = self.d_inputs.iter().fold(0, |n, v| n + v.capacity());
         self.dirs.iter().fold(inputs.saturating_sub(held), |n, d| n + d.backward_growth(steps, batch))
+    }
+
+    /// Floats of one set of states (`[L·D, B, H]`) for the batch of the last forward (0 before one).
+    pub(crate) fn state_floats(&self) -> usize {
+        self.last.map_or(0, |(_, batch, _)| self.state_slots() * batch * self.config.hidden_size)
     }
 
     /// `(T, B)` of the last forward, which backward needs to have been a training one.
