@@ -1,7 +1,7 @@
 //! A stack of `L` recurrent layers, each with one or two directions (PyTorch's `nn.RNN`,
 //! `nn.LSTM`, `nn.GRU`), with dropout between layers.
 
-use crate::buffers::{fit, zeroed};
+use crate::buffers::{copy_into, fit, zeroed};
 use super::{Direction, DirectionSpec, RecurrentConfig};
 use crate::error::{check_finite, check_len, checked_numel, Error, Result};
 use crate::init::RecurrentInit;
@@ -277,7 +277,16 @@ impl RecurrentStack {
         let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
         let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
         let cleaned = if seq.lengths.is_some() && !padding_is_finite { seq.x.len() } else { 0 };
-        let floats = self.dirs.iter().fold(outputs.saturating_sub(held) + cleaned, |n, d| n.saturating_add(d.forward_growth(seq.steps, seq.batch, training)));
+        // The final states and a zero state, and in training the dropout masks between layers.
+        let c = &self.config;
+        let (bh, width) = (seq.batch * c.hidden_size, c.output_size());
+        let slots = self.state_slots() * bh;
+        let c_n = if c.cell.has_cell_state() { slots.saturating_sub(self.c_n.capacity()) } else { 0 };
+        let states = bh + slots.saturating_sub(self.h_n.capacity()) + c_n;
+        let mask_len = if training && c.dropout > 0.0 { seq.steps.saturating_mul(seq.batch).saturating_mul(width) } else { 0 };
+        let masks: usize = self.masks[..c.num_layers - 1].iter().map(|m| mask_len.saturating_sub(m.capacity())).sum();
+        let own = (outputs.saturating_sub(held) + cleaned).saturating_add(states).saturating_add(masks);
+        let floats = self.dirs.iter().fold(own, |n, d| n.saturating_add(d.forward_growth(seq.steps, seq.batch, training)));
         crate::param::check_allocatable("workspace", floats)?;
         // NaN or ±∞ at padded steps: the pass runs on a copy with zeros there (`crate::padding`)
         let clean;
@@ -319,13 +328,11 @@ impl RecurrentStack {
         let bh = batch * hd;
         let width = c.output_size();
         let zeros = vec![0.0f32; bh];
-        self.h_n.clear();
-        self.h_n.resize(self.state_slots() * bh, 0.0);
         let cell_state = c.cell.has_cell_state();
-        self.c_n.clear();
-        if cell_state {
-            self.c_n.resize(self.state_slots() * bh, 0.0);
-        }
+        // Sized exactly, as `forward_into`'s allocation check counts them.
+        let states = self.state_slots() * bh;
+        zeroed(&mut self.h_n, states);
+        zeroed(&mut self.c_n, if cell_state { states } else { 0 });
         self.inputs[0].clear();
         self.inputs[0].extend_from_slice(x);
         for k in 0..l {
@@ -352,14 +359,14 @@ impl RecurrentStack {
             }
             if k + 1 < l {
                 let mask = &mut self.masks[k];
-                mask.clear();
                 match dropout {
-                    DropoutMasks::Fixed(fixed) => mask.extend_from_slice(&fixed[k]),
+                    DropoutMasks::Fixed(fixed) => copy_into(mask, &fixed[k]),
                     DropoutMasks::Draw if training && c.dropout > 0.0 => {
                         let keep = 1.0 / (1.0 - c.dropout);
-                        mask.extend((0..out.len()).map(|_| if self.rng.uniform() < c.dropout { 0.0 } else { keep }));
+                        fit(mask, out.len());
+                        mask.iter_mut().for_each(|m| *m = if self.rng.uniform() < c.dropout { 0.0 } else { keep });
                     }
-                    DropoutMasks::Draw => {}
+                    DropoutMasks::Draw => mask.clear(),
                 }
                 if !mask.is_empty() {
                     out.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
