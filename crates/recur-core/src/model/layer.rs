@@ -198,7 +198,7 @@ impl Layer {
             Kind::Recurrent(r) => {
                 let states = r.stack.state_floats();
                 let temporary = if r.return_sequences { 0 } else { states } + if want_initial { 2 * states } else { 0 };
-                (r.stack.backward_growth(want_dx), temporary)
+                (r.stack.backward_growth(want_dx, want_initial), temporary)
             }
             _ => (0, 0),
         }

@@ -421,15 +421,19 @@ impl RecurrentStack {
 
     /// Floats a backward pass after the last training forward allocates (an estimate from
     /// above, 0 without such a forward): every layer's input gradient beyond what is held (the
-    /// first layer's only `want_dx`), and each direction's own ([`Direction::backward_growth`]).
-    /// Probed before any backward changes anything, as a failed allocation in wasm aborts.
-    pub(crate) fn backward_growth(&self, want_dx: bool) -> usize {
+    /// first layer's only `want_dx`), the initial states' gradients (`want_initial`), and each
+    /// direction's own ([`Direction::backward_growth`]). Probed before any backward changes
+    /// anything, as a failed allocation in wasm aborts.
+    pub(crate) fn backward_growth(&self, want_dx: bool, want_initial: bool) -> usize {
         let Some((steps, batch, true)) = self.last else { return 0 };
         let c = &self.config;
         let first = if want_dx { c.input_size } else { 0 };
         let inputs = steps * batch * (first + c.output_size() * (c.num_layers - 1));
         let held = self.d_inputs.iter().fold(0, |n, v| n + v.capacity());
-        self.dirs.iter().fold(inputs.saturating_sub(held), |n, d| n + d.backward_growth(steps, batch))
+        let states = if want_initial { self.state_floats() } else { 0 };
+        let d_c0 = if c.cell.has_cell_state() { states.saturating_sub(self.d_c0.capacity()) } else { 0 };
+        let initial = states.saturating_sub(self.d_h0.capacity()) + d_c0;
+        self.dirs.iter().fold(inputs.saturating_sub(held) + initial, |n, d| n + d.backward_growth(steps, batch))
     }
 
     /// Floats of one set of states (`[L·D, B, H]`) for the batch of the last forward (0 before one).
@@ -479,18 +483,13 @@ impl RecurrentStack {
         if let Some(k) = tbptt {
             crate::error::check_size("tbptt", k, MAX_STEPS)?;
         }
-        crate::param::check_allocatable("backward", self.backward_growth(want_dx))?;
+        crate::param::check_allocatable("backward", self.backward_growth(want_dx, want_initial))?;
         // Backward overwrites what the forward kept (without layer norm every cell writes the
         // gradients over its gates), so the next backward needs a new forward.
         self.last = None;
-        self.d_h0.clear();
-        self.d_c0.clear();
-        if want_initial {
-            self.d_h0.resize(self.state_slots() * bh, 0.0);
-            if c.cell.has_cell_state() {
-                self.d_c0.resize(self.state_slots() * bh, 0.0);
-            }
-        }
+        let states = if want_initial { self.state_slots() * bh } else { 0 };
+        zeroed(&mut self.d_h0, states);
+        zeroed(&mut self.d_c0, if c.cell.has_cell_state() { states } else { 0 });
         for k in (0..l).rev() {
             let in_width = if k == 0 { c.input_size } else { width };
             let need_dx = k > 0 || want_dx;
