@@ -229,7 +229,7 @@ impl Direction {
         let aux = if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh };
         let cs = if self.cell.has_cell_state() { slots * bh } else { 0 };
         let norm = |steps: usize| if self.layer_norm.is_some() { [steps * bg, steps * batch * g] } else { [0, 0] };
-        let ([xhat_x, rstd_x], [xhat_h, rstd_h]) = (norm(steps), norm(kept_steps));
+        let ([xhat_x, rstd_x], [xhat_h, rstd_h]) = (norm(kept_steps), norm(kept_steps));
         [xp, slots * bh, kept_steps * bg, aux, bg, cs, xhat_x, rstd_x, xhat_h, rstd_h]
     }
 
@@ -397,8 +397,14 @@ impl Direction {
             fit(&mut ws.rstd_x, rstd_x_len);
             fit(&mut ws.xhat_h, xhat_h_len);
             fit(&mut ws.rstd_h, rstd_h_len);
-            let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
-            norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
+            // Training keeps x̂ and 1/σ of every step for backward; inference normalizes one
+            // step at a time over one step's worth of them (the same arithmetic, half the memory
+            // of a long sequence).
+            let rows = if keep { steps * batch } else { batch };
+            let w = Blocks { rows, stride: gh, col0: 0, cols: gh, hidden: hd };
+            for part in ws.xp.chunks_exact_mut((rows * gh).max(1)) {
+                norm::forward_in_place(part, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
+            }
         }
         if let (Some(b), false) = (&self.b_ih, by_step || fused) {
             crate::kernels::rows::add_to_rows(&mut ws.xp, &b.value);
