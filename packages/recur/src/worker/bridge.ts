@@ -11,6 +11,7 @@
  */
 import { AbortError, DisposedError, RecurError, toRecurError, type WorkerError } from '../errors.js';
 import type { Endpoint, EndpointFactory } from './endpoint.js';
+import { recycle } from '../scratch.js';
 import { poolWaker } from './pool-wake.js';
 import type { RuntimeInfo, ServiceApi, ServiceInitOptions } from './protocol.js';
 import type { TransferFn } from './service.js';
@@ -186,14 +187,34 @@ export class ServiceBridge {
     const interrupted = interruption(running, this.disposeListeners);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (this.pending++ === 0) endpoint.ref();
+    // In-process, the buffers lent to a call come back here once it has settled by itself (a
+    // worker hands them back with its reply, `rpc.ts`): the service keeps none of them.
+    const lent: ArrayBuffer[] = [];
+    let settled = false;
     try {
       const ctx: CallContext = {
         callId,
         proxy: (f) => endpoint.proxy(f),
         transfer: endpoint.transfer,
-        lend: endpoint.lend,
+        lend:
+          endpoint.mode === 'inprocess'
+            ? (value, list) => {
+                for (const b of list) if (b instanceof ArrayBuffer) lent.push(b);
+                return endpoint.lend(value, list);
+              }
+            : endpoint.lend,
       };
-      return await Promise.race([fn(endpoint.service, ctx), interrupted.promise]);
+      const call = fn(endpoint.service, ctx);
+      call.then(
+        (value) => {
+          settled = true;
+          forgetReferenced(lent, value);
+        },
+        () => {
+          settled = true;
+        },
+      );
+      return await Promise.race([call, interrupted.promise]);
     } catch (e) {
       const err = toRecurError(e);
       // An abort that raced with the end of the call's last step still reports the signal's reason.
@@ -202,6 +223,7 @@ export class ServiceBridge {
       }
       throw err;
     } finally {
+      if (settled) for (const b of lent) recycle(b);
       signal?.removeEventListener('abort', onAbort);
       interrupted.end();
       if (--this.pending === 0 && this.running?.endpoint === endpoint) endpoint.unref();
@@ -214,6 +236,21 @@ export class ServiceBridge {
     await running.info;
     return running;
   }
+}
+
+/**
+ * Removes from `lent` the buffers that `value` (a call's result) holds, as a typed array or
+ * one a level or two down in its objects and arrays: those belong to the caller now.
+ */
+function forgetReferenced(lent: ArrayBuffer[], value: unknown, depth = 0): void {
+  if (lent.length === 0 || typeof value !== 'object' || value === null) return;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+    const i = lent.indexOf(buffer as ArrayBuffer);
+    if (i >= 0) lent.splice(i, 1);
+    return;
+  }
+  if (depth < 3) for (const v of Object.values(value)) forgetReferenced(lent, v, depth + 1);
 }
 
 function abortErrorFrom(signal: AbortSignal): AbortError {
