@@ -228,9 +228,10 @@ impl Direction {
         };
         let aux = if matches!(self.cell, CellKind::Rnn { .. }) { 0 } else { kept_steps * bh };
         let cs = if self.cell.has_cell_state() { slots * bh } else { 0 };
-        let norm = |steps: usize| if self.layer_norm.is_some() { [steps * bg, steps * batch * g] } else { [0, 0] };
-        let ([xhat_x, rstd_x], [xhat_h, rstd_h]) = (norm(kept_steps), norm(kept_steps));
-        [xp, slots * bh, kept_steps * bg, aux, bg, cs, xhat_x, rstd_x, xhat_h, rstd_h]
+        // Layer norm's x̂ and 1/σ, of the input and of the recurrent projection: every step for
+        // backward, else one (inference normalizes the input projection a step at a time).
+        let [xhat, rstd] = if self.layer_norm.is_some() { [kept_steps * bg, kept_steps * batch * g] } else { [0, 0] };
+        [xp, slots * bh, kept_steps * bg, aux, bg, cs, xhat, rstd, xhat, rstd]
     }
 
     /// Floats a backward pass of `steps × batch` rows allocates beyond what the workspace holds
