@@ -193,7 +193,8 @@ impl Direction {
     /// not an estimate from above: the check allocates what it counts, so anything counted beyond
     /// the need would raise the wasm heap's high-water mark for good.
     pub(super) fn forward_growth(&self, steps: usize, batch: usize, keep: bool) -> usize {
-        let sizes = self.forward_sizes(steps, batch, keep);
+        let split = rows::split(steps, batch, self.cell.gates() * self.hidden, self.hidden, !keep);
+        let sizes = self.forward_sizes(steps, batch, keep, &split);
         let buffers: usize = sizes.iter().zip(self.forward_buffers()).map(|(&len, buf)| len.saturating_sub(buf.capacity())).sum();
         buffers + (steps * batch).saturating_sub(self.ws.valid.capacity()).div_ceil(4)
     }
@@ -212,16 +213,16 @@ impl Direction {
     }
 
     /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
-    /// rstd_h` after a forward pass of `steps × batch` rows (`keep`: a training pass, which keeps
-    /// every step for backward; otherwise two state slots and one step of the rest).
-    fn forward_sizes(&self, steps: usize, batch: usize, keep: bool) -> [usize; 10] {
+    /// rstd_h` after a forward pass of `steps × batch` rows split as `split` (`keep`: a training
+    /// pass, which keeps every step for backward; otherwise two state slots and one step of the
+    /// rest).
+    fn forward_sizes(&self, steps: usize, batch: usize, keep: bool, split: &rows::Split) -> [usize; 10] {
         let (hd, g) = (self.hidden, self.cell.gates());
         let (bh, bg) = (batch * hd, batch * g * hd);
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
-        let split = rows::split(steps, batch, g * hd, hd, !keep);
         let xp = if self.fuses_projections() {
             0
-        } else if self.projects_by_step(&split) {
+        } else if self.projects_by_step(split) {
             bg
         } else {
             steps * bg
@@ -334,7 +335,7 @@ impl Direction {
         self.ws.kept = keep;
         let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
         let split = rows::split(steps, batch, gh, hd, !keep);
-        let [xp_len, hs_len, gates_len, aux_len, rec_len, cs_len, xhat_x_len, rstd_x_len, xhat_h_len, rstd_h_len] = self.forward_sizes(steps, batch, keep);
+        let [xp_len, hs_len, gates_len, aux_len, rec_len, cs_len, xhat_x_len, rstd_x_len, xhat_h_len, rstd_h_len] = self.forward_sizes(steps, batch, keep, &split);
         // Without layer norm the time loop projects the input itself, step by step for each
         // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
         // each task to its rows (not in a pass of one thread over every step), the projection
