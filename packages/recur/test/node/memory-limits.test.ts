@@ -27,6 +27,26 @@ async function settle(call: string, p: Promise<unknown>, out: Outcome[]): Promis
   }
 }
 
+/** A training forward of `x`, then backward of its output, each settled into `out`. */
+async function forwardBackward(tag: string, model: Model, x: TensorLike, lengths: number[] | undefined, out: Outcome[]): Promise<void> {
+  const f = (await settle(`${tag} forward`, model.forward({ x, training: true, lengths }), out)) as { output: TensorLike } | undefined;
+  if (f !== undefined) await settle(`${tag} backward`, model.backward({ dOutput: f.output }), out);
+}
+
+/**
+ * Zeros shaped like the model's output for `b` sequences of `t` steps (per step or final, as a
+ * one-step predict of `small` shows), or undefined when that predict fails (settled into `out`)
+ * or the target would pass `limit` values.
+ */
+async function zeroTarget(tag: string, model: Model, small: TensorLike, b: number, t: number, limit: number, out: Outcome[]): Promise<TensorLike | undefined> {
+  const one = (await settle(`${tag} small`, model.predict(small), out)) as { shape: number[] } | undefined;
+  if (one === undefined) return undefined;
+  const w = one.shape.at(-1)!;
+  const perStep = one.shape.length === 3;
+  const n = b * (perStep ? t : 1) * w;
+  return n <= limit ? { data: new Float32Array(n), shape: perStep ? [b, t, w] : [b, w] } : undefined;
+}
+
 describe('calls near the wasm memory limit (threads build)', () => {
   for (const [seed, rounds] of [
     [1, 14],
@@ -69,17 +89,10 @@ describe('calls near the wasm memory limit (threads build)', () => {
           const small: TensorLike = tokens ? { data: new Uint32Array(1).fill(1), shape: [1, 1] } : { data: new Float32Array(4), shape: [1, 1, 4] };
           const op = pick(['predict', 'forward-backward', 'fit', 'save', 'gradCheck', 'evaluate'] as const);
           if (op === 'predict') await settle(`${tag} predict`, model.predict(x, { batchSize: pick([b, 64]) }), errors);
-          if (op === 'forward-backward') {
-            const f = (await settle(`${tag} forward`, model.forward({ x, training: true }), errors)) as { output: TensorLike } | undefined;
-            if (f !== undefined) await settle(`${tag} backward`, model.backward({ dOutput: f.output }), errors);
-          }
+          if (op === 'forward-backward') await forwardBackward(tag, model, x, undefined, errors);
           if (op === 'fit' || op === 'evaluate') {
-            const one = await model.predict(small);
-            const w = one.shape.at(-1)!;
-            const perStep = one.shape.length === 3;
-            const n = b * (perStep ? t : 1) * w;
-            if (n <= 2 ** 28) {
-              const y = { data: new Float32Array(n), shape: perStep ? [b, t, w] : [b, w] };
+            const y = await zeroTarget(tag, model, small, b, t, 2 ** 28, errors);
+            if (y !== undefined) {
               const batchSize = pick([b, 32]);
               if (op === 'fit') await settle(`${tag} fit`, model.fit(x, y, { epochs: 1, batchSize, optimizer: { type: 'adam', lr: 1e-3 } }), errors);
               else await settle(`${tag} evaluate`, model.evaluate(x, y, { batchSize }), errors);
@@ -169,17 +182,10 @@ describe('layer stacks near the wasm memory limit (threads build)', () => {
           await settle(`${tag} stateful`, model.forward({ x, stateful: true }), errors);
           await settle(`${tag} stateful training`, model.forward({ x, stateful: true, training: true }), errors);
         }
-        if (op === 'forward-backward') {
-          const f = (await settle(`${tag} forward`, model.forward({ x, training: true, lengths }), errors)) as { output: TensorLike } | undefined;
-          if (f !== undefined) await settle(`${tag} backward`, model.backward({ dOutput: f.output }), errors);
-        }
+        if (op === 'forward-backward') await forwardBackward(tag, model, x, lengths, errors);
         if (op === 'fit' || op === 'fit-bptt' || op === 'evaluate') {
-          const one = (await settle(`${tag} small`, model.predict(small), errors)) as { shape: number[] } | undefined;
-          const w = one?.shape.at(-1) ?? 0;
-          const perStep = one?.shape.length === 3;
-          const n = b * (perStep ? t : 1) * w;
-          if (one !== undefined && n <= 2 ** 27) {
-            const y = { data: new Float32Array(n), shape: perStep ? [b, t, w] : [b, w] };
+          const y = await zeroTarget(tag, model, small, b, t, 2 ** 27, errors);
+          if (y !== undefined) {
             const batchSize = pick([b, 16]);
             if (op === 'evaluate') await settle(`${tag} evaluate`, model.evaluate(x, y, { batchSize, lengths }), errors);
             else {
