@@ -7,8 +7,8 @@ mod weight_grads;
 use super::norm::{self, Blocks};
 use super::CellKind;
 use crate::buffers::{fit, zeroed};
-use crate::kernels::{gemm_nn, gemm_nt, gemm_prepacked, PackedB};
-use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputSteps, Shared, StepInput};
+use crate::kernels::{gemm_nn, gemm_prepacked, PackedB};
+use rows::{BackwardLoop, CrossRowGrads, ForwardLoop, InputNorm, InputSteps, Shared, StepInput};
 use crate::error::Result;
 use crate::init::RecurrentInit;
 use crate::param::Param;
@@ -206,10 +206,11 @@ impl Direction {
     }
 
     /// Whether a forward pass projects the input step by step inside its time loop (else before
-    /// it, for every step at once, or not at all for the fused LSTM/RNN step): without layer
-    /// norm, when the loop runs split by rows or on one thread (see `forward`).
-    fn projects_by_step(&self, split: &rows::Split) -> bool {
-        self.layer_norm.is_none() && (split.ranges > 1 || crate::parallel::threads() == 1) && !self.fuses_projections()
+    /// it, for every step at once, or not at all for the fused LSTM/RNN step): when the loop
+    /// runs split by rows or on one thread (see `forward`), and with layer norm only without
+    /// `keep` (layer norm's backward works on the projection of every step, so training keeps it).
+    fn projects_by_step(&self, split: &rows::Split, keep: bool) -> bool {
+        (self.layer_norm.is_none() || !keep) && (split.ranges > 1 || crate::parallel::threads() == 1) && !self.fuses_projections()
     }
 
     /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
@@ -222,7 +223,7 @@ impl Direction {
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
         let xp = if self.fuses_projections() {
             0
-        } else if self.projects_by_step(split) {
+        } else if self.projects_by_step(split, keep) {
             bg
         } else {
             steps * bg
@@ -344,7 +345,7 @@ impl Direction {
         // the loop on a pool: the per-step product would then be split (and joined) at every
         // step; the whole-sequence product below is split once. Both use the prepacked kernel,
         // so the bits are the same either way.
-        let by_step = self.projects_by_step(&split);
+        let by_step = self.projects_by_step(&split, keep);
         // LSTM and RNN without layer norm go further: both projections enter the same
         // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
         // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
@@ -386,26 +387,27 @@ impl Direction {
             if zero_start {
                 ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
             }
-        } else if self.layer_norm.is_none() {
+        } else {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
             if !by_step {
                 gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
             }
-        } else {
-            gemm_nt(steps * batch, gh, inp, x, &self.w_ih.value, 0.0, &mut ws.xp);
         }
         if let Some(ln) = &self.layer_norm {
             fit(&mut ws.xhat_x, xhat_x_len);
             fit(&mut ws.rstd_x, rstd_x_len);
             fit(&mut ws.xhat_h, xhat_h_len);
             fit(&mut ws.rstd_h, rstd_h_len);
-            // Training keeps x̂ and 1/σ of every step for backward; inference normalizes one
-            // step at a time over one step's worth of them (the same arithmetic, half the memory
-            // of a long sequence).
-            let rows = if keep { steps * batch } else { batch };
-            let w = Blocks { rows, stride: gh, col0: 0, cols: gh, hidden: hd };
-            for part in ws.xp.chunks_exact_mut((rows * gh).max(1)) {
-                norm::forward_in_place(part, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
+            // Training keeps x̂ and 1/σ of every step for backward; inference keeps one step's
+            // worth: the time loop normalizes each step's projection as it makes it (`by_step`),
+            // or, with the projection made before the loop, one step at a time here (the same
+            // arithmetic either way).
+            if !by_step {
+                let rows = if keep { steps * batch } else { batch };
+                let w = Blocks { rows, stride: gh, col0: 0, cols: gh, hidden: hd };
+                for part in ws.xp.chunks_exact_mut((rows * gh).max(1)) {
+                    norm::forward_in_place(part, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
+                }
             }
         }
         if let (Some(b), false) = (&self.b_ih, by_step || fused) {
@@ -445,7 +447,18 @@ impl Direction {
             input: if fused {
                 StepInput::Fused { x, input_size: inp, packed_ih: zero_start.then_some(&ws.packed_ih) }
             } else if by_step {
-                StepInput::Steps(InputSteps { x, input_size: inp, packed_ih: &ws.packed_ih, b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()) })
+                StepInput::Steps(InputSteps {
+                    x,
+                    input_size: inp,
+                    packed_ih: &ws.packed_ih,
+                    b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()),
+                    layer_norm: self.layer_norm.as_ref().map(|ln| InputNorm {
+                        gamma: &ln[0].value,
+                        beta: &ln[1].value,
+                        xhat: Shared::new(&mut ws.xhat_x),
+                        rstd: Shared::new(&mut ws.rstd_x),
+                    }),
+                })
             } else {
                 StepInput::Projected
             },
@@ -704,9 +717,34 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
 
+    const CELLS: [CellKind; 5] = [
+        CellKind::Rnn { activation: Activation::Tanh },
+        CellKind::Lstm { peephole: false },
+        CellKind::Lstm { peephole: true },
+        CellKind::Gru { reset_after: true },
+        CellKind::Gru { reset_after: false },
+    ];
+
     /// Capacity of the buffers a forward pass sizes.
     fn forward_capacity(d: &Direction) -> usize {
         d.forward_buffers().iter().map(|b| b.capacity()).sum::<usize>() + d.ws.valid.capacity().div_ceil(4)
+    }
+
+    /// An inference pass keeps one step of every workspace buffer, layer norm's included (on one
+    /// thread, or split by rows: the loop projects and normalizes each step's input itself), so
+    /// its workspace does not grow with the sequence (but for the row flags, a byte per row).
+    #[test]
+    fn inference_workspace_does_not_grow_with_the_sequence() {
+        for cell in CELLS {
+            for layer_norm in [false, true] {
+                let (inp, hd, batch) = (3, 5, 4);
+                let spec = DirectionSpec { cell, input_size: inp, hidden: hd, bias: true, layer: 0, reverse: false, layer_norm };
+                let d = Direction::with_init(spec, "", &RecurrentInit::default(), &mut crate::rng::Rng::new(1)).unwrap();
+                let gh = cell.gates() * hd;
+                let sizes = |steps| d.forward_sizes(steps, batch, false, &rows::split(steps, batch, gh, hd, true));
+                assert_eq!(sizes(3), sizes(3000), "{cell:?} layer_norm {layer_norm}");
+            }
+        }
     }
 
     /// `forward_growth` is what a forward pass makes its buffers grow by, exactly (the
@@ -714,14 +752,7 @@ mod tests {
     /// for training and inference passes, from an empty workspace and after other passes.
     #[test]
     fn forward_growth_is_what_a_forward_allocates() {
-        let cells = [
-            CellKind::Rnn { activation: Activation::Tanh },
-            CellKind::Lstm { peephole: false },
-            CellKind::Lstm { peephole: true },
-            CellKind::Gru { reset_after: true },
-            CellKind::Gru { reset_after: false },
-        ];
-        for cell in cells {
+        for cell in CELLS {
             for layer_norm in [false, true] {
                 let (inp, hd) = (3, 5);
                 let spec = DirectionSpec { cell, input_size: inp, hidden: hd, bias: true, layer: 0, reverse: false, layer_norm };

@@ -130,7 +130,7 @@ function expectDocumentedErrors(errors: Outcome[]): void {
 // and bidirectional layers with dropout between them, peepholes, the reset-before GRU, dropout
 // and dense layers with activations after it) and the other calls (lengths, truncated BPTT,
 // stateful passes). Seed 32 found an inference pass whose workspace was not checked (layer norm
-// projects every step before the loop): two layers of 4 units over [64, 62500] steps trapped.
+// then projected every step before the loop): two layers of 4 units over [64, 62500] steps trapped.
 describe('layer stacks near the wasm memory limit (threads build)', () => {
   it('seed 32: every call works or is a documented error, and the model stays usable', async () => {
     const rnd = generator(32);

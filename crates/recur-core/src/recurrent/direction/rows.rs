@@ -224,7 +224,8 @@ fn rows<T>(buf: &[T], t: usize, batch: usize, width: usize, (b0, b1): (usize, us
 }
 
 /// The input of a pass that the time loop projects itself, step by step:
-/// `xp[t] = x[t] · W_ihᵀ + b_ih` for the task's rows (into a one-step `xp` without `keep`).
+/// `xp[t] = x[t] · W_ihᵀ + b_ih`, or `LN(x[t] · W_ihᵀ) + b_ih` with layer norm, for the task's
+/// rows (into a one-step `xp` without `keep`).
 pub(super) struct InputSteps<'a> {
     /// `[T, B, input_size]`, time-major.
     pub x: &'a [f32],
@@ -232,6 +233,17 @@ pub(super) struct InputSteps<'a> {
     /// `W_ihᵀ`, `input_size × G·H`.
     pub packed_ih: &'a PackedB,
     pub b_ih: Option<&'a [f32]>,
+    /// The input projection's layer norm (inference only: training projects before the loop).
+    pub layer_norm: Option<InputNorm<'a>>,
+}
+
+/// Layer norm of the input projection in a loop that projects step by step: `(γ, β)` and the
+/// `x̂`, `1/σ` caches of the step (`[B, G·H]` and `[B, G]`, rows as `xp`'s).
+pub(super) struct InputNorm<'a> {
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+    pub xhat: Shared<f32>,
+    pub rstd: Shared<f32>,
 }
 
 /// Where a forward time loop's step gets its input projection.
@@ -341,6 +353,11 @@ impl ForwardLoop<'_> {
                     let xp = self.xp.rows_mut(if self.xp_steps { at } else { 0 }, batch, gh, r);
                     let x = rows(p.x, t, batch, p.input_size, r);
                     gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
+                    if let Some(ln) = &p.layer_norm {
+                        let w = Blocks { rows: n, stride: gh, col0: 0, cols: gh, hidden: hd };
+                        let (xhat, rstd) = (ln.xhat.rows_mut(at, batch, gh, r), ln.rstd.rows_mut(at, batch, g, r));
+                        norm::forward_in_place(xp, w, ln.gamma, ln.beta, xhat, rstd);
+                    }
                     if let Some(b) = p.b_ih {
                         crate::kernels::rows::add_to_rows(xp, b);
                     }
