@@ -317,7 +317,7 @@ fn check_stack(case: &StackCase, tol: Tol) -> usize {
     let (mut stack, d) = make_stack(case);
     let lstm = case.cell.has_cell_state();
     let label = format!("{case:?}");
-    if let Some(k) = case.tbptt {
+    if case.tbptt.is_some() {
         assert!(case.lengths.is_none(), "tbptt reference does not model lengths");
     }
 

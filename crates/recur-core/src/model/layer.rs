@@ -47,14 +47,13 @@ pub(crate) struct Ctx<'a> {
     pub stateful: bool,
 }
 
-/// State that a failed call must not leave changed: running statistics, carried states and
-/// random generators.
+/// State that a call changes before it can fail: running statistics and random generators.
+/// (Carried states change only once a call has succeeded: [`Layer::carry_states`].)
 #[derive(Debug, Clone)]
 pub(crate) enum Volatile {
     None,
     Buffers(Vec<Buffer>),
-    Dropout(Box<Dropout>),
-    Recurrent(Option<(Vec<f32>, Vec<f32>, usize)>, Rng),
+    Rng(Rng),
 }
 
 /// Builds the layers of `config`, checking that each one fits its input.
@@ -235,11 +234,53 @@ impl Layer {
         }
     }
 
+    /// Floats [`Layer::carry_states`] allocates after a stateful call of `batch` rows: the
+    /// states of a recurrent layer that carries none yet (one that does has them at this batch
+    /// size, or the call is refused).
+    pub fn carry_growth(&self, batch: usize) -> usize {
+        match &self.kind {
+            Kind::Recurrent(r) if r.carried.is_none() => {
+                let c = r.stack.config();
+                let states = r.stack.state_slots().saturating_mul(batch).saturating_mul(c.hidden_size);
+                if c.cell.has_cell_state() { states.saturating_mul(2) } else { states }
+            }
+            _ => 0,
+        }
+    }
+
+    /// Keeps a recurrent layer's final states of the last forward (`batch` rows) for the next
+    /// stateful call, once the call that made them has succeeded (in the buffers of the states
+    /// carried before, which have the same size).
+    pub fn carry_states(&mut self, batch: usize) {
+        if let Kind::Recurrent(r) = &mut self.kind {
+            let (h, c) = (r.stack.h_n(), r.stack.c_n());
+            match &mut r.carried {
+                Some((carried_h, carried_c, b)) => {
+                    carried_h.clear();
+                    carried_h.extend_from_slice(h);
+                    carried_c.clear();
+                    carried_c.extend_from_slice(c);
+                    *b = batch;
+                }
+                None => r.carried = Some((h.to_vec(), c.to_vec(), batch)),
+            }
+        }
+    }
+
+    /// Floats the carried states hold (for tests of [`Layer::carry_growth`]).
+    #[cfg(test)]
+    pub fn carried_capacity(&self) -> usize {
+        match &self.kind {
+            Kind::Recurrent(r) => r.carried.as_ref().map_or(0, |(h, c, _)| h.capacity() + c.capacity()),
+            _ => 0,
+        }
+    }
+
     pub fn volatile(&self) -> Volatile {
         match &self.kind {
             Kind::BatchNorm(b) => Volatile::Buffers(b.buffers()),
-            Kind::Dropout(d) => Volatile::Dropout(Box::new(d.clone())),
-            Kind::Recurrent(r) => Volatile::Recurrent(r.carried.clone(), r.stack.rng().clone()),
+            Kind::Dropout(d) => Volatile::Rng(d.rng().clone()),
+            Kind::Recurrent(r) => Volatile::Rng(r.stack.rng().clone()),
             _ => Volatile::None,
         }
     }
@@ -252,11 +293,8 @@ impl Layer {
                     let _ = b.set_buffer(&buf.name, &buf.data);
                 }
             }
-            (Kind::Dropout(d), Volatile::Dropout(saved)) => *d = *saved,
-            (Kind::Recurrent(r), Volatile::Recurrent(carried, rng)) => {
-                r.carried = carried;
-                r.stack.set_rng(rng);
-            }
+            (Kind::Dropout(d), Volatile::Rng(rng)) => d.set_rng(rng),
+            (Kind::Recurrent(r), Volatile::Rng(rng)) => r.stack.set_rng(rng),
             _ => {}
         }
     }
@@ -304,7 +342,9 @@ impl Layer {
             Kind::Recurrent(r) => {
                 let steps = shape.steps.ok_or_else(|| Error::unsupported("recurrent layer without a sequence input"))?;
                 let batch = shape.batch;
-                let carried = match (&r.carried, ctx.stateful) {
+                // The carried states are read where they are: they change only after the whole
+                // call has succeeded (`carry_states`).
+                let (h0, c0) = match (&r.carried, ctx.stateful) {
                     (Some((h, c, b)), true) => {
                         if *b != batch {
                             return Err(Error::state(format!(
@@ -314,13 +354,9 @@ impl Layer {
                         if ctx.initial.h.is_some() || ctx.initial.c.is_some() {
                             return Err(Error::unsupported("initial states given to a stateful call that carries states"));
                         }
-                        Some((h.clone(), c.clone()))
+                        (Some(&h[..]), if c.is_empty() { None } else { Some(&c[..]) })
                     }
-                    _ => None,
-                };
-                let (h0, c0) = match &carried {
-                    Some((h, c)) => (Some(&h[..]), if c.is_empty() { None } else { Some(&c[..]) }),
-                    None => (ctx.initial.h, ctx.initial.c),
+                    _ => (ctx.initial.h, ctx.initial.c),
                 };
                 let seq = SequenceInput { x, steps, batch, lengths: ctx.lengths, h0, c0 };
                 if r.return_sequences {
@@ -338,9 +374,6 @@ impl Layer {
                             out.extend_from_slice(&hn[((top + d) * batch + b) * hd..][..hd]);
                         }
                     }
-                }
-                if ctx.stateful {
-                    r.carried = Some((r.stack.h_n().to_vec(), r.stack.c_n().to_vec(), batch));
                 }
             }
         }

@@ -282,7 +282,12 @@ impl Model {
         let _burst = crate::parallel::burst();
         let snapshot = self.volatile_snapshot();
         match self.forward_inner(input, steps, batch, opts) {
-            Ok(shape) => Ok((&self.outs[self.layers.len() - 1], shape)),
+            Ok(shape) => {
+                if opts.stateful {
+                    self.carry_states(batch);
+                }
+                Ok((&self.outs[self.layers.len() - 1], shape))
+            }
             Err(e) => {
                 self.restore_volatile(snapshot);
                 self.last = None;
@@ -342,6 +347,8 @@ impl Model {
             let cache = if opts.training { l.training_cache_growth(rows, width_in) } else { 0 };
             if l.as_recurrent().is_none() {
                 growth = growth.saturating_add(rows.saturating_mul(planned.width).saturating_sub(out.capacity())).saturating_add(cache);
+            } else if opts.stateful {
+                growth = growth.saturating_add(l.carry_growth(batch));
             }
         }
         crate::param::check_allocatable("layer outputs", growth)?;
@@ -481,11 +488,46 @@ impl Model {
         self.has_mask.then_some(&self.mask[..])
     }
 
+    /// Keeps the final states of the last forward (`batch` rows) for the next stateful call:
+    /// once a stateful call has succeeded, so that a call that fails leaves them as they were.
+    fn carry_states(&mut self, batch: usize) {
+        self.layers.iter_mut().for_each(|l| l.carry_states(batch));
+    }
+
     fn volatile_snapshot(&self) -> Vec<layer::Volatile> {
         self.layers.iter().map(|l| l.volatile()).collect()
     }
 
     fn restore_volatile(&mut self, snapshot: Vec<layer::Volatile>) {
         self.layers.iter_mut().zip(snapshot).for_each(|(l, v)| l.restore(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a stateful call's allocation check counts for the carried states is what carrying
+    /// them allocates (the check allocates what it counts, so more would stay in the wasm heap's
+    /// high-water mark), and nothing once states of that batch size are carried.
+    #[test]
+    fn carry_growth_is_what_carrying_allocates() {
+        for cell in ["lstm", "gru", "rnn"] {
+            let json = format!(
+                r#"{{"input_size": 2, "layers": [{{"type": "{cell}", "hidden_size": 3, "num_layers": 2, "bidirectional": true}}, {{"type": "dense", "units": 1}}]}}"#
+            );
+            let mut m = Model::from_json(&json).unwrap();
+            let (steps, batch) = (4, 5);
+            let x = vec![0.5f32; steps * batch * 2];
+            let growth = |m: &Model| m.layers.iter().map(|l| l.carry_growth(batch)).sum::<usize>();
+            let held = |m: &Model| m.layers.iter().map(Layer::carried_capacity).sum::<usize>();
+            let expected = growth(&m);
+            assert!(expected > 0, "{cell}");
+            m.predict(Input::Features(&x), steps, batch, None, true).unwrap();
+            assert_eq!(held(&m), expected, "{cell}: first stateful call");
+            assert_eq!(growth(&m), 0, "{cell}: states carried");
+            m.predict(Input::Features(&x), steps, batch, None, true).unwrap();
+            assert_eq!(held(&m), expected, "{cell}: the next call reuses the buffers");
+        }
     }
 }

@@ -73,9 +73,13 @@ impl Model {
         opts.validate()?;
         let snapshot = self.volatile_snapshot();
         let result = self.train_step_inner(input, steps, batch, lengths, target, opts);
-        if result.is_err() {
-            self.restore_volatile(snapshot);
-            self.last = None;
+        match &result {
+            Ok(_) if opts.stateful => self.carry_states(batch),
+            Ok(_) => {}
+            Err(_) => {
+                self.restore_volatile(snapshot);
+                self.last = None;
+            }
         }
         result
     }
@@ -97,7 +101,8 @@ impl Model {
         // The loss gradient's memory is taken before the forward (in wasm a failed allocation
         // aborts); the output and the mask are read where the forward left them.
         let mut grad = crate::param::reserved("loss gradient", self.output_len(steps, batch))?;
-        let (_, shape) = self.forward(input, steps, batch, fopts)?;
+        // (Not `forward`, which would carry a stateful call's states on before the step succeeds.)
+        let shape = self.forward_inner(input, steps, batch, fopts)?;
         let out = &self.outs[self.layers.len() - 1];
         grad.resize(out.len(), 0.0);
         let mask = if shape.steps.is_some() { self.last_mask() } else { None };
@@ -147,7 +152,8 @@ impl Model {
         loss: LossKind,
     ) -> Result<f32> {
         let fopts = ForwardOptions { lengths, initial: &[], training: false, stateful: false };
-        let (_, shape) = self.forward(input, steps, batch, fopts)?;
+        // (Not `forward`, which would carry a stateful call's states on before the step succeeds.)
+        let shape = self.forward_inner(input, steps, batch, fopts)?;
         let mask = if shape.steps.is_some() { self.last_mask() } else { None };
         loss.forward(&self.outs[self.layers.len() - 1], target, shape.rows(), shape.width, mask)
     }
