@@ -270,24 +270,8 @@ impl RecurrentStack {
     /// neither stored nor copied. On error nothing changes.
     pub fn forward_into(&mut self, seq: &SequenceInput<'_>, training: bool, out: Option<&mut Vec<f32>>) -> Result<()> {
         let padding_is_finite = self.check_forward(seq)?;
-        // The copy of x and each layer's output beyond what is held, a copy of x with its padding
-        // cleaned, and the directions' workspaces (for training, what the pass keeps for
-        // backward): a failed allocation in wasm aborts (see `check_allocatable`).
-        let layer_outputs = self.config.num_layers - 1 + usize::from(out.is_some());
-        let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(self.config.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
-        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
-        let cleaned = if seq.lengths.is_some() && !padding_is_finite { seq.x.len() } else { 0 };
-        // The final states and a zero state, and in training the dropout masks between layers.
-        let c = &self.config;
-        let (bh, width) = (seq.batch * c.hidden_size, c.output_size());
-        let slots = self.state_slots() * bh;
-        let c_n = if c.cell.has_cell_state() { slots.saturating_sub(self.c_n.capacity()) } else { 0 };
-        let states = bh + slots.saturating_sub(self.h_n.capacity()) + c_n;
-        let mask_len = if training && c.dropout > 0.0 { seq.steps.saturating_mul(seq.batch).saturating_mul(width) } else { 0 };
-        let masks: usize = self.masks[..c.num_layers - 1].iter().map(|m| mask_len.saturating_sub(m.capacity())).sum();
-        let own = (outputs.saturating_sub(held) + cleaned).saturating_add(states).saturating_add(masks);
-        let floats = self.dirs.iter().fold(own, |n, d| n.saturating_add(d.forward_growth(seq.steps, seq.batch, training)));
-        crate::param::check_allocatable("workspace", floats)?;
+        let clean_copy = seq.lengths.is_some() && !padding_is_finite;
+        crate::param::check_allocatable("workspace", self.forward_growth(seq, training, out.is_some(), clean_copy, training))?;
         // NaN or ±∞ at padded steps: the pass runs on a copy with zeros there (`crate::padding`)
         let clean;
         let seq = match seq.lengths {
@@ -301,6 +285,28 @@ impl RecurrentStack {
         Ok(())
     }
 
+    /// Floats a forward pass of `seq` allocates beyond what the stack holds, which the caller
+    /// checks before it starts (a failed allocation in wasm aborts, see `check_allocatable`):
+    /// the copy of x and each layer's output (the last one's only with `out`), a copy of x with
+    /// its padding cleaned (`clean_copy`), the final states and a zero state, the dropout masks
+    /// between layers when the pass draws them (`draws_masks`, in training), and the directions'
+    /// workspaces (with `keep`, what the pass keeps for backward).
+    fn forward_growth(&self, seq: &SequenceInput<'_>, keep: bool, out: bool, clean_copy: bool, draws_masks: bool) -> usize {
+        let c = &self.config;
+        let layer_outputs = c.num_layers - 1 + usize::from(out);
+        let outputs = seq.steps.saturating_mul(seq.batch).saturating_mul(c.output_size()).saturating_mul(layer_outputs).saturating_add(seq.x.len());
+        let held = self.inputs.iter().fold(self.output.capacity(), |n, v| n + v.capacity());
+        let cleaned = if clean_copy { seq.x.len() } else { 0 };
+        let (bh, width) = (seq.batch * c.hidden_size, c.output_size());
+        let slots = self.state_slots() * bh;
+        let c_n = if c.cell.has_cell_state() { slots.saturating_sub(self.c_n.capacity()) } else { 0 };
+        let states = bh + slots.saturating_sub(self.h_n.capacity()) + c_n;
+        let mask_len = if draws_masks && c.dropout > 0.0 { seq.steps.saturating_mul(seq.batch).saturating_mul(width) } else { 0 };
+        let masks: usize = self.masks[..c.num_layers - 1].iter().map(|m| mask_len.saturating_sub(m.capacity())).sum();
+        let own = (outputs.saturating_sub(held) + cleaned).saturating_add(states).saturating_add(masks);
+        self.dirs.iter().fold(own, |n, d| n.saturating_add(d.forward_growth(seq.steps, seq.batch, keep)))
+    }
+
     /// A training forward pass (zero initial states, full lengths) with fixed dropout masks
     /// instead of drawn ones: `masks[k]` multiplies the output of layer k < L-1 (values already
     /// scaled by 1/(1-p)), whatever the configured dropout. For gradient checks with dropout.
@@ -312,6 +318,7 @@ impl RecurrentStack {
         if masks.len() + 1 != l || masks.iter().any(|m| m.len() != n) {
             return Err(Error::shape("dropout masks", [l.saturating_sub(1), n], [masks.len()]));
         }
+        crate::param::check_allocatable("workspace", self.forward_growth(&seq, true, true, false, false))?;
         let mut out = std::mem::take(&mut self.output);
         self.run_forward(&seq, true, DropoutMasks::Fixed(masks), Some(&mut out));
         self.output = out;
