@@ -465,6 +465,19 @@ fn corrupt_safetensors() {
         h[&tensor].as_object_mut().unwrap().remove("dtype");
     }));
     both_fail("dtype F16", "ERR_FORMAT", &with(&|h| h[&tensor]["dtype"] = json!("F16")));
+    // A state dict of PyTorch's LSTM with proj_size > 0 (here only the projection's weight
+    // added): named as unsupported by load_weights.
+    let projected = {
+        let mut h = header.clone();
+        h["lstm.weight_hr_l0"] = json!({"dtype": "F32", "shape": [2, 3], "data_offsets": [data.len(), data.len() + 24]});
+        let mut d = data.clone();
+        d.extend_from_slice(&[0; 24]);
+        assemble(&h, &d)
+    };
+    let mut m = small_model();
+    let e = m.load_weights(&projected).unwrap_err();
+    assert_eq!(e.code(), "ERR_UNSUPPORTED", "{e}");
+    assert!(e.to_string().contains("proj_size") && e.to_string().contains("lstm.weight_hr_l0"), "{e}");
     both_fail("dtype number", "ERR_FORMAT", &with(&|h| h[&tensor]["dtype"] = json!(7)));
     both_fail("shape not sizes", "ERR_FORMAT", &with(&|h| h[&tensor]["shape"] = json!([-1, 2])));
     both_fail("shape product overflow", "ERR_FORMAT", &with(&|h| h[&tensor]["shape"] = json!([1u64 << 40, 1u64 << 40])));

@@ -122,6 +122,11 @@ impl Model {
 
     fn apply_weights(&mut self, entries: &[(String, Entry)]) -> Result<()> {
         let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, e)| e);
+        // A PyTorch LSTM with `proj_size > 0` has `weight_hr_l{k}` and a narrower `weight_hh`:
+        // named as what it is rather than as a shape error on `weight_hh`.
+        if let Some((name, _)) = entries.iter().find(|(n, _)| n.rsplit('.').next().is_some_and(|last| last.starts_with("weight_hr_l"))) {
+            return Err(Error::unsupported(format!("LSTM projections (PyTorch's proj_size > 0, tensor {name})")));
+        }
         for p in self.params() {
             let e = find(&p.name).ok_or_else(|| Error::format(format!("missing parameter {}", p.name)))?;
             if e.shape != p.shape {
