@@ -496,6 +496,9 @@ fn any_error_leaves_the_model_exactly_as_it_was() {
     let mut stale = m.clone();
     stale.forward(Input::Features(&nan_x), t, b, fwd).unwrap_err();
     assert_eq!(stale.backward(&vec![0.0; t * b * 2], &[], None).unwrap_err().code(), "ERR_STATE");
+    let mut stale = m.clone();
+    stale.evaluate(Input::Features(&nan_x), t, b, None, LossTarget::Values(&d.y), LossKind::Mse).unwrap_err();
+    assert_eq!(stale.backward(&vec![0.0; t * b * 2], &[], None).unwrap_err().code(), "ERR_STATE");
     // One backward per training forward (as in PyTorch): a second is refused before any
     // gradient changes, while a backward refused for its arguments leaves the forward usable.
     let mut once = m.clone();

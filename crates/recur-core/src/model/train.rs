@@ -152,8 +152,7 @@ impl Model {
         loss: LossKind,
     ) -> Result<f32> {
         let fopts = ForwardOptions { lengths, initial: &[], training: false, stateful: false };
-        // (Not `forward`, which would carry a stateful call's states on before the step succeeds.)
-        let shape = self.forward_inner(input, steps, batch, fopts)?;
+        let (_, shape) = self.forward(input, steps, batch, fopts)?;
         let mask = if shape.steps.is_some() { self.last_mask() } else { None };
         loss.forward(&self.outs[self.layers.len() - 1], target, shape.rows(), shape.width, mask)
     }
