@@ -131,9 +131,11 @@ fn every_thread_count_gives_the_same_bits() {
         // rows each), whose rows below it multiply h_prev and the rest r ⊙ h_prev.
         (json!({"input_size": 10, "seed": 4, "layers": [{"type": "gru", "hidden_size": 100, "reset_after": false, "return_sequences": false}, {"type": "dense", "units": 1}]}), 8, 24, 10, 1, false),
         (json!({"input_size": 12, "seed": 5, "layers": [{"type": "rnn", "hidden_size": 130, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 32, 12, 2, false),
-        // A batch too small to split the time loop: the input is projected for the whole
-        // sequence at once (split by columns), the per-step products are split instead.
+        // A batch too small to split the time loop: each step's product is split by columns.
         (json!({"input_size": 5, "seed": 10, "layers": [{"type": "lstm", "hidden_size": 64, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 4, 5, 2, false),
+        // The same for a GRU, whose loop projects the input a block of steps at a time (5 steps
+        // of 3 rows), in both directions.
+        (json!({"input_size": 5, "seed": 12, "layers": [{"type": "gru", "hidden_size": 48, "bidirectional": true, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 3, 5, 2, false),
     ];
 
     // Batches whose time loops are split by rows (3 row ranges with 3 threads, the last one not

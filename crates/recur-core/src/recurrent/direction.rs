@@ -74,7 +74,7 @@ struct Workspace {
     /// step multiplies by `h`; transposed in forward), and `W_hn` alone for reset-before GRUs.
     packed_hh: PackedB,
     packed_hn: PackedB,
-    /// `W_ihᵀ` packed for the inference pass, which projects the input step by step.
+    /// `W_ihᵀ` packed for the inference pass, which projects the input in its time loop.
     packed_ih: PackedB,
     /// `b_ih + b_hh` (`[G·H]`) for the fused step product (see `Direction::forward`).
     b_sum: Vec<f32>,
@@ -205,12 +205,12 @@ impl Direction {
         [&ws.xp, &ws.hs, &ws.gates, &ws.aux, &ws.rec, &ws.cs, &ws.xhat_x, &ws.rstd_x, &ws.xhat_h, &ws.rstd_h]
     }
 
-    /// Whether a forward pass projects the input step by step inside its time loop (else before
-    /// it, for every step at once, or not at all for the fused LSTM/RNN step): when the loop
-    /// runs split by rows or on one thread (see `forward`), and with layer norm only without
-    /// `keep` (layer norm's backward works on the projection of every step, so training keeps it).
-    fn projects_by_step(&self, split: &rows::Split, keep: bool) -> bool {
-        (self.layer_norm.is_none() || !keep) && (split.ranges > 1 || crate::parallel::threads() == 1) && !self.fuses_projections()
+    /// Whether a forward pass projects the input inside its time loop, a block of steps at a
+    /// time (else before it, for every step at once, or not at all for the fused LSTM/RNN
+    /// step): always but for training with layer norm, whose backward works on the projection
+    /// of every step (see `forward`).
+    fn projects_in_loop(&self, keep: bool) -> bool {
+        (self.layer_norm.is_none() || !keep) && !self.fuses_projections()
     }
 
     /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
@@ -223,8 +223,8 @@ impl Direction {
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
         let xp = if self.fuses_projections() {
             0
-        } else if self.projects_by_step(split, keep) {
-            bg
+        } else if self.projects_in_loop(keep) {
+            rows::projection_block_steps(steps, batch, split.ranges) * bg
         } else {
             steps * bg
         };
@@ -337,15 +337,15 @@ impl Direction {
         let first = if keep { self.slots(if self.reverse { steps - 1 } else { 0 }).0 } else { 0 };
         let split = rows::split(steps, batch, gh, hd, !keep);
         let [xp_len, hs_len, gates_len, aux_len, rec_len, cs_len, xhat_x_len, rstd_x_len, xhat_h_len, rstd_h_len] = self.forward_sizes(steps, batch, keep, &split);
-        // Without layer norm the time loop projects the input itself, step by step for each
-        // task's rows (`InputSteps`): one fork/join per pass instead of two, `b_ih` added by
-        // each task to its rows (not in a pass of one thread over every step), the projection
-        // of a step still in cache when its cell reads it, and one step of `xp` (backward writes
-        // the projection's gradient over the gates, see `grads_over_gates`). Not when one task runs
-        // the loop on a pool: the per-step product would then be split (and joined) at every
-        // step; the whole-sequence product below is split once. Both use the prepacked kernel,
-        // so the bits are the same either way.
-        let by_step = self.projects_by_step(&split, keep);
+        // The time loop projects the input itself (`InputSteps`): a task with the whole batch a
+        // block of about 128 rows at a time, a task with a row range step by step. One fork/join
+        // per pass instead of two when split by rows, `b_ih` added by each task to its rows (not
+        // in a pass of one thread over every step), the projection still in cache when the cells
+        // read it, and an `xp` of one block whatever the sequence length (backward writes the
+        // projection's gradient over the gates, see `grads_over_gates`). Not for training with
+        // layer norm, whose backward needs every step's projection: that is made below, for every
+        // step at once. Both use the prepacked kernel, so the bits are the same either way.
+        let in_loop = self.projects_in_loop(keep);
         // LSTM and RNN without layer norm go further: both projections enter the same
         // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
         // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
@@ -359,10 +359,9 @@ impl Direction {
         // skipped terms are `±0` added to sums that are never `-0`.
         let zero_start = h0.iter().all(|&v| v == 0.0);
         let ws = &mut self.ws;
-        // Every step's `xp` only when it is projected before the loop (always with layer norm,
+        // Every step's `xp` only when it is projected before the loop (training with layer norm,
         // whose backward writes the projection's gradient there; the others write it over the
-        // gates); one step when the loop projects step by step; none for the fused cells.
-        let xp_steps = !by_step;
+        // gates); one block when the loop projects; none for the fused cells.
         fit(&mut ws.xp, xp_len);
         fit(&mut ws.hs, hs_len);
         fit(&mut ws.gates, gates_len);
@@ -378,9 +377,9 @@ impl Direction {
             *v = lengths.is_none_or(|l| row / batch < l[row % batch]);
         }
 
-        // 1. Input projection of every step at once, unless the time loop does it step by step:
-        // xp = X · W_ihᵀ + b_ih (without layer norm with the prepacked kernel, as the time loop
-        // does it, for the same bits).
+        // 1. Input projection of every step at once, unless the time loop makes it:
+        // xp = LN(X · W_ihᵀ) + b_ih (with the prepacked kernel, as the time loop does it, for the
+        // same bits).
         if fused {
             // Nothing to project ahead: the time loop's product does it (packed below), but for
             // the first step from a zero state.
@@ -389,7 +388,7 @@ impl Direction {
             }
         } else {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
-            if !by_step {
+            if !in_loop {
                 gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
             }
         }
@@ -398,19 +397,15 @@ impl Direction {
             fit(&mut ws.rstd_x, rstd_x_len);
             fit(&mut ws.xhat_h, xhat_h_len);
             fit(&mut ws.rstd_h, rstd_h_len);
-            // Training keeps x̂ and 1/σ of every step for backward; inference keeps one step's
-            // worth: the time loop normalizes each step's projection as it makes it (`by_step`),
-            // or, with the projection made before the loop, one step at a time here (the same
-            // arithmetic either way).
-            if !by_step {
-                let rows = if keep { steps * batch } else { batch };
-                let w = Blocks { rows, stride: gh, col0: 0, cols: gh, hidden: hd };
-                for part in ws.xp.chunks_exact_mut((rows * gh).max(1)) {
-                    norm::forward_in_place(part, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
-                }
+            // Training keeps x̂ and 1/σ of every step for backward (the projection made above);
+            // inference keeps one step's worth, and the time loop normalizes each step's
+            // projection as it makes it.
+            if !in_loop {
+                let w = Blocks { rows: steps * batch, stride: gh, col0: 0, cols: gh, hidden: hd };
+                norm::forward_in_place(&mut ws.xp, w, &ln[0].value, &ln[1].value, &mut ws.xhat_x, &mut ws.rstd_x);
             }
         }
-        if let (Some(b), false) = (&self.b_ih, by_step || fused) {
+        if let (Some(b), false) = (&self.b_ih, in_loop || fused) {
             crate::kernels::rows::add_to_rows(&mut ws.xp, &b.value);
         }
 
@@ -442,16 +437,16 @@ impl Direction {
             keep,
             valid: &ws.valid,
             xp: Shared::new(&mut ws.xp),
-            xp_steps,
             zero_start,
             input: if fused {
                 StepInput::Fused { x, input_size: inp, packed_ih: zero_start.then_some(&ws.packed_ih) }
-            } else if by_step {
+            } else if in_loop {
                 StepInput::Steps(InputSteps {
                     x,
                     input_size: inp,
                     packed_ih: &ws.packed_ih,
                     b_ih: self.b_ih.as_ref().map(|p| p.value.as_slice()),
+                    block_steps: rows::projection_block_steps(steps, batch, split.ranges),
                     layer_norm: self.layer_norm.as_ref().map(|ln| InputNorm {
                         gamma: &ln[0].value,
                         beta: &ln[1].value,
@@ -730,8 +725,8 @@ mod tests {
         d.forward_buffers().iter().map(|b| b.capacity()).sum::<usize>() + d.ws.valid.capacity().div_ceil(4)
     }
 
-    /// An inference pass keeps one step of every workspace buffer, layer norm's included (on one
-    /// thread, or split by rows: the loop projects and normalizes each step's input itself), so
+    /// An inference pass keeps one step of every workspace buffer (one block of steps of the
+    /// input projection, which the loop makes and normalizes itself), layer norm's included, so
     /// its workspace does not grow with the sequence (but for the row flags, a byte per row).
     #[test]
     fn inference_workspace_does_not_grow_with_the_sequence() {
@@ -742,7 +737,7 @@ mod tests {
                 let d = Direction::with_init(spec, "", &RecurrentInit::default(), &mut crate::rng::Rng::new(1)).unwrap();
                 let gh = cell.gates() * hd;
                 let sizes = |steps| d.forward_sizes(steps, batch, false, &rows::split(steps, batch, gh, hd, true));
-                assert_eq!(sizes(3), sizes(3000), "{cell:?} layer_norm {layer_norm}");
+                assert_eq!(sizes(300), sizes(30_000), "{cell:?} layer_norm {layer_norm}");
             }
         }
     }

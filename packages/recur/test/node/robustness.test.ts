@@ -67,12 +67,12 @@ describe('random bad input through the public API', () => {
       expect((e as RecurError).code, (e as RecurError).message).toBe('ERR_RANGE');
       const small = await model.forward({ x: { data: new Float32Array(2 * 3), shape: [2, 3, 1] }, training: true });
       expect(small.output.shape).toEqual([2, 512]);
-      // inference on two threads with a batch too small to split by rows (8) projects every step
-      // before the loop: about 1 GB for [8, 500 000] steps of two layers of 8 units with layer
-      // norm, each buffer within the size check
-      const normed = await threaded.createModel({ inputSize: 1, layers: [{ type: 'lstm', hiddenSize: 8, numLayers: 2, layerNorm: true, returnSequences: false }] });
-      const long = { data: new Float32Array(8 * 500_000), shape: [8, 500_000, 1] };
-      for (const pass of [() => normed.predict(long, { batchSize: 8 }), () => normed.forward({ x: long, stateful: true })]) {
+      // an inference pass keeps one block of steps of its workspace (the time loop projects and
+      // normalizes the input itself), but the layers' outputs and the workspace's index range grow
+      // with the sequence: two layers of 512 units over [8, 65 536] steps are refused up front
+      const wideNormed = await threaded.createModel({ inputSize: 1, layers: [{ type: 'lstm', hiddenSize: 512, numLayers: 2, layerNorm: true, returnSequences: false }] });
+      const tall = { data: new Float32Array(8 * 65_536), shape: [8, 65_536, 1] };
+      for (const pass of [() => wideNormed.predict(tall, { batchSize: 8 }), () => wideNormed.forward({ x: tall, stateful: true })]) {
         const err = await pass().then(
           () => undefined,
           (er: unknown) => er,
@@ -80,12 +80,13 @@ describe('random bad input through the public API', () => {
         expect((err as RecurError).code, (err as RecurError).message).toBe('ERR_RANGE');
         expect((err as RecurError).message).toContain('workspace');
       }
-      expect((await normed.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 8]);
-      // split by rows, the loop projects and normalizes each step itself: as many steps in a
-      // batch of 64 keep one step of the projection and run
-      const wide = await normed.predict({ data: new Float32Array(64 * 62_500).fill(0.5), shape: [64, 62_500, 1] }, { batchSize: 64 });
-      expect(wide.shape).toEqual([64, 8]);
-      expect(Array.from(wide.data).every(Number.isFinite)).toBe(true);
+      expect((await wideNormed.predict({ data: new Float32Array(3), shape: [1, 3, 1] })).shape).toEqual([1, 512]);
+      // a long sequence of a small layer-norm model runs: [64, 62 500] steps of two layers of 8
+      // units, whose input projection of every step (about 1 GB) was made before the loop once
+      const normed = await threaded.createModel({ inputSize: 1, layers: [{ type: 'lstm', hiddenSize: 8, numLayers: 2, layerNorm: true, returnSequences: false }] });
+      const long = await normed.predict({ data: new Float32Array(64 * 62_500).fill(0.5), shape: [64, 62_500, 1] }, { batchSize: 64 });
+      expect(long.shape).toEqual([64, 8]);
+      expect(Array.from(long.data).every(Number.isFinite)).toBe(true);
       // an input of 640 MB fits in wasm memory once, not twice (the batch-major reorder)
       const huge = await model.predict({ data: new Float32Array(160_000 * 1000), shape: [160_000, 1000, 1] }, { batchSize: 160_000 }).then(
         () => undefined,

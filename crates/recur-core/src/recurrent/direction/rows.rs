@@ -223,9 +223,12 @@ fn rows<T>(buf: &[T], t: usize, batch: usize, width: usize, (b0, b1): (usize, us
     &buf[(t * batch + b0) * width..(t * batch + b1) * width]
 }
 
-/// The input of a pass that the time loop projects itself, step by step:
-/// `xp[t] = x[t] · W_ihᵀ + b_ih`, or `LN(x[t] · W_ihᵀ) + b_ih` with layer norm, for the task's
-/// rows (into a one-step `xp` without `keep`).
+/// The input of a pass that the time loop projects itself as it goes:
+/// `xp[t] = x[t] · W_ihᵀ + b_ih`, or `LN(x[t] · W_ihᵀ) + b_ih` with layer norm, into an `xp` of
+/// [`InputSteps::block_steps`] steps. A task with the whole batch projects that many steps at
+/// once (their rows are adjacent in `x` and in `xp`: one product of `block_steps · B` rows, not
+/// one of `B` rows per step, which wastes most of the kernel's register tile for a small
+/// batch); a task with a row range projects one step at a time.
 pub(super) struct InputSteps<'a> {
     /// `[T, B, input_size]`, time-major.
     pub x: &'a [f32],
@@ -233,11 +236,13 @@ pub(super) struct InputSteps<'a> {
     /// `W_ihᵀ`, `input_size × G·H`.
     pub packed_ih: &'a PackedB,
     pub b_ih: Option<&'a [f32]>,
+    /// Steps `xp` holds (see [`projection_block_steps`]); 1 for a loop split by rows.
+    pub block_steps: usize,
     /// The input projection's layer norm (inference only: training projects before the loop).
     pub layer_norm: Option<InputNorm<'a>>,
 }
 
-/// Layer norm of the input projection in a loop that projects step by step: `(γ, β)` and the
+/// Layer norm of the input projection in a loop that projects its input: `(γ, β)` and the
 /// `x̂`, `1/σ` caches of the step (`[B, G·H]` and `[B, G]`, rows as `xp`'s).
 pub(super) struct InputNorm<'a> {
     pub gamma: &'a [f32],
@@ -246,11 +251,27 @@ pub(super) struct InputNorm<'a> {
     pub rstd: Shared<f32>,
 }
 
+/// Rows of the input projection a time loop that projects its input makes at once, with the
+/// whole batch: enough for a product of whole register tiles and short per-call overheads,
+/// few enough that `xp` stays small (`128 · G·H` floats) whatever the sequence length.
+const PROJECTION_BLOCK_ROWS: usize = 16;
+
+/// Steps of `xp` ([`InputSteps::block_steps`]) for a loop of `steps × batch` rows run as
+/// `ranges` row ranges: a block of about [`PROJECTION_BLOCK_ROWS`] rows with the whole batch,
+/// one step for a loop split by rows.
+pub(super) fn projection_block_steps(steps: usize, batch: usize, ranges: usize) -> usize {
+    if ranges > 1 {
+        1
+    } else {
+        (PROJECTION_BLOCK_ROWS / batch.max(1)).clamp(1, steps.max(1))
+    }
+}
+
 /// Where a forward time loop's step gets its input projection.
 pub(super) enum StepInput<'a> {
     /// Already in `xp`, for every step (computed before the loop).
     Projected,
-    /// Projected by the loop itself into `xp`, step by step.
+    /// Projected by the loop itself into `xp`, a block of steps at a time.
     Steps(InputSteps<'a>),
     /// In the step's one product (LSTM, RNN): `packed_hh` holds `[W_ih | W_hh]ᵀ`, the product
     /// is `[x_t | h_{t-1}] ·` that, `xp` is not used and `b_hh` is `b_ih + b_hh`. `x` is
@@ -272,11 +293,9 @@ pub(super) struct ForwardLoop<'a> {
     pub valid: &'a [bool],
     /// Whether the initial state is zero: then the first step's recurrent product is skipped.
     pub zero_start: bool,
-    /// The input projection with `b_ih`: `[T, B, G·H]`, or what the loop fills from `input`
-    /// (every step with `xp_steps`, else one step `[B, G·H]`).
+    /// The input projection with `b_ih`: `[T, B, G·H]` (`StepInput::Projected`), or the block of
+    /// steps the loop projects (`StepInput::Steps`).
     pub xp: Shared<f32>,
-    /// Whether `xp` holds every step (`StepInput::Steps` fills step `t`'s block, else block 0).
-    pub xp_steps: bool,
     pub input: StepInput<'a>,
     pub b_hh: Option<&'a [f32]>,
     /// `(γ, β)` of the recurrent projection's layer norm.
@@ -311,6 +330,9 @@ impl ForwardLoop<'_> {
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
         let rec = self.rec.rows_mut(0, batch, gh, r);
+        // Time steps whose input projection `xp` holds (`StepInput::Steps`).
+        let mut block = 0..0;
+        let chunk_end = chunk.end;
         for s in chunk {
             let t = if self.reverse { self.steps - 1 - s } else { s };
             let (prev, new, at) = match (self.keep, self.reverse) {
@@ -350,18 +372,28 @@ impl ForwardLoop<'_> {
             let xp: &[f32] = match &self.input {
                 StepInput::Fused { .. } => &[],
                 StepInput::Steps(p) => {
-                    let xp = self.xp.rows_mut(if self.xp_steps { at } else { 0 }, batch, gh, r);
-                    let x = rows(p.x, t, batch, p.input_size, r);
-                    gemm_prepacked(n, 1.0, x, p.input_size, 1, p.packed_ih, 0.0, xp, gh, 1);
-                    if let Some(ln) = &p.layer_norm {
-                        let w = Blocks { rows: n, stride: gh, col0: 0, cols: gh, hidden: hd };
-                        let (xhat, rstd) = (ln.xhat.rows_mut(at, batch, gh, r), ln.rstd.rows_mut(at, batch, g, r));
-                        norm::forward_in_place(xp, w, ln.gamma, ln.beta, xhat, rstd);
+                    if !block.contains(&t) {
+                        // The next steps in loop order, in time order in `x` and `xp`: a block
+                        // with the whole batch, one step for a row range.
+                        let k = if n == batch { p.block_steps.min(chunk_end - s) } else { 1 };
+                        block = if self.reverse { t + 1 - k..t + 1 } else { t..t + k };
+                        let inp = p.input_size;
+                        let x = &p.x[(block.start * batch + b0) * inp..][..k * n * inp];
+                        let xp = self.xp.at_mut(b0 * gh, k * n * gh);
+                        gemm_prepacked(k * n, 1.0, x, inp, 1, p.packed_ih, 0.0, xp, gh, 1);
+                        if let Some(ln) = &p.layer_norm {
+                            // (Inference: one step's worth of x̂ and 1/σ, reused step by step.)
+                            let w = Blocks { rows: n, stride: gh, col0: 0, cols: gh, hidden: hd };
+                            for step in xp.chunks_exact_mut(n * gh) {
+                                let (xhat, rstd) = (ln.xhat.rows_mut(at, batch, gh, r), ln.rstd.rows_mut(at, batch, g, r));
+                                norm::forward_in_place(step, w, ln.gamma, ln.beta, xhat, rstd);
+                            }
+                        }
+                        if let Some(b) = p.b_ih {
+                            crate::kernels::rows::add_to_rows(xp, b);
+                        }
                     }
-                    if let Some(b) = p.b_ih {
-                        crate::kernels::rows::add_to_rows(xp, b);
-                    }
-                    xp
+                    &*self.xp.at_mut((b0 + (t - block.start) * n) * gh, n * gh)
                 }
                 StepInput::Projected => self.xp.rows_mut(t, batch, gh, r),
             };
