@@ -18,7 +18,8 @@ pub const DEPTH_BLOCK: usize = 512;
 /// `NR` columns, both laid out "k-major": element `(i, p)` of an `A` panel is at
 /// `a[p * MR + i]` and element `(p, j)` of a `B` panel at `b[p * NR + j]`. Panels are padded
 /// with zeros, so the kernel always computes a full `MR × NR` tile; edge tiles are written to a
-/// scratch tile and copied back under a mask by the driver.
+/// scratch tile and copied back under a mask by the driver, but for the rows of a partial tile
+/// over full panels, which go to [`GemmKernel::row`] where the kernel has one.
 pub trait GemmKernel {
     /// Rows of the register tile (rows of one packed `A` panel).
     const MR: usize;
@@ -54,4 +55,30 @@ pub trait GemmKernel {
         rsc: usize,
         csc: usize,
     );
+
+    /// Whether [`GemmKernel::row`] is worth calling: the driver then computes the rows of a
+    /// partial tile (fewer than `MR` rows: a product of one to three rows, such as a recurrent
+    /// step with a batch of 1) one row at a time over several `B` panels, instead of as a
+    /// zero-padded tile whose padding rows cost as much as real ones.
+    const HAS_ROW: bool = false;
+
+    /// `C ← alpha · A·B + beta · C` on one row of `C`, contiguous, over `panels` (1 to
+    /// [`ROW_PANELS`]) consecutive full `B` panels: every element computed by the same
+    /// operations, in the same order, as [`GemmKernel::kernel`] computes it in a tile.
+    ///
+    /// + `a`: the row's values in a packed `A` panel (element `p` at `a[p * MR]`);
+    /// + `b`: the first packed `B` panel (`k · NR` values), the next ones `k · NR` apart;
+    /// + `c`: the row's first element (`panels · NR` contiguous values).
+    ///
+    /// # Safety
+    /// As [`GemmKernel::kernel`] for the `panels` tiles of that row.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn row(k: usize, alpha: f32, a: *const f32, b: *const f32, panels: usize, beta: f32, c: *mut f32) {
+        // Not used unless `HAS_ROW` (the driver pads the rows into a tile instead).
+        let _ = (k, alpha, a, b, panels, beta, c);
+        unreachable!("GemmKernel::row without HAS_ROW")
+    }
 }
+
+/// Most `B` panels one [`GemmKernel::row`] call covers.
+pub const ROW_PANELS: usize = 4;

@@ -8,6 +8,10 @@
 //! 4 × 8 (8 accumulators) does 33–38 GFLOP/s; 6 × 8, 5 × 8, 4 × 12, 8 × 4 and 3 × 12 were all
 //! slower (10–25 GFLOP/s: V8 spills the larger tiles).
 //!
+//! The rows of a partial tile (a product of 1–3 rows: a recurrent step with a batch of 1–3)
+//! go through a row kernel instead, one row over four `B` panels at a time, with the same
+//! operations per element.
+//!
 //! Two variants share the code through [`Madd`]: plain `f32x4_mul` + `f32x4_add` (same rounding
 //! as the scalar path), and, with `+relaxed-simd`, `f32x4_relaxed_madd` (fused or not, as the
 //! host CPU chooses).
@@ -15,7 +19,7 @@
 use core::arch::wasm32::*;
 use core::marker::PhantomData;
 
-use super::kernel::{GemmKernel, DEPTH_BLOCK};
+use super::kernel::{GemmKernel, DEPTH_BLOCK, ROW_PANELS};
 
 /// How one multiply-add `acc + a · b` is done on four lanes.
 pub trait Madd {
@@ -134,6 +138,64 @@ impl<const MR: usize, const NV: usize, M: Madd> GemmKernel for Simd128Kernel<MR,
                     }
                 }
             }
+        }
+    }
+
+    const HAS_ROW: bool = true;
+
+    #[inline(always)]
+    unsafe fn row(k: usize, alpha: f32, a: *const f32, b: *const f32, panels: usize, beta: f32, c: *mut f32) {
+        // Four panels at a time (8 accumulators, as the tile kernel), one at a time after them.
+        if panels == ROW_PANELS {
+            row_panels::<NV, ROW_PANELS, M>(k, alpha, a, MR, b, beta, c)
+        } else {
+            for p in 0..panels {
+                row_panels::<NV, 1, M>(k, alpha, a, MR, b.add(p * k * 4 * NV), beta, c.add(p * 4 * NV))
+            }
+        }
+    }
+}
+
+/// One row of `A` times `P` consecutive packed `B` panels of `4·NV` columns (`GemmKernel::row`):
+/// per step of k one splat of the row's value and `P · NV` multiply-adds, all of them useful,
+/// where a tile whose other rows are padding wastes three quarters of them. The same operations
+/// per element as the tile kernel: the first step's product, then `M::madd` in order of k, then
+/// the same epilogue.
+#[inline(always)]
+unsafe fn row_panels<const NV: usize, const P: usize, M: Madd>(k: usize, alpha: f32, a: *const f32, a_step: usize, b: *const f32, beta: f32, c: *mut f32) {
+    let panel = k * 4 * NV;
+    let mut acc = [[f32x4_splat(0.0); NV]; P];
+    let a0 = v128_load32_splat(a as *const u32);
+    for (p, row) in acc.iter_mut().enumerate() {
+        for (v, x) in row.iter_mut().enumerate() {
+            *x = f32x4_mul(a0, v128_load(b.add(p * panel + 4 * v) as *const v128));
+        }
+    }
+    let mut ap = a.add(a_step);
+    let mut bp = b.add(4 * NV);
+    for _ in 1..k {
+        let ai = v128_load32_splat(ap as *const u32);
+        for (p, row) in acc.iter_mut().enumerate() {
+            for (v, x) in row.iter_mut().enumerate() {
+                *x = M::madd(*x, ai, v128_load(bp.add(p * panel + 4 * v) as *const v128));
+            }
+        }
+        ap = ap.add(a_step);
+        bp = bp.add(4 * NV);
+    }
+    // The tile kernel's epilogue for contiguous rows.
+    for (p, row) in acc.iter().enumerate() {
+        for (v, x) in row.iter().enumerate() {
+            let cp = c.add(p * 4 * NV + 4 * v) as *mut v128;
+            let out = if alpha == 1.0 && beta == 0.0 {
+                *x
+            } else if alpha == 1.0 && beta == 1.0 {
+                f32x4_add(*x, v128_load(cp))
+            } else {
+                let ab = f32x4_mul(f32x4_splat(alpha), *x);
+                if beta == 0.0 { ab } else { f32x4_add(ab, f32x4_mul(f32x4_splat(beta), v128_load(cp))) }
+            };
+            v128_store(cp, out);
         }
     }
 }

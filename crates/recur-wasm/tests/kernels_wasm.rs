@@ -307,3 +307,33 @@ fn sgd_update_of_a_run_is_bitwise_its_elements_one_by_one() {
 fn finite_scan_agrees_with_is_finite() {
     recur_core::kernels::finite::check_against_is_finite(&[1, 3, 4, 5, 8, 15, 16, 17, 33, 64, 65]).unwrap();
 }
+
+/// The rows of a partial register tile (a product of fewer than 4 rows, such as a recurrent step
+/// with a batch of 1, or the last rows of a longer one) are computed by the kernel's row path:
+/// bitwise what the same rows give inside full tiles (the split of a batch among threads, or
+/// inference against training, must not change a bit). Products over a prepacked `B`, as the
+/// time loops make them, with two depth blocks and a partial last panel among the shapes.
+#[wasm_bindgen_test]
+fn partial_tile_rows_are_bitwise_the_full_tile_rows() {
+    use recur_core::kernels::{gemm_prepacked, PackedB};
+    let mut rng = Rng(0x0bad_cafe);
+    for &k in &[1usize, 5, 17, 300, 600] {
+        for &n in &[8usize, 24, 32, 40, 45, 130] {
+            let b = rng.vec(k * n);
+            let mut packed = PackedB::new();
+            packed.pack(k, n, &b, n, 1);
+            let a = rng.vec(8 * k);
+            let c0 = rng.vec(8 * n);
+            for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (0.5, -0.25)] {
+                let mut full = c0.clone();
+                gemm_prepacked(8, alpha, &a, k, 1, &packed, beta, &mut full, n, 1);
+                for m in 1..8 {
+                    let mut part = c0[..m * n].to_vec();
+                    gemm_prepacked(m, alpha, &a[..m * k], k, 1, &packed, beta, &mut part, n, 1);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&part), bits(&full[..m * n]), "m={m} n={n} k={k} alpha={alpha} beta={beta}");
+                }
+            }
+        }
+    }
+}

@@ -7,10 +7,11 @@ import { sha256 } from '../shared/fit-case.mjs';
 
 /**
  * Big enough that the per-step products ([16, 72] · [72, 256]) and the weight gradients are split among
- * threads. The other layers reach the other kernels: the ReLU RNN the activation gradients' ReLU path
- * (the LSTM's output is not all positive) and layer norm (10 units: the norm's four-lane sums have a
- * tail); the peephole LSTM the simd128 backward with peepholes (12 units, a multiple of 4); the GRU
- * the simd128 backward and its scalar tail (22 units).
+ * threads; then batches of 7, 1 and 3 rows, whose per-step products end in a partial register tile
+ * (the simd kernels' row path). The other layers reach the other kernels: the ReLU RNN the activation
+ * gradients' ReLU path (the LSTM's output is not all positive) and layer norm (10 units: the norm's
+ * four-lane sums have a tail); the peephole LSTM the simd128 backward with peepholes (12 units, a
+ * multiple of 4); the GRU the simd128 backward and its scalar tail (22 units).
  */
 const CONFIG = {
   inputSize: 8,
@@ -42,7 +43,10 @@ for (const arg of process.argv.slice(2)) {
     const model = await recur.createModel(CONFIG);
     const { x, y } = data();
     const history = await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: true, seed: 5, optimizer: { type: 'adam', lr: 0.01 }, loss: 'mse' });
-    const params = {};
+    // Batches of 7 and 1: per-step products with a partial register tile (the kernel's row path).
+    const few = (n) => ({ x: { data: x.data.subarray(0, n * 10 * 8), shape: [n, 10, 8] }, y: { data: y.data.subarray(0, n * 2), shape: [n, 2] } });
+    for (const n of [7, 1]) await model.fit(few(n).x, few(n).y, { epochs: 1, batchSize: n, shuffle: false, loss: 'mse' });
+    const params = { predicted: Array.from((await model.predict(few(3).x)).data) };
     for (const p of model.parameters()) params[p.name] = Array.from((await model.getParam(p.name)).data);
     results.push({ asked: arg, variant: info.variant, threads: info.threads, threadsFallback: info.threadsFallback, losses: history.history.loss, hash: await sha256(await model.save()), params });
     await model.dispose();
