@@ -50,6 +50,7 @@ pub mod rows;
 pub mod scalar;
 pub mod sgd;
 pub mod squares;
+pub mod tiny;
 pub mod updates;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;

@@ -11,7 +11,7 @@
 //! [`gemm`] uses the best kernel compiled in; [`gemm_with`] picks one by [`KernelKind`] so the
 //! kernels can be compared against each other.
 
-pub use recur_kernels::{adam, checksum, finite, kernel, math, reference, rmsprop, rows, scalar, sgd, squares, GemmKernel, KernelKind};
+pub use recur_kernels::{adam, checksum, finite, kernel, math, reference, rmsprop, rows, scalar, sgd, squares, tiny, GemmKernel, KernelKind};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use recur_kernels::simd128;
 

@@ -22,6 +22,7 @@ use super::super::cells::{self, PeepholeGrads, StepBackward, StepForward};
 use super::super::norm::{self, Blocks};
 use super::super::CellKind;
 use super::recurrent_norm_backward;
+use crate::kernels::tiny::flush_tiny;
 use crate::kernels::{gemm_prepacked, gemm_prepacked_concat, PackedB};
 use crate::param::Param;
 use crate::parallel;
@@ -615,6 +616,10 @@ impl BackwardLoop<'_> {
                     dc_prev.iter_mut().for_each(|v| *v = 0.0);
                 }
             }
+            // Gradients too small to matter are zero from here on (`kernels::tiny`): carried
+            // down as subnormal floats, they made every product with them about 20 times slower.
+            flush_tiny(dh_prev);
+            flush_tiny(dc_prev);
             std::mem::swap(&mut dh, &mut dh_prev);
             std::mem::swap(&mut dc, &mut dc_prev);
         }
