@@ -189,7 +189,7 @@ unsafe fn gemm_packed<K: GemmKernel>(
             ct = ct.add(mr * rsc);
         }
         if by_rows && nr_ == nr {
-            // The partial tile of a full panel: row by row, after this loop.
+            // The partial tile of a full panel: row by row, above.
             continue;
         }
         for (l1, mr_) in chunks(mc, mr).skip(full) {

@@ -57,9 +57,9 @@ pub trait GemmKernel {
     );
 
     /// Whether [`GemmKernel::row`] is worth calling: the driver then computes the rows of a
-    /// partial tile (fewer than `MR` rows: a product of one to three rows, such as a recurrent
-    /// step with a batch of 1) one row at a time over several `B` panels, instead of as a
-    /// zero-padded tile whose padding rows cost as much as real ones.
+    /// partial tile of at most `MR / 2` rows (such as a recurrent step with a batch of 1) one row
+    /// at a time over several `B` panels, instead of as a zero-padded tile whose padding rows
+    /// cost as much as real ones.
     const HAS_ROW: bool = false;
 
     /// `C ← alpha · A·B + beta · C` on one row of `C`, contiguous, over `panels` (1 to

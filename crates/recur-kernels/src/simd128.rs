@@ -8,8 +8,8 @@
 //! 4 × 8 (8 accumulators) does 33–38 GFLOP/s; 6 × 8, 5 × 8, 4 × 12, 8 × 4 and 3 × 12 were all
 //! slower (10–25 GFLOP/s: V8 spills the larger tiles).
 //!
-//! The rows of a partial tile (a product of 1–3 rows: a recurrent step with a batch of 1–3)
-//! go through a row kernel instead, one row over four `B` panels at a time, with the same
+//! The rows of a partial tile of at most two rows (a recurrent step with a batch of 1 or 2) go
+//! through a row kernel instead, one row over four `B` panels at a time, with the same
 //! operations per element.
 //!
 //! Two variants share the code through [`Madd`]: plain `f32x4_mul` + `f32x4_add` (same rounding
