@@ -74,7 +74,8 @@ struct Workspace {
     /// step multiplies by `h`; transposed in forward), and `W_hn` alone for reset-before GRUs.
     packed_hh: PackedB,
     packed_hn: PackedB,
-    /// `W_ihᵀ` packed for the inference pass, which projects the input in its time loop.
+    /// `W_ihᵀ` packed for the input projection: the time loop's, the one of every step before it
+    /// (training with layer norm), or the fused step's first product from a zero state.
     packed_ih: PackedB,
     /// `b_ih + b_hh` (`[G·H]`) for the fused step product (see `Direction::forward`).
     b_sum: Vec<f32>,
@@ -338,7 +339,7 @@ impl Direction {
         let split = rows::split(steps, batch, gh, hd, !keep);
         let [xp_len, hs_len, gates_len, aux_len, rec_len, cs_len, xhat_x_len, rstd_x_len, xhat_h_len, rstd_h_len] = self.forward_sizes(steps, batch, keep, &split);
         // The time loop projects the input itself (`InputSteps`): a task with the whole batch a
-        // block of about 128 rows at a time, a task with a row range step by step. One fork/join
+        // block of about 16 rows at a time, a task with a row range step by step. One fork/join
         // per pass instead of two when split by rows, `b_ih` added by each task to its rows (not
         // in a pass of one thread over every step), the projection still in cache when the cells
         // read it, and an `xp` of one block whatever the sequence length (backward writes the
