@@ -79,6 +79,24 @@ struct Workspace {
     packed_ih: PackedB,
     /// `b_ih + b_hh` (`[G·H]`) for the fused step product (see `Direction::forward`).
     b_sum: Vec<f32>,
+    /// Which of the packed operands above hold the forward pass's packing of the current
+    /// parameters (see [`Packed`]).
+    packed: Packed,
+}
+
+/// Which packings of the current parameters a [`Workspace`] holds, so that a forward pass
+/// reuses them instead of packing again. Packing reads every weight and writes as much: for a
+/// stream of one step at a time (a stateful `predictStep`) that was more than half of each
+/// call. [`Direction::params_mut`], the only way to change a parameter, clears both; backward
+/// clears `step`, as it packs `W_hh` over `packed_hh` (and `packed_hn`) in the other orientation.
+#[derive(Debug, Clone, Copy, Default)]
+struct Packed {
+    /// `packed_ih` holds `W_ihᵀ`.
+    ih: bool,
+    /// `packed_hh` holds the forward step's operand (`[W_ih | W_hh]ᵀ` for a fused step, else
+    /// the rows of `W_hhᵀ` it multiplies), `packed_hn` `W_hnᵀ` (reset-before GRU) and `b_sum`
+    /// the summed biases (fused step).
+    step: bool,
 }
 
 /// The shape of one direction of one layer: what [`Direction::with_init`] builds.
@@ -100,7 +118,8 @@ pub struct DirectionSpec {
     pub layer_norm: bool,
 }
 
-/// One direction of one layer.
+/// One direction of one layer. Its parameters are reached through [`Direction::params`] and
+/// [`Direction::params_mut`] (the latter also forgets the weights packed for the time loop).
 #[derive(Debug, Clone)]
 pub struct Direction {
     cell: CellKind,
@@ -108,19 +127,19 @@ pub struct Direction {
     hidden: usize,
     reverse: bool,
     /// `weight_ih_l{k}[_reverse]`, `[G·H, in]`.
-    pub w_ih: Param,
+    w_ih: Param,
     /// `weight_hh_l{k}[_reverse]`, `[G·H, H]`.
-    pub w_hh: Param,
+    w_hh: Param,
     /// `bias_ih_l{k}[_reverse]`, `[G·H]`.
-    pub b_ih: Option<Param>,
+    b_ih: Option<Param>,
     /// `bias_hh_l{k}[_reverse]`, `[G·H]`.
-    pub b_hh: Option<Param>,
+    b_hh: Option<Param>,
     /// `peephole_{i,f,o}_l{k}[_reverse]`, each `[H]` (LSTM with peepholes only).
-    pub peepholes: Option<[Param; 3]>,
+    peepholes: Option<[Param; 3]>,
     /// Layer norm of the gate pre-activations: `layer_norm_{ih,hh}_{weight,bias}_l{k}[_reverse]`,
     /// each `[G·H]` (γ initialized to 1, β to 0), in the order ih weight, ih bias, hh weight,
     /// hh bias.
-    pub layer_norm: Option<[Param; 4]>,
+    layer_norm: Option<[Param; 4]>,
     ws: Workspace,
 }
 
@@ -263,8 +282,10 @@ impl Direction {
         v
     }
 
-    /// Mutable access to the parameters, same order as [`Direction::params`].
+    /// Mutable access to the parameters, same order as [`Direction::params`]. Forgets the
+    /// packed weights (the next forward packs them again).
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.ws.packed = Packed::default();
         let mut v = vec![&mut self.w_ih, &mut self.w_hh];
         v.extend(self.b_ih.iter_mut());
         v.extend(self.b_hh.iter_mut());
@@ -381,14 +402,13 @@ impl Direction {
         // 1. Input projection of every step at once, unless the time loop makes it:
         // xp = LN(X · W_ihᵀ) + b_ih (with the prepacked kernel, as the time loop does it, for the
         // same bits).
-        if fused {
-            // Nothing to project ahead: the time loop's product does it (packed below), but for
-            // the first step from a zero state.
-            if zero_start {
-                ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
-            }
-        } else {
+        // (Nothing to project ahead for a fused step: the time loop's product does it, packed
+        // below, but for the first step from a zero state.)
+        if (!fused || zero_start) && !ws.packed.ih {
             ws.packed_ih.pack(inp, gh, &self.w_ih.value, 1, inp);
+            ws.packed.ih = true;
+        }
+        if !fused {
             if !in_loop {
                 gemm_prepacked(steps * batch, 1.0, x, inp, 1, &ws.packed_ih, 0.0, &mut ws.xp, gh, 1);
             }
@@ -415,19 +435,22 @@ impl Direction {
         let w_hh = &self.w_hh.value;
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
-        if fused {
-            ws.packed_hh.pack_concat(inp, hd, gh, &self.w_ih.value, 1, inp, w_hh, 1, hd);
-            ws.b_sum.clear();
-            match (&self.b_ih, &self.b_hh) {
-                (Some(bi), Some(bh)) => ws.b_sum.extend(bi.value.iter().zip(&bh.value).map(|(a, b)| a + b)),
-                (Some(b), None) | (None, Some(b)) => ws.b_sum.extend_from_slice(&b.value),
-                (None, None) => {}
+        if !ws.packed.step {
+            if fused {
+                ws.packed_hh.pack_concat(inp, hd, gh, &self.w_ih.value, 1, inp, w_hh, 1, hd);
+                ws.b_sum.clear();
+                match (&self.b_ih, &self.b_hh) {
+                    (Some(bi), Some(bh)) => ws.b_sum.extend(bi.value.iter().zip(&bh.value).map(|(a, b)| a + b)),
+                    (Some(b), None) | (None, Some(b)) => ws.b_sum.extend_from_slice(&b.value),
+                    (None, None) => {}
+                }
+            } else {
+                ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
             }
-        } else {
-            ws.packed_hh.pack(hd, rec_cols, w_hh, 1, hd);
-        }
-        if reset_before {
-            ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
+            if reset_before {
+                ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
+            }
+            ws.packed.step = true;
         }
         let time_loop = ForwardLoop {
             cell: self.cell,
@@ -551,6 +574,7 @@ impl Direction {
         // Rows of W_hh the per-step GEMM multiplies (reset-before: r, z only; n went through rh).
         let rec_rows = if reset_before { 2 * hd } else { gh };
         let ws = &mut self.ws;
+        ws.packed.step = false;
         ws.packed_hh.pack(rec_rows, hd, w_hh, hd, 1);
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);

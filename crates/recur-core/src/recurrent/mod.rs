@@ -120,3 +120,5 @@ impl RecurrentConfig {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod packing_tests;
