@@ -14,6 +14,11 @@ use crate::init::RecurrentInit;
 use crate::param::Param;
 use crate::rng::Rng;
 
+/// Largest batch whose inference pass projects the input apart from the recurrent product where
+/// the two could be fused (see `Direction::fuses_step`): the rows the GEMM's row path takes
+/// instead of a register tile (at most half the kernel's 4 rows).
+const UNFUSED_MAX_BATCH: usize = 2;
+
 /// Buffers of one direction, sized for one `(T, B)` and reused while the shape repeats.
 ///
 /// Per-step buffers are indexed by time `t` (the reverse direction processes `t = T-1` first).
@@ -93,10 +98,10 @@ struct Workspace {
 struct Packed {
     /// `packed_ih` holds `W_ihᵀ`.
     ih: bool,
-    /// `packed_hh` holds the forward step's operand (`[W_ih | W_hh]ᵀ` for a fused step, else
-    /// the rows of `W_hhᵀ` it multiplies), `packed_hn` `W_hnᵀ` (reset-before GRU) and `b_sum`
-    /// the summed biases (fused step).
-    step: bool,
+    /// `Some(fused)`: `packed_hh` holds the forward step's operand (`[W_ih | W_hh]ᵀ` for a
+    /// fused step, else the rows of `W_hhᵀ` it multiplies), `packed_hn` `W_hnᵀ` (reset-before
+    /// GRU) and, for a fused step, `b_sum` the summed biases.
+    step: Option<bool>,
 }
 
 /// The shape of one direction of one layer: what [`Direction::with_init`] builds.
@@ -229,8 +234,8 @@ impl Direction {
     /// time (else before it, for every step at once, or not at all for the fused LSTM/RNN
     /// step): always but for training with layer norm, whose backward works on the projection
     /// of every step (see `forward`).
-    fn projects_in_loop(&self, keep: bool) -> bool {
-        (self.layer_norm.is_none() || !keep) && !self.fuses_projections()
+    fn projects_in_loop(&self, keep: bool, batch: usize) -> bool {
+        (self.layer_norm.is_none() || !keep) && !self.fuses_step(keep, batch)
     }
 
     /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
@@ -241,9 +246,9 @@ impl Direction {
         let (hd, g) = (self.hidden, self.cell.gates());
         let (bh, bg) = (batch * hd, batch * g * hd);
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
-        let xp = if self.fuses_projections() {
+        let xp = if self.fuses_step(keep, batch) {
             0
-        } else if self.projects_in_loop(keep) {
+        } else if self.projects_in_loop(keep, batch) {
             rows::projection_block_steps(steps, batch, split.ranges) * bg
         } else {
             steps * bg
@@ -319,6 +324,21 @@ impl Direction {
         self.layer_norm.is_none() && matches!(self.cell, CellKind::Lstm { .. } | CellKind::Rnn { .. })
     }
 
+    /// Whether a forward pass of `batch` rows makes each step as one fused product (see
+    /// [`Direction::forward`]): where the projections can be fused, but for inference over at
+    /// most [`UNFUSED_MAX_BATCH`] rows. Such a step runs on the GEMM's row path, which reads
+    /// every weight once per row, so the fused product read all of `W_ih` again at every step;
+    /// unfused, the loop projects a block of 16 steps at once in whole register tiles
+    /// (`InputSteps`), and a step reads `W_hh` alone. Bindings, simd build, T = 64, interleaved
+    /// builds: LSTM I = 256, H = 64: B = 1 0.57 → 0.37–0.41 ms, B = 2 0.97 → 0.66–0.68 ms;
+    /// I = 64, H = 256: B = 1 1.96 → 1.74–1.80 ms, B = 2 3.57–3.64 → 3.28–3.55 ms; I = 16,
+    /// H = 128 (weights that stay in L2): B = 1 unchanged, B = 2 about 2 % slower. Training keeps
+    /// the fused step (its backward dominates). The choice depends on the batch only, never on
+    /// the build or the thread count, so their bits stay the same.
+    fn fuses_step(&self, keep: bool, batch: usize) -> bool {
+        self.fuses_projections() && (keep || batch > UNFUSED_MAX_BATCH)
+    }
+
     /// Whether backward keeps the recurrent projection's gradient for every step (it differs
     /// from the input projection's: GRU, or layer norm on the projections).
     fn keeps_drec(&self) -> bool {
@@ -367,7 +387,7 @@ impl Direction {
         // projection's gradient over the gates, see `grads_over_gates`). Not for training with
         // layer norm, whose backward needs every step's projection: that is made below, for every
         // step at once. Both use the prepacked kernel, so the bits are the same either way.
-        let in_loop = self.projects_in_loop(keep);
+        let in_loop = self.projects_in_loop(keep, batch);
         // LSTM and RNN without layer norm go further: both projections enter the same
         // pre-activation, so each step is one product `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ` (the two
         // weights packed once as one operand, `x_t` and `h_{t-1}` read in place), with
@@ -375,7 +395,7 @@ impl Direction {
         // product with its own stores of C), no pass adding `b_ih`, no `xp` for the cell to
         // read. On one pool task too, where the per-step product is split by columns as the
         // recurrent one was: the bits do not depend on the thread count.
-        let fused = self.fuses_projections();
+        let fused = self.fuses_step(keep, batch);
         // From a zero state (the default) the first step's recurrent product is zero: it is
         // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
         // skipped terms are `±0` added to sums that are never `-0`.
@@ -435,7 +455,7 @@ impl Direction {
         let w_hh = &self.w_hh.value;
         let reset_before = matches!(self.cell, CellKind::Gru { reset_after: false });
         let rec_cols = if reset_before { 2 * hd } else { gh };
-        if !ws.packed.step {
+        if ws.packed.step != Some(fused) {
             if fused {
                 ws.packed_hh.pack_concat(inp, hd, gh, &self.w_ih.value, 1, inp, w_hh, 1, hd);
                 ws.b_sum.clear();
@@ -450,7 +470,7 @@ impl Direction {
             if reset_before {
                 ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], 1, hd);
             }
-            ws.packed.step = true;
+            ws.packed.step = Some(fused);
         }
         let time_loop = ForwardLoop {
             cell: self.cell,
@@ -574,7 +594,7 @@ impl Direction {
         // Rows of W_hh the per-step GEMM multiplies (reset-before: r, z only; n went through rh).
         let rec_rows = if reset_before { 2 * hd } else { gh };
         let ws = &mut self.ws;
-        ws.packed.step = false;
+        ws.packed.step = None;
         ws.packed_hh.pack(rec_rows, hd, w_hh, hd, 1);
         if reset_before {
             ws.packed_hn.pack(hd, hd, &w_hh[2 * hd * hd..], hd, 1);

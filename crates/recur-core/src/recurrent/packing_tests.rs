@@ -84,3 +84,53 @@ fn backward_leaves_the_next_forward_as_it_was() {
         }
     }
 }
+
+#[test]
+fn a_batch_that_changes_the_step_operand_is_packed_again() {
+    // Inference over at most two rows projects the input apart (`Direction::fuses_step`): the
+    // step operand is `W_hhᵀ` alone there and `[W_ih | W_hh]ᵀ` for larger batches.
+    let steps = 3;
+    for cell in CELLS {
+        let mut s = stack(cell, false);
+        let mut copy = fresh_copy(&s);
+        for batch in [3, 2, 1, 4, 1] {
+            let x = values(steps * batch * 3, batch as u64);
+            assert_eq!(run(&mut s, &x, steps, batch, None), run(&mut fresh_copy(&copy), &x, steps, batch, None), "{cell:?} batch {batch}");
+        }
+        // The same sequence of batches on the copy, for its own packings.
+        for batch in [1, 3, 1] {
+            let x = values(steps * batch * 3, 7);
+            assert_eq!(run(&mut copy, &x, steps, batch, None), run(&mut fresh_copy(&s), &x, steps, batch, None), "{cell:?} batch {batch}");
+        }
+    }
+}
+
+#[test]
+fn unfused_small_batches_agree_with_the_fused_step() {
+    // Rows alone (B = 1, 2: unfused) against the same rows in a batch of 4 (fused), and against
+    // a training pass of one row (fused): the same function, summed in another order.
+    let (steps, batch) = (6, 4);
+    for cell in CELLS {
+        let mut s = stack(cell, false);
+        let x = values(steps * batch * 3, 5);
+        let width = s.config().output_size();
+        let all = s.forward(&x, steps, batch, None, None, None, false).unwrap().to_vec();
+        for rows in [1, 2] {
+            for b0 in (0..batch).step_by(rows) {
+                let part: Vec<f32> = (0..steps).flat_map(|t| x[(t * batch + b0) * 3..(t * batch + b0 + rows) * 3].to_vec()).collect();
+                let alone = s.forward(&part, steps, rows, None, None, None, false).unwrap().to_vec();
+                let trained = s.forward(&part, steps, rows, None, None, None, true).unwrap().to_vec();
+                for t in 0..steps {
+                    for r in 0..rows {
+                        for j in 0..width {
+                            let want = all[(t * batch + b0 + r) * width + j];
+                            for (got, how) in [(alone[(t * rows + r) * width + j], "inference"), (trained[(t * rows + r) * width + j], "training")] {
+                                assert!((got - want).abs() <= 1e-6 + 1e-5 * want.abs(), "{cell:?} {how} rows {rows} b {} t {t} j {j}: {got} vs {want}", b0 + r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
