@@ -663,15 +663,13 @@ fn dropout_with_fixed_masks_is_a_training_forward_and_its_backward_matches() {
                 .collect();
             assert!(masks.iter().all(|m| m.contains(&0.0) && m.contains(&2.0)));
 
-            // Reference: layer by layer (training passes, as forward_with_masks makes: an
-            // inference pass over two rows sums the projections in another order), masks applied
-            // between layers.
+            // Reference: layer by layer, masks applied between layers.
             let mut input = x.clone();
             let mut want_hn = Vec::new();
             let mut want_cn = Vec::new();
             for k in 0..layers {
                 let mut one = layer_of(&stack, k);
-                let y = one.forward(&input, t, b, None, None, None, true).unwrap().to_vec();
+                let y = one.forward(&input, t, b, None, None, None, false).unwrap().to_vec();
                 want_hn.extend_from_slice(one.h_n());
                 want_cn.extend_from_slice(one.c_n());
                 input = match masks.get(k) {

@@ -136,6 +136,9 @@ fn every_thread_count_gives_the_same_bits() {
         // The same for a GRU, whose loop projects the input a block of steps at a time (5 steps
         // of 3 rows), in both directions.
         (json!({"input_size": 5, "seed": 12, "layers": [{"type": "gru", "hidden_size": 48, "bidirectional": true, "return_sequences": false}, {"type": "dense", "units": 2}]}), 10, 3, 5, 2, false),
+        // One sequence: the LSTM step projects its input apart (a block of 6 steps) and only
+        // W_hh's product (1 × 256 × 1024) is split by columns.
+        (json!({"input_size": 20, "seed": 13, "layers": [{"type": "lstm", "hidden_size": 256, "return_sequences": false}, {"type": "dense", "units": 2}]}), 6, 1, 20, 2, false),
     ];
 
     // Batches whose time loops are split by rows (3 row ranges with 3 threads, the last one not

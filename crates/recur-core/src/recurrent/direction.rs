@@ -14,7 +14,7 @@ use crate::init::RecurrentInit;
 use crate::param::Param;
 use crate::rng::Rng;
 
-/// Largest batch whose inference pass projects the input apart from the recurrent product where
+/// Largest batch whose forward pass projects the input apart from the recurrent product where
 /// the two could be fused (see `Direction::fuses_step`): the rows the GEMM's row path takes
 /// instead of a register tile (at most half the kernel's 4 rows).
 const UNFUSED_MAX_BATCH: usize = 2;
@@ -235,7 +235,7 @@ impl Direction {
     /// step): always but for training with layer norm, whose backward works on the projection
     /// of every step (see `forward`).
     fn projects_in_loop(&self, keep: bool, batch: usize) -> bool {
-        (self.layer_norm.is_none() || !keep) && !self.fuses_step(keep, batch)
+        (self.layer_norm.is_none() || !keep) && !self.fuses_step(batch)
     }
 
     /// Lengths of the workspace buffers `xp, hs, gates, aux, rec, cs, xhat_x, rstd_x, xhat_h,
@@ -246,7 +246,7 @@ impl Direction {
         let (hd, g) = (self.hidden, self.cell.gates());
         let (bh, bg) = (batch * hd, batch * g * hd);
         let (kept_steps, slots) = if keep { (steps, steps + 1) } else { (1, 2) };
-        let xp = if self.fuses_step(keep, batch) {
+        let xp = if self.fuses_step(batch) {
             0
         } else if self.projects_in_loop(keep, batch) {
             rows::projection_block_steps(steps, batch, split.ranges) * bg
@@ -325,18 +325,19 @@ impl Direction {
     }
 
     /// Whether a forward pass of `batch` rows makes each step as one fused product (see
-    /// [`Direction::forward`]): where the projections can be fused, but for inference over at
-    /// most [`UNFUSED_MAX_BATCH`] rows. Such a step runs on the GEMM's row path, which reads
-    /// every weight once per row, so the fused product read all of `W_ih` again at every step;
+    /// [`Direction::forward`]): where the projections can be fused, but for at most
+    /// [`UNFUSED_MAX_BATCH`] rows. Such a step runs on the GEMM's row path, which reads every
+    /// weight once per row, so the fused product read all of `W_ih` again at every step;
     /// unfused, the loop projects a block of 16 steps at once in whole register tiles
-    /// (`InputSteps`), and a step reads `W_hh` alone. Bindings, simd build, T = 64, interleaved
-    /// builds: LSTM I = 256, H = 64: B = 1 0.57 → 0.37–0.41 ms, B = 2 0.97 → 0.66–0.68 ms;
-    /// I = 64, H = 256: B = 1 1.96 → 1.74–1.80 ms, B = 2 3.57–3.64 → 3.28–3.55 ms; I = 16,
-    /// H = 128 (weights that stay in L2): B = 1 unchanged, B = 2 about 2 % slower. Training keeps
-    /// the fused step (its backward dominates). The choice depends on the batch only, never on
-    /// the build or the thread count, so their bits stay the same.
-    fn fuses_step(&self, keep: bool, batch: usize) -> bool {
-        self.fuses_projections() && (keep || batch > UNFUSED_MAX_BATCH)
+    /// (`InputSteps`), and a step reads `W_hh` alone. Inference through the bindings, simd
+    /// build, T = 64, two builds interleaved in one process, time unfused / fused: LSTM
+    /// I = 256, H = 64: B = 1 0.60, B = 2 0.67; I = 64, H = 256: B = 1 0.88, B = 2 0.90;
+    /// I = 16, H = 128 (weights that stay in L2): B = 1 0.90, B = 2 1.00; RNN I = 64, H = 256,
+    /// B = 1 0.94. Backward is the same either way (one gradient for both projections). The
+    /// choice depends on the batch only, never on the build, the thread count or training, so
+    /// those still agree bit for bit.
+    fn fuses_step(&self, batch: usize) -> bool {
+        self.fuses_projections() && batch > UNFUSED_MAX_BATCH
     }
 
     /// Whether backward keeps the recurrent projection's gradient for every step (it differs
@@ -395,7 +396,7 @@ impl Direction {
         // product with its own stores of C), no pass adding `b_ih`, no `xp` for the cell to
         // read. On one pool task too, where the per-step product is split by columns as the
         // recurrent one was: the bits do not depend on the thread count.
-        let fused = self.fuses_step(keep, batch);
+        let fused = self.fuses_step(batch);
         // From a zero state (the default) the first step's recurrent product is zero: it is
         // skipped (for a fused step, the product takes `x_t · W_ihᵀ` alone). The same bits: the
         // skipped terms are `±0` added to sums that are never `-0`.
