@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIGS, inferFlops, trainFlops } from './lib/common.mjs';
+import { CONFIGS, inferFlops, SINGLE_CONFIGS, trainFlops } from './lib/common.mjs';
 import { renderSvg } from './lib/svg.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,8 @@ const arg = (k, d) => {
 const QUICK = flag('--quick');
 const ONLY = new Set(arg('--only', 'train,infer,gemm').split(','));
 const CONFIG_NAMES = arg('--configs', QUICK ? 'tiny' : 'small,medium,large').split(',');
+// Batch-1 inference (section "one sequence at a time"): with the full run only.
+const SINGLE_NAMES = QUICK || arg('--configs') ? [] : SINGLE_CONFIGS;
 const OUT = path.resolve(arg('--out', here));
 const TRAIN_BUDGET = QUICK ? 600 : 3000;
 const INFER_BUDGET = QUICK ? 400 : 2000;
@@ -111,9 +113,9 @@ function mergeRuns(runs) {
 }
 
 /** Runs every lib on every config, interleaved: per config, rounds of A B C …; returns cells[config][lib]. */
-async function interleaved(task, libs, budget, onCell) {
+async function interleaved(task, libs, budget, onCell, configs = CONFIG_NAMES) {
   const cells = {};
-  for (const cfg of CONFIG_NAMES) {
+  for (const cfg of configs) {
     cells[cfg] = {};
     // Inference cells are short: three rounds at every size, so a burst of load from the host
     // falls on every library's share alike rather than on one cell (training: two, one at large).
@@ -219,6 +221,22 @@ function loadRows(r) {
   return lines;
 }
 
+/** recur against ORT Web at batch 1, one thread against one and two against two (no target). */
+function singleSummary(cells) {
+  const lines = [];
+  for (const cfg of Object.keys(cells)) {
+    const parts = [];
+    for (const [lib, ort, how] of [['recur-lstm', 'ort-1t', 'SDK, 1 thread vs 1'], ['recur-bind-lstm', 'ort-1t', 'bindings, 1 thread vs 1'], ['recur-lstm-2t', 'ort-2t', 'SDK, 2 threads vs 2']]) {
+      const r = ratio(cells[cfg][lib], cells[cfg][ort]);
+      if (r) parts.push(`${how} ${r.toFixed(2)}×`);
+    }
+    if (parts.length) lines.push(`- ${cfgLabel(cfg)}: recur against ORT Web (its time / ours): ${parts.join(', ')}`);
+    const check = outputCheck(cells, cfg);
+    if (check) lines.push(`- ${check}`);
+  }
+  return lines;
+}
+
 function outputCheck(cells, cfg) {
   const ref = cells[cfg]['tfjs-wasm'];
   if (!ref?.ok || !ref.out) return '';
@@ -297,6 +315,11 @@ async function main() {
     print(['', '## recur: GRU and RNN inference', ...STEP_HEADER]);
     results.inferRecur = await interleaved('infer', RECUR_EXTRA, INFER_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, inferFlops(CONFIGS[cfg], kindOf(lib)))]));
     print(['']);
+    if (SINGLE_NAMES.length) {
+      print(['## Inference of one sequence at a time (batch 1)', ...STEP_HEADER]);
+      results.inferSingle = await interleaved('infer', INFER_LIBS, INFER_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, inferFlops(CONFIGS[cfg]))]), SINGLE_NAMES);
+      print([...singleSummary(results.inferSingle), '']);
+    }
   }
   if (ONLY.has('gemm')) {
     results.gemm = await interleaved('gemm', ['recur', 'tfjs-wasm'], GEMM_BUDGET);
@@ -314,7 +337,7 @@ async function main() {
   if (mergeInto) {
     // a second pass over some libraries: its cells replace those of the first run, the rest stays
     const R = mergeInto;
-    for (const key of ['train', 'trainRecur', 'infer', 'inferRecur', 'gemm']) {
+    for (const key of ['train', 'trainRecur', 'infer', 'inferRecur', 'inferSingle', 'gemm']) {
       for (const [cfg, cells] of Object.entries(results[key] ?? {})) {
         R[key] ??= {};
         R[key][cfg] ??= {};
@@ -469,7 +492,7 @@ function replacedCells(R, sup) {
   const gemm = [];
   const fmt = (r) => `${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n})`;
   const fmtGemm = (row) => `${f(row.gflops, 2)} (${f(row.gflopsMedian, 2)})`;
-  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['infer', 'inference'], ['inferRecur', 'inference'], ['gemm', 'GEMM']]) {
+  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['infer', 'inference'], ['inferRecur', 'inference'], ['inferSingle', 'inference'], ['gemm', 'GEMM']]) {
     for (const [cfg, cells] of Object.entries(R[key] ?? {})) {
       for (const [lib, cell] of Object.entries(cells)) {
         if (!cell.replaced || !sup.libs.includes(lib)) continue;
@@ -542,6 +565,16 @@ function renderMarkdown(R) {
     L.push('');
     L.push(...STEP_HEADER);
     for (const cfg of Object.keys(R.inferRecur)) for (const lib of Object.keys(R.inferRecur[cfg])) L.push(stepRow(cfg, lib, R.inferRecur[cfg][lib], inferFlops(CONFIGS[cfg], kindOf(lib))));
+    L.push('');
+  }
+  if (R.inferSingle) {
+    L.push('### Inference of one sequence at a time (batch 1)');
+    L.push("Not a configuration of issue 5's targets: a live stream (a sensor, a user's input) is predicted one sequence at a time. The same libraries, weights and task as the table above, with B = 1 and the layers of medium (`one`) and large (`one-large`). A step of one row is a matrix-vector product: every weight is read once per step, so the time follows the memory traffic more than the arithmetic.");
+    L.push('');
+    L.push(...STEP_HEADER);
+    for (const cfg of Object.keys(R.inferSingle)) for (const lib of Object.keys(R.inferSingle[cfg])) L.push(stepRow(cfg, lib, R.inferSingle[cfg][lib], inferFlops(CONFIGS[cfg])));
+    L.push('');
+    L.push(...singleSummary(R.inferSingle));
     L.push('');
   }
   if (R.gemm) {

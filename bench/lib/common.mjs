@@ -5,7 +5,13 @@ export const CONFIGS = {
   small: { name: 'small', B: 32, T: 32, I: 8, H: 32 },
   medium: { name: 'medium', B: 32, T: 64, I: 16, H: 128 },
   large: { name: 'large', B: 64, T: 64, I: 64, H: 256 },
+  // Inference only: one sequence at a time (a live sensor stream), medium's and large's layers.
+  one: { name: 'one', B: 1, T: 64, I: 16, H: 128 },
+  'one-large': { name: 'one-large', B: 1, T: 64, I: 64, H: 256 },
 };
+
+/** The batch-1 configurations of the inference section "one sequence at a time" (not targets of issue 5). */
+export const SINGLE_CONFIGS = ['one', 'one-large'];
 
 /** Output features of the dense head (predicting the next input vector, as brain.js's LSTMTimeStep does). */
 export const outputSize = (c) => c.I;
