@@ -253,6 +253,37 @@ describe('model API (worker)', () => {
     for (const m of [model, loaded, again, fresh]) await m.dispose();
   });
 
+  it('predictions follow every change of the parameters (the worker keeps packed weights between calls)', async () => {
+    const { x, y } = sineTask(6);
+    const model = await recur.createModel(LSTM_CONFIG);
+    const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    // One row at a time and the whole batch: the two forms of the step's weights.
+    const predictions = async (m: Model): Promise<number[][]> => [bits((await m.predict(x, { batchSize: 1 })).data), bits((await m.predict(x, { batchSize: 6 })).data)];
+    const asFresh = async (): Promise<number[][]> => {
+      const fresh = await recur.createModel(LSTM_CONFIG);
+      await fresh.loadWeights(await model.save());
+      const p = await predictions(fresh);
+      await fresh.dispose();
+      return p;
+    };
+    const before = await predictions(model);
+    const name = model.parameters().find((p) => p.name.includes('weight_hh'))!.name;
+    const w = (await model.getParam(name)).data.map((v) => v * 0.5);
+    await model.setParam(name, w);
+    const afterSet = await predictions(model);
+    expect(afterSet).not.toEqual(before);
+    expect(afterSet).toEqual(await asFresh());
+    await model.fit(x, y, { epochs: 1, batchSize: 3, optimizer: { type: 'adam', lr: 0.05 } });
+    const afterFit = await predictions(model);
+    expect(afterFit).not.toEqual(afterSet);
+    expect(afterFit).toEqual(await asFresh());
+    const initial = await recur.createModel(LSTM_CONFIG);
+    await model.loadWeights(await initial.save());
+    expect(await predictions(model)).toEqual(before);
+    await initial.dispose();
+    await model.dispose();
+  });
+
   it('forward/backward with initial states and lengths; gradCheck passes; stepGradNorms per step', async () => {
     const model = await recur.createModel({
       inputSize: 3,
