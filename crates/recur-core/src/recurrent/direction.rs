@@ -799,8 +799,8 @@ mod tests {
                 let spec = DirectionSpec { cell, input_size: inp, hidden: hd, bias: true, layer: 0, reverse: false, layer_norm };
                 let mut d = Direction::with_init(spec, "", &RecurrentInit::default(), &mut crate::rng::Rng::new(1)).unwrap();
                 // (steps, batch, keep), row counts that are multiples of 4 (the row flags count
-                // as a quarter of a float each)
-                for (steps, batch, keep) in [(4, 2, true), (8, 3, false), (8, 3, true), (2, 2, true), (12, 4, false), (8, 3, true), (12, 3, true)] {
+                // as a quarter of a float each); batches of 1 and 2 project their input apart
+                for (steps, batch, keep) in [(4, 2, true), (8, 3, false), (8, 3, true), (2, 2, true), (12, 4, false), (8, 3, true), (12, 3, true), (8, 2, false), (8, 1, false), (20, 1, true)] {
                     let x = vec![0.25f32; steps * batch * inp];
                     let zeros = vec![0.0f32; batch * hd];
                     let growth = d.forward_growth(steps, batch, keep);
