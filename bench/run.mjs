@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIGS, inferFlops, SINGLE_CONFIGS, trainFlops } from './lib/common.mjs';
+import { CONFIGS, inferFlops, LONG_CONFIGS, SINGLE_CONFIGS, trainFlops } from './lib/common.mjs';
 import { renderSvg } from './lib/svg.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +30,9 @@ const ONLY = new Set(arg('--only', 'train,infer,gemm').split(','));
 const CONFIG_NAMES = arg('--configs', QUICK ? 'tiny' : 'small,medium,large').split(',');
 // Batch-1 inference (section "one sequence at a time"): with the full run only.
 const SINGLE_NAMES = QUICK || arg('--configs') ? [] : SINGLE_CONFIGS;
+// Training over long sequences (section "long sequences"): with the full run only, against TF.js
+// wasm, the fastest peer (TF.js cpu and brain.js take 5–10 s a step there).
+const LONG_NAMES = QUICK || arg('--configs') ? [] : LONG_CONFIGS;
 const OUT = path.resolve(arg('--out', here));
 const TRAIN_BUDGET = QUICK ? 600 : 3000;
 const INFER_BUDGET = QUICK ? 400 : 2000;
@@ -42,6 +45,7 @@ const keep = (libs) => (LIBS ? libs.filter((l) => LIBS.has(l)) : libs);
 const TRAIN_LIBS = keep(['recur-lstm', 'tfjs-cpu', 'tfjs-wasm', 'brainjs', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed', 'recur-lstm-2t-relaxed', 'recur-lstm-epoch8']);
 const INFER_LIBS = keep(['recur-lstm', 'tfjs-wasm', 'ort-1t', 'ort-2t', 'recur-lstm-2t', 'recur-bind-lstm', 'recur-lstm-relaxed', 'recur-lstm-2t-relaxed']);
 const RECUR_EXTRA = keep(['recur-gru', 'recur-rnn', 'recur-bind-gru', 'recur-bind-rnn']);
+const LONG_LIBS = keep(['recur-lstm', 'tfjs-wasm', 'recur-lstm-2t', 'recur-bind-lstm']);
 const LABEL = {
   'recur-lstm': 'recur LSTM',
   'recur-lstm-2t': 'recur LSTM, 2 threads',
@@ -221,6 +225,20 @@ function loadRows(r) {
   return lines;
 }
 
+/** recur against TF.js wasm over long sequences (no target). */
+function longSummary(cells) {
+  const lines = [];
+  for (const cfg of Object.keys(cells)) {
+    const parts = [];
+    for (const [lib, how] of [['recur-lstm', 'SDK, 1 thread'], ['recur-bind-lstm', 'bindings, 1 thread'], ['recur-lstm-2t', 'SDK, 2 threads']]) {
+      const r = ratio(cells[cfg][lib], cells[cfg]['tfjs-wasm']);
+      if (r) parts.push(`${how} ${r.toFixed(1)}×`);
+    }
+    if (parts.length) lines.push(`- ${cfgLabel(cfg)}: recur against TF.js wasm (its time / ours): ${parts.join(', ')}`);
+  }
+  return lines;
+}
+
 /** recur against ORT Web at batch 1, one thread against one and two against two (no target). */
 function singleSummary(cells) {
   const lines = [];
@@ -304,6 +322,11 @@ async function main() {
     print(['', '## recur: GRU and RNN training', ...TRAIN_HEADER]);
     results.trainRecur = await interleaved('train', RECUR_EXTRA, TRAIN_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, trainFlops(CONFIGS[cfg], kindOf(lib)), true)]));
     print(['']);
+    if (LONG_NAMES.length) {
+      print(['## Training over long sequences', ...TRAIN_HEADER]);
+      results.trainLong = await interleaved('train', LONG_LIBS, TRAIN_BUDGET, (cfg, lib, r) => print([stepRow(cfg, lib, r, trainFlops(CONFIGS[cfg]), true)]), LONG_NAMES);
+      print([...longSummary(results.trainLong), '']);
+    }
   }
   if (ONLY.has('infer')) {
     print(['## Inference (forward only, one batch, same weights)', ...STEP_HEADER]);
@@ -337,7 +360,7 @@ async function main() {
   if (mergeInto) {
     // a second pass over some libraries: its cells replace those of the first run, the rest stays
     const R = mergeInto;
-    for (const key of ['train', 'trainRecur', 'infer', 'inferRecur', 'inferSingle', 'gemm']) {
+    for (const key of ['train', 'trainRecur', 'trainLong', 'infer', 'inferRecur', 'inferSingle', 'gemm']) {
       for (const [cfg, cells] of Object.entries(results[key] ?? {})) {
         R[key] ??= {};
         R[key][cfg] ??= {};
@@ -492,7 +515,7 @@ function replacedCells(R, sup) {
   const gemm = [];
   const fmt = (r) => `${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n})`;
   const fmtGemm = (row) => `${f(row.gflops, 2)} (${f(row.gflopsMedian, 2)})`;
-  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['infer', 'inference'], ['inferRecur', 'inference'], ['inferSingle', 'inference'], ['gemm', 'GEMM']]) {
+  for (const [key, what] of [['train', 'training'], ['trainRecur', 'training'], ['trainLong', 'training'], ['infer', 'inference'], ['inferRecur', 'inference'], ['inferSingle', 'inference'], ['gemm', 'GEMM']]) {
     for (const [cfg, cells] of Object.entries(R[key] ?? {})) {
       for (const [lib, cell] of Object.entries(cells)) {
         if (!cell.replaced || !sup.libs.includes(lib)) continue;
@@ -547,6 +570,16 @@ function renderMarkdown(R) {
     L.push('');
     L.push(...TRAIN_HEADER);
     for (const cfg of Object.keys(R.trainRecur)) for (const lib of Object.keys(R.trainRecur[cfg])) L.push(stepRow(cfg, lib, R.trainRecur[cfg][lib], trainFlops(CONFIGS[cfg], kindOf(lib)), true));
+    L.push('');
+  }
+  if (R.trainLong) {
+    L.push('### Training over long sequences');
+    L.push("Not a configuration of issue 5's targets: medium's batch and layers over 256 steps instead of 64, the same task, against TF.js wasm (TF.js cpu and brain.js take 5–10 s a step here). Four times the arithmetic of medium: a library whose time per step grows faster than the sequence has a cost per step that rises with its length (recur's did before 6f6718d: gradients that became subnormal over the early steps).");
+    L.push('');
+    L.push(...TRAIN_HEADER);
+    for (const cfg of Object.keys(R.trainLong)) for (const lib of Object.keys(R.trainLong[cfg])) L.push(stepRow(cfg, lib, R.trainLong[cfg][lib], trainFlops(CONFIGS[cfg]), true));
+    L.push('');
+    L.push(...longSummary(R.trainLong));
     L.push('');
   }
   if (R.infer) {

@@ -13,6 +13,10 @@ export const CONFIGS = {
 /** The batch-1 configurations of the inference section "one sequence at a time" (not targets of issue 5). */
 export const SINGLE_CONFIGS = ['one', 'one-large'];
 
+/** Training only: medium's batch and layers over sequences four times as long (not a target of issue 5). */
+CONFIGS.long = { name: 'long', B: 32, T: 256, I: 16, H: 128 };
+export const LONG_CONFIGS = ['long'];
+
 /** Output features of the dense head (predicting the next input vector, as brain.js's LSTMTimeStep does). */
 export const outputSize = (c) => c.I;
 
