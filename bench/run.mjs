@@ -225,34 +225,34 @@ function loadRows(r) {
   return lines;
 }
 
-/** recur against TF.js wasm over long sequences (no target). */
-function longSummary(cells) {
+/**
+ * One line per configuration of a section without a target: recur's rows against a peer's
+ * (`pairs`: [recur lib, peer lib, how]), as the peer's time over ours.
+ */
+function ratioLines(cells, pairs, peerName, digits) {
   const lines = [];
   for (const cfg of Object.keys(cells)) {
     const parts = [];
-    for (const [lib, how] of [['recur-lstm', 'SDK, 1 thread'], ['recur-bind-lstm', 'bindings, 1 thread'], ['recur-lstm-2t', 'SDK, 2 threads']]) {
-      const r = ratio(cells[cfg][lib], cells[cfg]['tfjs-wasm']);
-      if (r) parts.push(`${how} ${r.toFixed(1)}×`);
+    for (const [lib, peer, how] of pairs) {
+      const r = ratio(cells[cfg][lib], cells[cfg][peer]);
+      if (r) parts.push(`${how} ${r.toFixed(digits)}×`);
     }
-    if (parts.length) lines.push(`- ${cfgLabel(cfg)}: recur against TF.js wasm (its time / ours): ${parts.join(', ')}`);
+    if (parts.length) lines.push(`- ${cfgLabel(cfg)}: recur against ${peerName} (its time / ours): ${parts.join(', ')}`);
   }
   return lines;
 }
 
-/** recur against ORT Web at batch 1, one thread against one and two against two (no target). */
+/** recur against TF.js wasm over long sequences. */
+function longSummary(cells) {
+  const pairs = [['recur-lstm', 'tfjs-wasm', 'SDK, 1 thread'], ['recur-bind-lstm', 'tfjs-wasm', 'bindings, 1 thread'], ['recur-lstm-2t', 'tfjs-wasm', 'SDK, 2 threads']];
+  return ratioLines(cells, pairs, 'TF.js wasm', 1);
+}
+
+/** recur against ORT Web at batch 1, one thread against one and two against two, and the outputs' agreement. */
 function singleSummary(cells) {
-  const lines = [];
-  for (const cfg of Object.keys(cells)) {
-    const parts = [];
-    for (const [lib, ort, how] of [['recur-lstm', 'ort-1t', 'SDK, 1 thread vs 1'], ['recur-bind-lstm', 'ort-1t', 'bindings, 1 thread vs 1'], ['recur-lstm-2t', 'ort-2t', 'SDK, 2 threads vs 2']]) {
-      const r = ratio(cells[cfg][lib], cells[cfg][ort]);
-      if (r) parts.push(`${how} ${r.toFixed(2)}×`);
-    }
-    if (parts.length) lines.push(`- ${cfgLabel(cfg)}: recur against ORT Web (its time / ours): ${parts.join(', ')}`);
-    const check = outputCheck(cells, cfg);
-    if (check) lines.push(`- ${check}`);
-  }
-  return lines;
+  const pairs = [['recur-lstm', 'ort-1t', 'SDK, 1 thread vs 1'], ['recur-bind-lstm', 'ort-1t', 'bindings, 1 thread vs 1'], ['recur-lstm-2t', 'ort-2t', 'SDK, 2 threads vs 2']];
+  const checks = Object.keys(cells).map((cfg) => outputCheck(cells, cfg)).filter((line) => line);
+  return [...ratioLines(cells, pairs, 'ORT Web', 2), ...checks.map((line) => `- ${line}`)];
 }
 
 function outputCheck(cells, cfg) {
