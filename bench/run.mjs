@@ -226,6 +226,16 @@ function loadRows(r) {
 }
 
 /**
+ * Appends a section of one table to `L`: its title, what it measures, a row per cell of `cells`
+ * (`flopsOf(cfg)` per step; `heap`: the training tables' wasm heap column) and `summary`.
+ */
+function pushSection(L, title, about, cells, flopsOf, heap, summary) {
+  L.push(title, about, '', ...(heap ? TRAIN_HEADER : STEP_HEADER));
+  for (const cfg of Object.keys(cells)) for (const lib of Object.keys(cells[cfg])) L.push(stepRow(cfg, lib, cells[cfg][lib], flopsOf(cfg), heap));
+  L.push('', ...summary, '');
+}
+
+/**
  * One line per configuration of a section without a target: recur's rows against a peer's
  * (`pairs`: [recur lib, peer lib, how]), as the peer's time over ours.
  */
@@ -573,14 +583,8 @@ function renderMarkdown(R) {
     L.push('');
   }
   if (R.trainLong) {
-    L.push('### Training over long sequences');
-    L.push("Not a configuration of issue 5's targets: medium's batch and layers over 256 steps instead of 64, the same task, against TF.js wasm (TF.js cpu and brain.js take 5–10 s a step here). Four times the arithmetic of medium: a library whose time per step grows faster than the sequence has a cost per step that rises with its length (recur's did before 6f6718d: gradients that became subnormal over the early steps).");
-    L.push('');
-    L.push(...TRAIN_HEADER);
-    for (const cfg of Object.keys(R.trainLong)) for (const lib of Object.keys(R.trainLong[cfg])) L.push(stepRow(cfg, lib, R.trainLong[cfg][lib], trainFlops(CONFIGS[cfg]), true));
-    L.push('');
-    L.push(...longSummary(R.trainLong));
-    L.push('');
+    const about = "Not a configuration of issue 5's targets: medium's batch and layers over 256 steps instead of 64, the same task, against TF.js wasm (TF.js cpu and brain.js take 5–10 s a step here). Four times the arithmetic of medium: a library whose time per step grows faster than the sequence has a cost per step that rises with its length (recur's did before 6f6718d: gradients that became subnormal over the early steps).";
+    pushSection(L, '### Training over long sequences', about, R.trainLong, (cfg) => trainFlops(CONFIGS[cfg]), true, longSummary(R.trainLong));
   }
   if (R.infer) {
     L.push('## Inference (forward only, one batch)');
@@ -601,14 +605,8 @@ function renderMarkdown(R) {
     L.push('');
   }
   if (R.inferSingle) {
-    L.push('### Inference of one sequence at a time (batch 1)');
-    L.push("Not a configuration of issue 5's targets: a live stream (a sensor, a user's input) is predicted one sequence at a time. The same libraries, weights and task as the table above, with B = 1 and the layers of medium (`one`) and large (`one-large`). A step of one row is a matrix-vector product: every weight is read once per step, so the time follows the memory traffic more than the arithmetic.");
-    L.push('');
-    L.push(...STEP_HEADER);
-    for (const cfg of Object.keys(R.inferSingle)) for (const lib of Object.keys(R.inferSingle[cfg])) L.push(stepRow(cfg, lib, R.inferSingle[cfg][lib], inferFlops(CONFIGS[cfg])));
-    L.push('');
-    L.push(...singleSummary(R.inferSingle));
-    L.push('');
+    const about = "Not a configuration of issue 5's targets: a live stream (a sensor, a user's input) is predicted one sequence at a time. The same libraries, weights and task as the table above, with B = 1 and the layers of medium (`one`) and large (`one-large`). A step of one row is a matrix-vector product: every weight is read once per step, so the time follows the memory traffic more than the arithmetic.";
+    pushSection(L, '### Inference of one sequence at a time (batch 1)', about, R.inferSingle, (cfg) => inferFlops(CONFIGS[cfg]), false, singleSummary(R.inferSingle));
   }
   if (R.gemm) {
     L.push('## GEMM on the LSTM shapes');
