@@ -8,13 +8,14 @@ export const CONFIGS = {
   // Inference only: one sequence at a time (a live sensor stream), medium's and large's layers.
   one: { name: 'one', B: 1, T: 64, I: 16, H: 128 },
   'one-large': { name: 'one-large', B: 1, T: 64, I: 64, H: 256 },
+  // Training only: medium's batch and layers over sequences four times as long.
+  long: { name: 'long', B: 32, T: 256, I: 16, H: 128 },
 };
 
 /** The batch-1 configurations of the inference section "one sequence at a time" (not targets of issue 5). */
 export const SINGLE_CONFIGS = ['one', 'one-large'];
 
-/** Training only: medium's batch and layers over sequences four times as long (not a target of issue 5). */
-CONFIGS.long = { name: 'long', B: 32, T: 256, I: 16, H: 128 };
+/** The configurations of the training section "long sequences" (not targets of issue 5). */
 export const LONG_CONFIGS = ['long'];
 
 /** Output features of the dense head (predicting the next input vector, as brain.js's LSTMTimeStep does). */

@@ -1,6 +1,7 @@
 //! A forward pass reuses the weights the previous one packed (`Packed` in `direction.rs`) only
-//! while they are current: every check compares a stack that has run before with a fresh copy of
-//! the same parameters, bit for bit.
+//! while they are current: these checks compare a stack that has run before with a fresh copy of
+//! the same parameters, bit for bit. The last one checks that a batch of one or two, whose step
+//! keeps its projections apart (`Direction::fuses_step`), computes what the fused step does.
 
 use super::*;
 use crate::activation::Activation;
