@@ -41,12 +41,12 @@ pub const MAX_THREADS: usize = 64;
 /// 0.1 ms to start on a job.
 const SPIN: u32 = if cfg!(target_arch = "wasm32") { 1 << 18 } else { 1 << 12 };
 
-/// Turns an idle worker spins outside a burst (about 40 µs in wasm): enough for the jobs of one
-/// product issued back to back, short enough that a worker which spun on after a call's last job
-/// does not keep a core from the threads that handle the call's reply (the calling thread and
-/// the host's message loop: with 2 cores, a 0.6 ms spin after every small `forward` made it
-/// slower than one thread).
-const SPIN_IDLE: u32 = if cfg!(target_arch = "wasm32") { 1 << 14 } else { 1 << 10 };
+/// Turns an idle worker spins outside a burst by default (about 40 µs in wasm): enough for the
+/// jobs of one product issued back to back, short enough that a worker which spun on after a
+/// call's last job does not keep a core from the threads that handle the call's reply (the
+/// calling thread and the host's message loop: with 2 cores, a 0.6 ms spin after every small
+/// `forward` made it slower than one thread). A host may change it ([`set_idle_spin`]).
+pub const SPIN_IDLE: u32 = if cfg!(target_arch = "wasm32") { 1 << 14 } else { 1 << 10 };
 
 /// Turns the caller spins waiting for the other threads' tasks before sleeping: their work is
 /// under way and usually ends soon, and a sleeping caller wakes late (about 4× [`SPIN`]).
@@ -72,6 +72,8 @@ static WAKE: AtomicU32 = AtomicU32::new(0);
 static BURSTS: AtomicU32 = AtomicU32::new(0);
 /// Set by [`prepare`] until a burst begins: workers spin long for the burst announced.
 static PRIMED: AtomicBool = AtomicBool::new(false);
+/// Turns an idle worker spins outside a burst before sleeping ([`SPIN_IDLE`] unless set).
+static IDLE_SPIN: AtomicU32 = AtomicU32::new(SPIN_IDLE);
 /// Workers asleep on `WAKE` (the caller notifies only when there are some).
 static SLEEPERS: AtomicU32 = AtomicU32::new(0);
 /// 1 while the caller sleeps on `DONE`.
@@ -143,6 +145,26 @@ pub fn prepare() {
             futex::wake_all(&WAKE);
         }
     }
+}
+
+/// Sets how many turns idle workers spin for the next job outside a [`burst`] before they sleep
+/// (default [`SPIN_IDLE`]); returns the previous count. A worker that sleeps takes a while to
+/// wake (from tens of µs to about 1 ms on a 2-core VM), so a host that calls in short bursts
+/// separated by idle gaps gets its jobs started sooner when the workers spin through the gaps,
+/// at the price of a busy core in between (as ONNX Runtime's thread pool does by default). It
+/// applies from each worker's next wait.
+pub fn set_idle_spin(turns: u32) -> u32 {
+    IDLE_SPIN.swap(turns, SeqCst)
+}
+
+/// Turns idle workers spin outside a burst before they sleep ([`set_idle_spin`]).
+pub fn idle_spin() -> u32 {
+    IDLE_SPIN.load(Relaxed)
+}
+
+/// Workers asleep now, waiting for a job (diagnostics).
+pub fn sleeping_workers() -> u32 {
+    SLEEPERS.load(SeqCst)
 }
 
 /// Addresses of the words [`prepare`] uses (`PRIMED`, a byte; `SLEEPERS` and `WAKE`, 32-bit), for
@@ -279,13 +301,14 @@ pub fn worker_main(index: usize) -> ! {
     let mut seen = WAKE.load(SeqCst);
     loop {
         let mut spins = 0;
+        let idle_spin = IDLE_SPIN.load(Relaxed);
         loop {
             let now = WAKE.load(Acquire);
             if now != seen {
                 seen = now;
                 break;
             }
-            if spins < SPIN_IDLE || (spins < SPIN && hot()) {
+            if spins < idle_spin || (spins < SPIN && hot()) {
                 spins += 1;
                 std::hint::spin_loop();
                 continue;

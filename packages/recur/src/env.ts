@@ -79,15 +79,29 @@ export interface WasmFlags {
   /** Milliseconds before init gives up with `ERR_INIT`; `0` or `undefined`: no limit. */
   initTimeout?: number;
   /**
-   * Threads the worker that owns the models computes with: itself and `numThreads - 1` helper
-   * workers sharing its memory. Products are split among them, with bitwise the same results
-   * as one thread. `undefined` (default): `min(hardwareConcurrency, 4)` in a worker, 1
-   * in-process. More than one needs SharedArrayBuffer and Atomics (Node, Deno; browsers only
-   * when `crossOriginIsolated`), WebAssembly SIMD and threads, and a worker (an in-process
-   * runtime's calling thread may not block); otherwise the runtime runs one thread on the
-   * single-thread builds, and `init()` reports it (`threads`, `threadsFallback`).
+   * Threads the thread that owns the models (the worker, or in-process the calling thread)
+   * computes with: itself and `numThreads - 1` helper workers sharing its memory. Products are
+   * split among them, with bitwise the same results as one thread. `undefined` (default):
+   * `min(hardwareConcurrency, 4)` in a worker, 1 in-process. More than one needs
+   * SharedArrayBuffer and Atomics (Node, Deno; browsers only when `crossOriginIsolated`),
+   * WebAssembly SIMD and threads, and an owning thread that may block while it waits for the
+   * helpers: a worker, or in-process Node's calling thread (in-process elsewhere, e.g. a
+   * browser page's main thread, the runtime runs one thread); otherwise the runtime runs one
+   * thread on the single-thread builds, and `init()` reports it (`threads`, `threadsFallback`).
    */
   numThreads?: number;
+  /**
+   * Milliseconds the helper threads keep spinning (busy-waiting) for the next call before they
+   * go to sleep, from 0 to 1000 (`undefined`: about 0.04). Only with more than one thread. A
+   * sleeping helper takes time to wake (tens of microseconds, up to about a millisecond on a
+   * busy or virtual machine), which a call of a millisecond or less feels; calls that come
+   * back to back within `idleSpinMs` find the helpers awake, at the cost of cores kept busy
+   * between the calls (as ONNX Runtime's thread pool does by default). It pays where the calls
+   * run on the calling thread (`mode: 'inprocess'` in Node); with a worker on a machine with
+   * few cores, helpers spinning through the reply's message hops mostly cost time. One setting
+   * per loaded threads build: per worker, or per process in-process.
+   */
+  idleSpinMs?: number;
 }
 
 /** How the work is run. */

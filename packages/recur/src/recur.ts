@@ -7,6 +7,7 @@
 import { env, type ExecutionMode, type WasmFlags, type WasmModuleInput } from './env.js';
 import { InputTypeError, WorkerError } from './errors.js';
 import type { WasmSource } from './loader/sources.js';
+import type { HelperSpawner } from './loader/wasm.js';
 import type { RuntimeName } from './runtime.js';
 import { ServiceBridge } from './worker/bridge.js';
 import type { Endpoint } from './worker/endpoint.js';
@@ -79,6 +80,11 @@ export interface Platform {
   hasWorker: () => boolean;
   /** Where an in-process service gets its wasm. */
   source: WasmSource;
+  /**
+   * Starts helper workers for an in-process service's threads build, where the calling thread
+   * may block while it waits for them (Node); without it, in-process runs one thread.
+   */
+  inProcessHelpers?: HelperSpawner | undefined;
 }
 
 /** A recur runtime: one service, started lazily on the first call. */
@@ -104,10 +110,11 @@ export class Recur {
       modules: normalizeModules(flags.module),
       initTimeout: flags.initTimeout,
       numThreads: flags.numThreads,
+      idleSpinMs: flags.idleSpinMs,
     };
     const factory = (): Endpoint => {
       const useWorker = mode === 'worker' || (mode === 'auto' && platform.createWorker !== undefined && platform.hasWorker());
-      if (!useWorker) return createInProcessEndpoint(platform.source);
+      if (!useWorker) return createInProcessEndpoint(platform.source, platform.inProcessHelpers);
       if (platform.createWorker === undefined || !platform.hasWorker()) {
         throw new WorkerError(`mode 'worker' was asked for, but this runtime (${platform.runtime}) has no workers`);
       }

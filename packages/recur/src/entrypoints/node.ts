@@ -5,13 +5,19 @@
  */
 import { nodeSource } from '../loader/source-node.js';
 import { createNodeWorkerEndpoint } from '../worker/endpoint-node.js';
+import { spawnNodeHelper } from '../worker/helpers-node.js';
 import { makeEntry } from './shared.js';
 
 export * from '../public.js';
 
-const entry = makeEntry({ runtime: 'node', createWorker: createNodeWorkerEndpoint, hasWorker: () => true, source: nodeSource });
+// In-process, Node's calling thread may block (`Atomics.wait`) while it waits for the helpers, so
+// `numThreads > 1` runs the threads build there too.
+const entry = makeEntry({ runtime: 'node', createWorker: createNodeWorkerEndpoint, hasWorker: () => true, source: nodeSource, inProcessHelpers: spawnNodeHelper });
 
-/** Creates a runtime: one worker thread (or in-process with `mode: 'inprocess'`), started on first use. */
+/**
+ * Creates a runtime: one worker thread (or in-process with `mode: 'inprocess'`, with helper threads
+ * when `wasm.numThreads > 1`), started on first use.
+ */
 export const createRecur = entry.createRecur;
 /** Starts the default runtime and loads the wasm; resolves with what was loaded where. */
 export const init = entry.init;

@@ -196,7 +196,7 @@ export function chooseThreads(options: LoadOptions): { want: number; threads: nu
 /** Why a threads build cannot run here (with these options), or `undefined`. */
 function threadsBlocker(options: LoadOptions): string | undefined {
   if (options.spawnHelper === undefined) {
-    return 'in-process: this runtime runs on the calling thread, which may not block, so no helper threads are started';
+    return "in-process: this runtime's calling thread may not block to wait for helper threads, so none are started (Node's in-process mode and workers can)";
   }
   if (options.noThreadsBuild !== undefined) return options.noThreadsBuild;
   if (options.simd === false) return 'env.wasm.simd is false and the threads builds need SIMD';

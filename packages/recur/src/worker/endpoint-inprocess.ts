@@ -5,12 +5,17 @@
  * @module
  */
 import type { WasmSource } from '../loader/sources.js';
+import type { HelperSpawner } from '../loader/wasm.js';
 import type { Endpoint } from './endpoint.js';
 import { RecurService } from './service.js';
 
-/** Creates an in-process endpoint whose wasm comes from `source`. */
-export function createInProcessEndpoint(source: WasmSource): Endpoint {
-  const service = new RecurService({ source, transfer: (value) => value });
+/**
+ * Creates an in-process endpoint whose wasm comes from `source`. With `spawnHelper` (runtimes
+ * whose calling thread may block while it waits for helper threads: Node), `numThreads > 1`
+ * runs the threads build with helper workers, as a worker does; without it, one thread.
+ */
+export function createInProcessEndpoint(source: WasmSource, spawnHelper?: HelperSpawner): Endpoint {
+  const service = new RecurService({ source, transfer: (value) => value, ...(spawnHelper === undefined ? {} : { spawnHelper }) });
   return {
     mode: 'inprocess',
     service,

@@ -64,6 +64,8 @@ export interface ServiceInitOptions {
   initTimeout?: number | undefined;
   /** Threads to compute with (`undefined`: the service's default). */
   numThreads?: number | undefined;
+  /** Milliseconds idle helper threads spin before they sleep (`undefined`: the pool's default). */
+  idleSpinMs?: number | undefined;
 }
 
 /** What a runtime reports once its wasm is loaded. */

@@ -6,7 +6,7 @@
  * in-process path and the worker path reject with the same classes.
  * @module
  */
-import { errorFromCode, RecurError, StateError, ValueRangeError, InputTypeError, toRecurError } from '../errors.js';
+import { errorFromCode, InitError, RecurError, StateError, ValueRangeError, InputTypeError, toRecurError } from '../errors.js';
 import { loadWasm, type HelperHandle, type HelperInit, type HelperSpawner, type LoadedWasm } from '../loader/wasm.js';
 import { moduleSource, type WasmSource } from '../loader/sources.js';
 import { detectRuntime } from '../runtime.js';
@@ -53,6 +53,20 @@ function poolWakeWords(api: LoadedWasm['api']): PoolWakeWords | undefined {
   const [primed, sleepers, wake] = api.poolWakeWords();
   if (primed === undefined || sleepers === undefined || wake === undefined) return undefined;
   return { memory, primed, sleepers, wake };
+}
+
+/** Most milliseconds idle helpers may be told to spin between calls. */
+const MAX_IDLE_SPIN_MS = 1000;
+
+/** `idleSpinMs` checked (`InitError` unless a number from 0 to {@link MAX_IDLE_SPIN_MS}). */
+function checkIdleSpin(ms: unknown): number | undefined {
+  if (ms === undefined) return undefined;
+  if (typeof ms !== 'number' || !(ms >= 0 && ms <= MAX_IDLE_SPIN_MS)) {
+    throw new InitError(`idleSpinMs must be a number of milliseconds from 0 to ${MAX_IDLE_SPIN_MS}, got ${String(ms)}`, {
+      details: { reason: 'bad-idle-spin', idleSpinMs: typeof ms === 'number' ? ms : String(ms) },
+    });
+  }
+  return ms;
 }
 
 /** `min(hardwareConcurrency, 4)`, or 1 when the runtime does not say. */
@@ -227,6 +241,7 @@ export class RecurService implements ServiceApi {
 
   async init(options: ServiceInitOptions = {}): Promise<ServiceInitReply> {
     return guard(async () => {
+      const idleSpinMs = checkIdleSpin(options.idleSpinMs);
       let source = options.modules !== undefined ? moduleSource(options.modules) : this.host.source;
       const pre = options.modules === undefined ? options.precompiled : undefined;
       if (pre !== undefined) {
@@ -257,6 +272,7 @@ export class RecurService implements ServiceApi {
             : undefined,
       });
       const { api, variant, threads, threadsFallback } = await this.wasm;
+      if (threads > 1 && idleSpinMs !== undefined) api.setIdleSpin(Math.round(idleSpinMs * 1000));
       // A compute request wakes the helpers first, so their wake-up (tens of microseconds after
       // an idle gap) overlaps this thread's unpacking of the request instead of the first job.
       this.wakeHelpers = threads > 1 ? () => api.wakeThreads() : undefined;

@@ -84,24 +84,20 @@ describe('threads in the Node worker', () => {
     }
   });
 
-  it('falls back to one thread, and says why: in-process, or without SIMD', async () => {
-    const inproc = createRecur({ mode: 'inprocess', wasm: { numThreads: 2 } });
+  it('falls back to one thread without SIMD, and says why; in-process runs one thread by default', async () => {
     const scalar = createRecur({ mode: 'worker', wasm: { numThreads: 2, simd: false } });
     try {
-      const a = await inproc.init();
-      expect([a.variant, a.threads]).toEqual(['simd', 1]);
-      expect(a.threadsFallback).toMatch(/in-process/);
       const b = await scalar.init();
       expect([b.variant, b.threads]).toEqual(['scalar', 1]);
       expect(b.threadsFallback).toMatch(/simd is false/);
       // In-process, one thread by default, and nothing to report.
       const c = createRecur({ mode: 'inprocess' });
       const ci = await c.init();
-      expect(ci.threads).toBe(1);
+      expect([ci.variant, ci.threads]).toEqual(['simd', 1]);
       expect(ci.threadsFallback).toBeUndefined();
       await c.dispose();
     } finally {
-      await Promise.all([inproc.dispose(), scalar.dispose()]);
+      await scalar.dispose();
     }
   });
 
@@ -114,6 +110,52 @@ describe('threads in the Node worker', () => {
         expect((e as InitError).message).toMatch(/numThreads/);
       } finally {
         await recur.dispose();
+      }
+    }
+  });
+});
+
+describe('threads in-process (Node: the calling thread may block for its helpers)', () => {
+  it('numThreads 2 in-process runs the threads build with a helper: the same bits as the worker', async () => {
+    const inproc = createRecur({ mode: 'inprocess', wasm: { numThreads: 2 } });
+    const worker = createRecur({ mode: 'worker', wasm: { numThreads: 1 } });
+    try {
+      const info = await inproc.init();
+      expect([info.mode, info.variant, info.threads, info.threadsFallback]).toEqual(['inprocess', 'threads', 2, undefined]);
+      const a = await train(inproc);
+      const b = await train(worker);
+      expect(a.losses).toEqual(b.losses);
+      expect(a.hash).toBe(b.hash);
+      // The helper really computed: the pool of this realm (the one the runtime loaded) split jobs
+      // and its helper ran tasks of them.
+      const { api } = await loadWasm(nodeSource, { numThreads: 2, spawnHelper: spawnNodeHelper });
+      const pool = JSON.parse(api.threadPoolInfo());
+      expect(pool).toMatchObject({ threads: 2, startedWorkers: 1 });
+      expect(pool.workerTasks).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([inproc.dispose(), worker.dispose()]);
+    }
+  });
+
+  it('idleSpinMs sets how long the helpers spin between calls; a bad value is an InitError', async () => {
+    const recur = createRecur({ mode: 'inprocess', wasm: { numThreads: 2, idleSpinMs: 7 } });
+    try {
+      expect((await recur.init()).threads).toBe(2);
+      // The same realm's threads build: setting it again returns what the runtime set (µs).
+      const { api } = await loadWasm(nodeSource, { numThreads: 2, spawnHelper: spawnNodeHelper });
+      expect(api.setIdleSpin(38)).toBe(7000);
+    } finally {
+      await recur.dispose();
+    }
+    for (const idleSpinMs of [-1, 1001, Number.NaN, '5' as unknown as number]) {
+      const bad = createRecur({ mode: 'inprocess', wasm: { numThreads: 2, idleSpinMs } });
+      try {
+        const e = await bad.init().catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(InitError);
+        expect(e).toMatchObject({ code: 'ERR_INIT', details: { reason: 'bad-idle-spin' } });
+        expect((e as InitError).message).toMatch(/idleSpinMs must be a number of milliseconds from 0 to 1000/);
+      } finally {
+        await bad.dispose();
       }
     }
   });
