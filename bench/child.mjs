@@ -73,8 +73,8 @@ async function train() {
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
-    const { kind, threads, variant, batches } = parseRecurLib(lib);
-    const r = await recurModel(c, kind, data, undefined, threads, variant, batches);
+    const { kind, threads, variant, batches, mode, idleSpinMs } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, undefined, threads, variant, batches, { mode, idleSpinMs });
     const h0 = await r.step();
     const m = perStep(await measure(() => r.step(), { budgetMs, maxSteps }), batches);
     const heap = await wasmHeap(r);
@@ -137,8 +137,8 @@ async function infer() {
   }
   if (lib.startsWith('recur-')) {
     const { recurModel, parseRecurLib } = await import('./lib/recur.mjs');
-    const { kind, threads, variant } = parseRecurLib(lib);
-    const r = await recurModel(c, kind, data, w, threads, variant);
+    const { kind, threads, variant, mode, idleSpinMs } = parseRecurLib(lib);
+    const r = await recurModel(c, kind, data, w, threads, variant, 1, { mode, idleSpinMs });
     const out = await r.predict();
     const m = await measure(() => r.predict(), { budgetMs, maxSteps: maxSteps * 4 });
     await r.dispose();

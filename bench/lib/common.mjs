@@ -143,6 +143,10 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
     gaps.push(last, t);
     last = t;
   }, 1);
+  // the whole process's CPU time (every thread: a worker, helper threads, a peer's thread pool)
+  // over the timed loop, gaps included: what a library keeps busy, beside how fast it answers
+  const cpu0 = process.cpuUsage();
+  const loop0 = now();
   for (let i = 0; i < n; i++) {
     await sleep(2);
     const t0 = now();
@@ -151,6 +155,8 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
     times.push(t1 - t0);
     spans.push([t0, t1]);
   }
+  const loopMs = now() - loop0;
+  const cpu = process.cpuUsage(cpu0);
   await sleep(5);
   clearInterval(timer);
   // per step: the longest tick interval that overlaps the step
@@ -161,7 +167,7 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
   });
   const maxGap = Math.max(...perStep);
   const stallMedian = stats(perStep).median;
-  return { ...stats(times), times, warmups, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep };
+  return { ...stats(times), times, warmups, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep, cpuMs: (cpu.user + cpu.system) / 1000, loopMs };
 }
 
 /**

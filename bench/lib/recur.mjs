@@ -14,12 +14,21 @@ export class NotAvailable extends Error {}
  * step of the cell is a `fit` over 8 batches (8 optimizer steps: the benchmark's batch 8 times).
  */
 export function parseRecurLib(lib) {
-  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?(?:-epoch(\d+))?$/.exec(lib);
+  const m = /^recur-(lstm|gru|rnn)(?:-(\d+)t)?(-relaxed)?(-inprocess)?(?:-spin(\d+))?(?:-epoch(\d+))?$/.exec(lib);
   if (!m) throw new Error(`unknown recur lib ${lib}`);
-  return { kind: m[1], threads: m[2] ? Number(m[2]) : 1, variant: m[3] ? (m[2] && Number(m[2]) > 1 ? 'relaxed-threads' : 'relaxed') : undefined, batches: m[4] ? Number(m[4]) : 1 };
+  return {
+    kind: m[1],
+    threads: m[2] ? Number(m[2]) : 1,
+    variant: m[3] ? (m[2] && Number(m[2]) > 1 ? 'relaxed-threads' : 'relaxed') : undefined,
+    // `-inprocess`: the SDK on the calling thread (`mode: 'inprocess'`), as ORT Web runs
+    mode: m[4] ? 'inprocess' : 'worker',
+    // `-spinN`: helpers spin N ms between calls (`wasm.idleSpinMs`)
+    idleSpinMs: m[5] ? Number(m[5]) : undefined,
+    batches: m[6] ? Number(m[6]) : 1,
+  };
 }
 
-export async function loadRecur(numThreads = 1) {
+export async function loadRecur(numThreads = 1, { mode = 'worker', idleSpinMs } = {}) {
   let sdk;
   try {
     sdk = await import('recur');
@@ -28,8 +37,8 @@ export async function loadRecur(numThreads = 1) {
     throw new Error(`the recur SDK did not load: ${e.message}`);
   }
   if (typeof sdk.createRecur !== 'function') throw new NotAvailable('the recur SDK has no createRecur');
-  // numThreads: the worker's compute threads (1: the single-thread builds)
-  const runtime = sdk.createRecur({ mode: 'worker', wasm: { numThreads } });
+  // numThreads: the compute threads (1: the single-thread builds)
+  const runtime = sdk.createRecur({ mode, wasm: { numThreads, ...(idleSpinMs === undefined ? {} : { idleSpinMs }) } });
   if (typeof runtime.createModel !== 'function') {
     await runtime.dispose?.();
     throw new NotAvailable('the recur SDK has no createModel yet');
@@ -70,8 +79,8 @@ export function recurConfig(c, kind) {
  * that many copies of the batch (as many optimizer steps, in order: `shuffle: false`). Returns
  * { step, predict, dispose, info }.
  */
-export async function recurModel(c, kind, data, weights, threads = 1, variant = undefined, batches = 1) {
-  const r = await loadRecur(threads);
+export async function recurModel(c, kind, data, weights, threads = 1, variant = undefined, batches = 1, placement = {}) {
+  const r = await loadRecur(threads, placement);
   if (variant && r.info.variant !== variant) {
     await r.runtime.dispose();
     throw new Error(`the SDK picked the ${r.info.variant} build, not ${variant} (does this Node validate relaxed SIMD?)`);
