@@ -77,7 +77,8 @@ else
   done_stage "skipped"
 fi
 
-# Once per wasm build (each forced with --variant; the threads builds with 2 threads), then with
+# Once per wasm build (each forced with --variant; the threads builds with 2 threads, the threads
+# build also in-process, on this thread with one helper), then with
 # the build the SDK detects. The relaxed builds need a node that validates relaxed SIMD: Node 20
 # only with --experimental-wasm-relaxed-simd (newer Node: no flag).
 stage "sdk: conformance replay"
@@ -85,7 +86,7 @@ if [[ -f test/conformance/run.mjs ]]; then
   source scripts/relaxed-simd-flag.sh
   # shellcheck disable=SC2207
   relaxed_flags=($(relaxed_simd_node_flag))
-  for run in "scalar" "simd" "threads --threads 2" "relaxed" "relaxed-threads --threads 2" "auto"; do
+  for run in "scalar" "simd" "threads --threads 2" "threads --threads 2 --mode inprocess" "relaxed" "relaxed-threads --threads 2" "auto"; do
     read -r variant rest <<<"$run"
     flags=()
     [[ "$variant" == relaxed* ]] && flags=("${relaxed_flags[@]}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Replays conformance cases (FORMAT.md) through the PUBLIC recur SDK, in its Node worker.
+// Replays conformance cases (FORMAT.md) through the PUBLIC recur SDK, in its Node worker (or
+// in-process, on this thread, with --mode inprocess).
 //
-//   node test/conformance/run.mjs [--variant V] [--threads N] [DIR...]
+//   node test/conformance/run.mjs [--variant V] [--threads N] [--mode worker|inprocess] [DIR...]
 //        (default: test/conformance/vectors (computed by PyTorch), then test/conformance/independent
 //        (an independent float64 reference: its README), the variant the SDK detects, its
 //        default threads)
@@ -9,7 +10,8 @@
 //   --variant auto|relaxed-threads|threads|relaxed|simd|scalar   force a wasm build
 //        (`env.wasm.variant`); the relaxed builds need a node that validates relaxed SIMD
 //        (Node 20: `node --experimental-wasm-relaxed-simd test/conformance/run.mjs ...`)
-//   --threads N   the worker's compute threads (`env.wasm.numThreads`)
+//   --threads N   the compute threads (`env.wasm.numThreads`)
+//   --mode M      `worker` (default) or `inprocess` (`createRecur({ mode })`)
 //
 // Recurrent cases with `lengths` run twice, as given and with NaN, ±Infinity and 3e38 at their
 // padded steps, against the same expected values (FORMAT.md: padded values have no effect).
@@ -258,7 +260,7 @@ function listCases(dirs) {
 
 const VARIANTS = ['auto', 'relaxed-threads', 'threads', 'relaxed', 'simd', 'scalar'];
 function parseArgs(argv) {
-  const out = { variant: 'auto', threads: undefined, dirs: [] };
+  const out = { variant: 'auto', threads: undefined, mode: 'worker', dirs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -274,6 +276,9 @@ function parseArgs(argv) {
       const v = value();
       out.threads = Number(v);
       if (!Number.isSafeInteger(out.threads) || out.threads < 1) throw new Error(`--threads must be an integer >= 1, got ${v}`);
+    } else if (a === '--mode' || a.startsWith('--mode=')) {
+      out.mode = value();
+      if (out.mode !== 'worker' && out.mode !== 'inprocess') throw new Error(`--mode must be worker or inprocess, got ${out.mode}`);
     } else if (a.startsWith('--')) {
       throw new Error(`unknown option ${a}`);
     } else {
@@ -292,7 +297,7 @@ const wasm = {
   ...(args.variant === 'auto' ? {} : { variant: args.variant }),
   ...(numThreads === undefined ? {} : { numThreads }),
 };
-const recur = sdk.createRecur({ mode: 'worker', wasm });
+const recur = sdk.createRecur({ mode: args.mode, wasm });
 let passed = 0;
 let failed = 0;
 /** Passed and run cases per directory, for the summary. */
@@ -303,7 +308,7 @@ try {
     `conformance: variant ${info.variant}${args.variant === 'auto' ? ' (detected)' : ' (forced)'}, ${info.threads} thread(s)` +
       `${info.threadsFallback ? ` (fallback: ${info.threadsFallback})` : ''}, ${info.runtime} ${process.version} ${info.mode}, wasm ${info.version}`,
   );
-  if (info.mode !== 'worker') throw new Error(`expected the worker, got ${info.mode}`);
+  if (info.mode !== args.mode) throw new Error(`expected mode ${args.mode}, got ${info.mode}`);
   if (args.variant !== 'auto' && info.variant !== args.variant) throw new Error(`asked for the ${args.variant} build, got ${info.variant}`);
   if (args.threads !== undefined && info.threads !== args.threads) throw new Error(`asked for ${args.threads} threads, got ${info.threads}`);
   for (const { file, dir } of listCases(dirs)) {
