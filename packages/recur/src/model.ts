@@ -186,8 +186,17 @@ export class ModelImpl implements Model {
       return { tokens, steps, n, features: 1, lengths: lens };
     }
     const lengthsFor = (batch: number, steps: number): Uint32Array | undefined => (lens = checkLengths(lengths, batch, steps));
-    const s = toSequenceBatchAsGiven(x, { name, layout, features: this.info.inputSize!, lengthsFor }, scratchF32);
-    return { x: s.data, steps: s.steps, n: s.batch, features: s.features, lengths: lens, ...(s.batchMajor ? { batchMajor: true } : {}) };
+    // A finite-looking batch-major Float32Array is copied unscanned: the service checks it.
+    const s = toSequenceBatchAsGiven(x, { name, layout, features: this.info.inputSize!, lengthsFor, deferFiniteCheck: true }, scratchF32);
+    return {
+      x: s.data,
+      steps: s.steps,
+      n: s.batch,
+      features: s.features,
+      lengths: lens,
+      ...(s.batchMajor ? { batchMajor: true } : {}),
+      ...(s.unchecked ? { unchecked: name } : {}),
+    };
   }
 
   /** Validates targets against the model's output and the loss; converts to time-major. */

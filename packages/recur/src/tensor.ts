@@ -76,6 +76,12 @@ export interface SequenceOptions extends Omit<TensorOptions, 'rank'> {
    * ±Infinity or anything else there is accepted.
    */
   lengthsFor?: (batch: number, steps: number) => Uint32Array | undefined;
+  /**
+   * @internal A batch-major `Float32Array` without lengths is copied without the finiteness scan
+   * ({@link toSequenceBatchAsGiven} returns `unchecked: true`): the service checks it
+   * ({@link checkDeferred}), so that the calling thread makes one pass over the data, the copy.
+   */
+  deferFiniteCheck?: boolean;
 }
 
 /** Default limit on the number of elements of one input. */
@@ -196,16 +202,26 @@ export function toSequenceBatchWith(input: TensorLike, options: SequenceOptions,
 /**
  * @internal {@link toSequenceBatchWith}, except that a finite batch-major `Float32Array` stays
  * batch-major (`batchMajor: true`, `data` is `[B, T, F]`, copied as it is): the wasm bindings
- * reorder it, so the calling thread makes no pass over it but the check and one copy. Anything
- * else (time-major, nested arrays, float64, a non-finite value: its error) goes through
- * {@link toSequenceBatchWith}.
+ * reorder it, so the calling thread makes no pass over it but the check and one copy. With
+ * `deferFiniteCheck` and no lengths, not even the check (`unchecked: true`: the caller has it
+ * made elsewhere, {@link checkDeferred}). Anything else (time-major, nested arrays, float64, a
+ * non-finite value: its error) goes through {@link toSequenceBatchWith}.
  */
-export function toSequenceBatchAsGiven(input: TensorLike, options: SequenceOptions, alloc: (n: number) => Float32Array): SequenceBatch & { batchMajor: boolean } {
+export function toSequenceBatchAsGiven(
+  input: TensorLike,
+  options: SequenceOptions,
+  alloc: (n: number) => Float32Array,
+): SequenceBatch & { batchMajor: boolean; unchecked?: true } {
   if ((options.layout ?? 'batch-major') === 'batch-major') {
     const { data, shape } = prepare(input, { ...options, rank: 3 });
     const [batch, steps, features] = shape as [number, number, number];
     if (data instanceof Float32Array && (options.features === undefined || features === options.features)) {
       const lengths = options.lengthsFor?.(batch, steps);
+      if (options.deferFiniteCheck && !options.allowNonFinite && lengths === undefined) {
+        const out = alloc(data.length);
+        out.set(data);
+        return { data: out, batch, steps, features, batchMajor: true, unchecked: true };
+      }
       if (options.allowNonFinite || allFiniteF32(data)) {
         const out = alloc(data.length);
         out.set(data);
@@ -426,6 +442,26 @@ export function timeMajorCopy(src: Float32Array, batch: number, steps: number, f
   const out = new Float32Array(src.length);
   transposeF32(src, out, batch, steps, features);
   return out;
+}
+
+/**
+ * @internal The check {@link toSequenceBatchAsGiven} left out (`unchecked`), made where the data
+ * went: nothing when every value of the batch-major `data` (`[batch, steps, features]`) is finite,
+ * else the same `NonFiniteError` (naming the first bad value by its `[b, t, f]` index) the calling
+ * thread would have thrown.
+ */
+export function checkDeferred(data: Float32Array, batch: number, steps: number, features: number, name: string): void {
+  if (allFiniteF32(data)) return;
+  // The first bad value in [b, t, f] order, as toSequenceBatchWith's check meets it.
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) {
+      const f = i % features;
+      const bt = (i - f) / features;
+      checkValue(v, [Math.floor(bt / steps), bt % steps, f], name, {});
+    }
+  }
+  throw new NonFiniteError(`${name} holds a value that is not finite`, { details: { name, shape: [batch, steps, features] } });
 }
 
 /** Whether every value of `src` is finite (as {@link transposeF32}: two branch-free sums). */

@@ -13,7 +13,7 @@
 import { AbortError, StateError, ValueRangeError } from '../errors.js';
 import type { WasmApi } from '../loader/wasm.js';
 import type { BatchLogs, EpochLogs, GradCheckResult, History, MetricName, ParamGradCheck } from '../model-api.js';
-import { swap01, timeMajorCopy } from '../tensor.js';
+import { checkDeferred, swap01, timeMajorCopy } from '../tensor.js';
 import { yieldToEventLoop } from './chunks.js';
 import type { ProgressCallback } from './protocol.js';
 
@@ -36,6 +36,20 @@ export interface SeqData {
   features: number;
   /** Valid steps per sequence `[N]`. */
   lengths?: Uint32Array | undefined;
+  /**
+   * Set when the calling thread did not check that `x` (batch-major) is finite: the name to give
+   * in the error. The service checks it ({@link checkSeq}) before the data can change anything.
+   */
+  unchecked?: string | undefined;
+}
+
+/**
+ * Checks the values the calling thread left unchecked (`seq.unchecked`): throws the
+ * `NonFiniteError` the calling thread would have thrown. A pass over the data, made here (the
+ * worker) instead of on the calling thread.
+ */
+export function checkSeq(seq: SeqData): void {
+  if (seq.unchecked !== undefined && seq.x !== undefined) checkDeferred(seq.x, seq.n, seq.steps, seq.features, seq.unchecked);
 }
 
 /** Targets: values `[T, N, W]`/`[N, W]` or class ids `[T, N]`/`[N]`. */
@@ -333,6 +347,7 @@ export class ModelStore {
   /** Forward pass; returns the output (a sequence batch-major `[B, T, W]` with `batchMajor`) and the final states. */
   forward(id: number, seq: SeqData, h0: Float32Array, c0: Float32Array, training: boolean, stateful: boolean, batchMajor: boolean): ForwardReply {
     const e = this.entry(id);
+    checkSeq(seq);
     const m = e.model;
     const raw = m.forward(seq.x ?? EMPTY_F32, seq.tokens ?? EMPTY_U32, seq.steps, seq.n, seq.lengths ?? EMPTY_U32, h0, c0, training, stateful, seq.batchMajor === true);
     e.lastInput = training ? [seq.steps, seq.n, seq.features] : undefined;
@@ -367,6 +382,18 @@ export class ModelStore {
 
   /** Inference over batches; returns the output `[N, W]`, or `[T, N, W]` (`[N, T, W]` with `batchMajor`). */
   async predict(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean, batchMajor: boolean): Promise<{ output: Float32Array; shape: number[] }> {
+    try {
+      return await this.predictBatches(id, seq, batchSize, isAborted, batchMajor);
+    } catch (e) {
+      // The core checks every input before it computes (an inference pass changes nothing), so
+      // unchecked features need no pass of their own here unless it refused them: then the
+      // check names the first bad value as the calling thread would have.
+      if ((e as { code?: unknown } | null)?.code === 'ERR_NON_FINITE') checkSeq(seq);
+      throw e;
+    }
+  }
+
+  private async predictBatches(id: number, seq: SeqData, batchSize: number, isAborted: () => boolean, batchMajor: boolean): Promise<{ output: Float32Array; shape: number[] }> {
     const m = this.entry(id).model;
     let output: Float32Array | undefined;
     let shape: number[] = [];
@@ -409,6 +436,7 @@ export class ModelStore {
     isAborted: () => boolean,
   ): Promise<{ loss: number; metrics: Record<string, number> }> {
     const m = this.entry(id).model;
+    checkSeq(seq);
     let sum = 0;
     let rows = 0;
     const acc = new MetricAccumulator(loss, metrics);
@@ -445,6 +473,8 @@ export class ModelStore {
   ): Promise<History> {
     const e = this.entry(id);
     const m = e.model;
+    checkSeq(req.train.seq);
+    if (req.validation !== undefined) checkSeq(req.validation.seq);
     let { seq, target } = req.train;
     let validation = req.validation;
     if (req.validationSplit > 0) {
@@ -612,6 +642,7 @@ export class ModelStore {
    */
   async gradCheck(id: number, seq: SeqData, opts: { eps: number; samples: number; params: string[] | undefined; tolerance: number; seed: number }): Promise<GradCheckResult> {
     const saved = this.entry(id).model.save(false);
+    checkSeq(seq);
     const m = (await this.api()).Model.load(saved);
     seq = timeMajorSeq(seq);
     try {

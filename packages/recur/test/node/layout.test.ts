@@ -33,6 +33,46 @@ async function params(m: Awaited<ReturnType<typeof twins>>[0]) {
 }
 
 describe.each(['worker', 'inprocess'] as const)('batch-major input (%s)', (mode) => {
+  it('a non-finite value is refused by every call, named by its [b, t, f] index, and changes nothing (checked by the service, not the calling thread)', async () => {
+    const recur = createRecur({ mode, wasm: { numThreads: 1 } });
+    try {
+      const [a, b] = await twins(recur);
+      const bad = (value: number, at: [number, number, number]) => {
+        const data = xb.slice();
+        data[(at[0] * T + at[1]) * F + at[2]] = value;
+        data[((N - 1) * T + (T - 1)) * F + (F - 1)] = Number.NaN; // a later one, not the one named
+        return { data, shape: [N, T, F] };
+      };
+      const before = await params(a);
+      // Both carry the states of one stateful forward; a then meets every refused call.
+      await a.forward({ x: batchMajor(), stateful: true });
+      await b.forward({ x: batchMajor(), stateful: true });
+      const calls: [string, (x: ReturnType<typeof bad>) => Promise<unknown>][] = [
+        // the bad value in the second of two batches of the call
+        ['predict', (x) => a.predict(x, { batchSize: 4 })],
+        ['evaluate', (x) => a.evaluate(x, y, { batchSize: 4 })],
+        ['forward', (x) => a.forward({ x, stateful: true })],
+        ['fit', (x) => a.fit(x, y, { epochs: 2, batchSize: 2, optimizer: { type: 'adam', lr: 0.1 } })],
+        ['validationData', (x) => a.fit(batchMajor(), y, { epochs: 1, batchSize: 2, validationData: [x, y] })],
+        ['gradCheck', (x) => a.gradCheck({ x, samples: 2 })],
+      ];
+      for (const [name, call] of calls) {
+        for (const [value, at] of [[Number.NaN, [4, 2, 1]], [Number.POSITIVE_INFINITY, [0, 0, 0]], [Number.NEGATIVE_INFINITY, [5, 3, 2]]] as const) {
+          const e = (await call(bad(value, [...at])).catch((err: unknown) => err)) as { code?: string; message?: string; details?: unknown };
+          const what = name === 'validationData' ? 'validationData[0]' : 'x';
+          expect(e?.code, `${name} ${value}`).toBe('ERR_NON_FINITE');
+          expect(e.message).toBe(`${what}[${at[0]}][${at[1]}][${at[2]}] is ${value}`);
+          expect(e.details).toEqual({ name: what, index: [...at], value: String(value) });
+        }
+      }
+      expect(await params(a)).toEqual(before);
+      // the carried states too: the next stateful forward gives the twin's output
+      expect((await a.forward({ x: batchMajor(), stateful: true })).output).toEqual((await b.forward({ x: batchMajor(), stateful: true })).output);
+    } finally {
+      await recur.dispose();
+    }
+  });
+
   it('predict, evaluate and forward/backward give what time-major input gives', async () => {
     const recur = createRecur({ mode, wasm: { numThreads: 1 } });
     try {

@@ -141,3 +141,34 @@ describe('validation', () => {
     expectError(() => toTensor(new Float32Array(10), { maxElements: 5 }), ValueRangeError, 'ERR_RANGE');
   });
 });
+
+describe('the finiteness check deferred to the service', () => {
+  it('the calling thread copies a batch-major Float32Array unscanned; the check made later throws what the calling thread would have', async () => {
+    const { toSequenceBatchAsGiven, checkDeferred } = await import('../../dist/tensor.js');
+    const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i);
+    data[(1 * 3 + 2) * 2 + 0] = Number.NaN;
+    const alloc = (n: number) => new Float32Array(n);
+    const deferred = toSequenceBatchAsGiven({ data, shape: [2, 3, 2] }, { name: 'x', deferFiniteCheck: true }, alloc);
+    expect(deferred.unchecked).toBe(true);
+    expect(Array.from(deferred.data)).toEqual(Array.from(data));
+    const direct = (() => {
+      try {
+        toSequenceBatchAsGiven({ data, shape: [2, 3, 2] }, { name: 'x' }, alloc);
+      } catch (e) {
+        return e;
+      }
+    })() as NonFiniteError;
+    expect(direct).toBeInstanceOf(NonFiniteError);
+    expect(() => checkDeferred(deferred.data, 2, 3, 2, 'x')).toThrow(direct.message);
+    try {
+      checkDeferred(deferred.data, 2, 3, 2, 'x');
+    } catch (e) {
+      expect(e).toBeInstanceOf(NonFiniteError);
+      expect((e as NonFiniteError).details).toEqual(direct.details);
+    }
+    // finite data passes; lengths (non-finite values allowed at padded steps) keep the check here
+    expect(() => checkDeferred(Float32Array.from({ length: 12 }, (_, i) => i), 2, 3, 2, 'x')).not.toThrow();
+    const withLengths = toSequenceBatchAsGiven({ data, shape: [2, 3, 2] }, { name: 'x', deferFiniteCheck: true, lengthsFor: () => Uint32Array.of(3, 2) }, alloc);
+    expect(withLengths.unchecked).toBeUndefined();
+  });
+});
