@@ -163,7 +163,7 @@ function failText(r) {
 /** A table row; `heap`: the training tables' extra column, the wasm heap of recur's rows. */
 function stepRow(cfg, lib, r, flops, heap = false) {
   const c = CONFIGS[cfg];
-  if (!r.ok) return `| ${cfgLabel(cfg)} | ${LABEL[lib]} | ${failText(r)} | | | | | |${heap ? ' |' : ''}`;
+  if (!r.ok) return `| ${cfgLabel(cfg)} | ${LABEL[lib]} | ${failText(r)} | | | | | | |${heap ? ' |' : ''}`;
   const g = flops / (r.median * 1e6);
   const frac = PEAK ? `${((100 * g) / PEAK).toFixed(1)} %` : '–';
   return `| ${cfgLabel(cfg)} | ${LABEL[lib]}${r.supplement ? ' ²' : ''} | ${fms(r.median)} (${fms(r.min)}–${fms(r.max)}, n=${r.n}) | ${f((c.B * 1000) / r.median, 0)} | ${f(g, g < 0.1 ? 4 : 2)} | ${frac} | ${f(r.peakRssMB, 0)} (+${f(r.peakRssMB - r.baselineRssMB, 0)}) | ${fms(r.maxStallMs)} (${r.stallMedianMs === undefined ? '–' : fms(r.stallMedianMs)}) | ${cpuText(r)} |${heap ? ` ${Number.isFinite(r.wasmHeapMB) ? r.wasmHeapMB.toFixed(2) : '–'} |` : ''}`;
