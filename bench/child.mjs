@@ -174,7 +174,7 @@ async function gemm() {
         // the wasm backend runs a kernel synchronously: no read-back needed
         for (let r = 0; r < reps; r++) tf.matMul(a, b).dispose();
       };
-      const m = await measure(run, { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5 });
+      const m = await measure(run, { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5, probeStalls: false });
       rows.push({ ...s, msMedian: m.median / reps, gflops: flop / ((m.min / reps) * 1e6), gflopsMedian: flop / ((m.median / reps) * 1e6) });
       a.dispose();
       b.dispose();
@@ -191,7 +191,7 @@ async function gemm() {
     for (const s of shapes) {
       const flop = 2 * s.M * s.N * s.K;
       const reps = Math.max(1, Math.round(2e7 / flop));
-      const m = await measure(() => b.gemmRepeat(s.M, s.K, s.N, false, reps), { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5 });
+      const m = await measure(() => b.gemmRepeat(s.M, s.K, s.N, false, reps), { budgetMs: budgetMs / shapes.length, maxSteps: 200, minSteps: 5, probeStalls: false });
       rows.push({ ...s, msMedian: m.median / reps, gflops: flop / ((m.min / reps) * 1e6), gflopsMedian: flop / ((m.median / reps) * 1e6) });
     }
     return { rows, info: { kernels: b.compiledKernels?.() } };

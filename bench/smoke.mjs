@@ -30,6 +30,10 @@ try {
   }
   for (const [where, cell] of cells) {
     if (cell?.ok !== true) problems.push(`${where}: ${cell?.error ?? 'did not run'}`);
+    // every step table has the stall column, measured by its own probe steps after the timed ones
+    else if (!where.startsWith('gemm') && where !== 'load' && !(Number.isFinite(cell.maxStallMs) && cell.stalls?.length > 0)) {
+      problems.push(`${where}: no stall measured`);
+    }
     // recur's training rows also report the loss before and after the timed steps
     else if (Array.isArray(cell.loss) && cell.lib?.startsWith('recur') && !cell.loss.every(Number.isFinite)) {
       problems.push(`${where}: loss ${JSON.stringify(cell.loss)}`);

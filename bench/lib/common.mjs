@@ -116,11 +116,19 @@ function stats(times) {
 
 /**
  * Times `step` (sync or async). Warm-up, then N steps with N chosen from the warm-up time so
- * the cell runs about `budgetMs`, within [minSteps, maxSteps]. A 1 ms interval timer records
- * the longest gap of the calling thread's event loop while the steps run; the loop is given
- * 2 ms between steps so a gap measures one step's stall, not idle time.
+ * the cell runs about `budgetMs`, within [minSteps, maxSteps], 2 ms apart. Then a stall probe:
+ * a quarter as many steps (at least `minSteps`, at most N) while a 1 ms interval timer records
+ * the longest gap of the calling thread's event loop during each step (the 2 ms between steps
+ * make a gap one step's stall, not idle time).
+ *
+ * The probe has steps of its own because its timer is load: it wakes the calling thread 1000
+ * times a second, and on a 2-core machine those wake-ups take a core from a library that
+ * computes on two threads while the calling thread is free (recur's worker and its helper),
+ * where a library that blocks the calling thread never sees them during a step. Timed with the
+ * timer running, recur's 2-thread predict was 2–5 % slower at medium and large (NOTES).
+ * `probeStalls: false` skips the probe (the GEMM table, which has no stall column).
  */
-export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 50, maxWarmup = 3 } = {}) {
+export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 50, maxWarmup = 3, probeStalls = true } = {}) {
   const w0 = now();
   await step();
   let warm = now() - w0;
@@ -135,14 +143,6 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
   n = Math.max(minSteps, Math.min(maxSteps, n));
   if (warm > 8000) n = Math.min(n, 2);
   const times = [];
-  const spans = [];
-  const gaps = []; // [start, end] of every interval between two timer ticks
-  let last = now();
-  const timer = setInterval(() => {
-    const t = now();
-    gaps.push(last, t);
-    last = t;
-  }, 1);
   // the whole process's CPU time (every thread: a worker, helper threads, a peer's thread pool)
   // over the timed loop, gaps included: what a library keeps busy, beside how fast it answers
   const cpu0 = process.cpuUsage();
@@ -151,12 +151,28 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
     await sleep(2);
     const t0 = now();
     await step();
-    const t1 = now();
-    times.push(t1 - t0);
-    spans.push([t0, t1]);
+    times.push(now() - t0);
   }
   const loopMs = now() - loop0;
   const cpu = process.cpuUsage(cpu0);
+  const timed = { ...stats(times), times, warmups, cpuMs: (cpu.user + cpu.system) / 1000, loopMs };
+  if (!probeStalls) return timed;
+
+  const probeSteps = Math.min(n, Math.max(minSteps, Math.ceil(n / 4)));
+  const spans = [];
+  const gaps = []; // [start, end] of every interval between two timer ticks
+  let last = now();
+  const timer = setInterval(() => {
+    const t = now();
+    gaps.push(last, t);
+    last = t;
+  }, 1);
+  for (let i = 0; i < probeSteps; i++) {
+    await sleep(2);
+    const t0 = now();
+    await step();
+    spans.push([t0, now()]);
+  }
   await sleep(5);
   clearInterval(timer);
   // per step: the longest tick interval that overlaps the step
@@ -167,7 +183,7 @@ export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 
   });
   const maxGap = Math.max(...perStep);
   const stallMedian = stats(perStep).median;
-  return { ...stats(times), times, warmups, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep, cpuMs: (cpu.user + cpu.system) / 1000, loopMs };
+  return { ...timed, maxStallMs: maxGap, stallMedianMs: stallMedian, stalls: perStep, stallSteps: probeSteps };
 }
 
 /**
