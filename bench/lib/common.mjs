@@ -125,7 +125,7 @@ function stats(times) {
  * times a second, and on a 2-core machine those wake-ups take a core from a library that
  * computes on two threads while the calling thread is free (recur's worker and its helper),
  * where a library that blocks the calling thread never sees them during a step. Timed with the
- * timer running, recur's 2-thread predict was 2–5 % slower at medium and large (NOTES).
+ * timer running, recur's 2-thread predict was 2–6 % slower at medium and large (NOTES).
  * `probeStalls: false` skips the probe (the GEMM table, which has no stall column).
  */
 export async function measure(step, { budgetMs = 3000, minSteps = 3, maxSteps = 50, maxWarmup = 3, probeStalls = true } = {}) {
