@@ -144,6 +144,7 @@ fn every_thread_count_gives_the_same_bits() {
     // Batches whose time loops are split by rows (3 row ranges with 3 threads, the last one not
     // a whole register tile), with padding, truncated BPTT and both directions.
     let lengths: Vec<usize> = (0..26).map(|b| 9 - b % 5).collect();
+    let lengths_50: Vec<usize> = (0..50).map(|b| 9 - b % 7).collect();
     let split_configs = [
         (json!({"input_size": 6, "seed": 6, "layers": [{"type": "lstm", "hidden_size": 40, "num_layers": 2, "bidirectional": true}, {"type": "dense", "units": 2}]}), true),
         (json!({"input_size": 6, "seed": 7, "layers": [{"type": "gru", "hidden_size": 48, "reset_after": false, "return_sequences": false}, {"type": "dense", "units": 2}]}), false),
@@ -173,6 +174,8 @@ fn every_thread_count_gives_the_same_bits() {
         let mut f: Vec<_> = configs.iter().map(|(c, st, b, i, _, _)| infer(c, *st, *b, *i, None)).collect();
         for (c, _) in &split_configs {
             f.push(infer(c, 9, 26, 6, Some(&lengths)));
+            // 6 row ranges, the large ones first (`GuidedRanges`), the last one 2 rows.
+            f.push(infer(c, 9, 50, 6, Some(&lengths_50)));
         }
         for (i, (inference, training)) in f.iter().enumerate() {
             assert!(inference == training, "model {i}, {threads} threads: inference and training forward differ");
