@@ -135,9 +135,9 @@ pub(super) fn row_range(batch: usize, tasks: usize, i: usize) -> (usize, usize) 
 /// The row ranges of a split whose ranges run whole (one task each, claimed in order as threads
 /// come free): with at least two ranges per thread, the first `threads` tasks share three
 /// quarters of the rows and the others the rest, so that a helper that wakes late (on a 2-core
-/// VM, from 0.1 ms to about 1 ms) takes a small task at the end of the call instead of a quarter
-/// of the rows. For 32 rows and 2 threads: 12, 12, 4 and 4 rows where the even split had 4 × 8. Fewer
-/// ranges: the even split ([`row_range`]). Measured on the 2-core VM (threads build, SDK,
+/// VM, from 0.1 ms to about 1 ms) takes a small task at the end of the call instead of a
+/// quarter of the rows. For 32 rows and 2 threads: 12, 12, 4 and 4 rows where the even split
+/// had 4 × 8. Fewer ranges: the even split ([`row_range`]). Measured on the 2-core VM (threads build, SDK,
 /// 2 threads, 2 ms between calls, one process alternating the two splits call by call, medians
 /// of 150–300 calls each, a busy host): the median lower in 12 of 12 runs, by 0.1–15 %. Small
 /// (B = 32, H = 32) through the worker 0.769 / 0.932 / 0.982 / 1.073 → 0.737 / 0.885 / 0.981 /
@@ -192,9 +192,9 @@ impl GuidedRanges {
 
 /// Runs `f(b0, b1, c)` for every row range `b0..b1` of `split` and every chunk `c` of it, the
 /// chunks of a range in order and one at a time; on the pool when there is more than one range.
-/// With one chunk per range, the ranges are the pool's tasks, large ones first ([`GuidedRanges`]). With more, every participant takes
-/// the least advanced range that no one holds, runs its next chunk, and lets it go, until every
-/// chunk has run.
+/// With one chunk per range, the ranges are the pool's tasks, the large ones first
+/// ([`GuidedRanges`]). With more, every participant takes the least advanced range that no one
+/// holds, runs its next chunk, and lets it go, until every chunk has run.
 pub(super) fn for_row_ranges(batch: usize, split: Split, f: &(dyn Fn(usize, usize, usize) + Sync)) {
     let (ranges, chunks) = (split.ranges, split.chunks());
     if ranges <= 1 {
