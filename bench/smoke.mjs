@@ -34,7 +34,7 @@ try {
     else if (!where.startsWith('gemm') && where !== 'load' && !(Number.isFinite(cell.maxStallMs) && cell.stalls?.length > 0)) {
       problems.push(`${where}: no stall measured`);
     }
-    // recur's training rows also report the loss before and after the timed steps
+    // recur's training rows also report the loss before and after the measured steps (timed and probe)
     else if (Array.isArray(cell.loss) && cell.lib?.startsWith('recur') && !cell.loss.every(Number.isFinite)) {
       problems.push(`${where}: loss ${JSON.stringify(cell.loss)}`);
     }
